@@ -1,0 +1,212 @@
+"""Compare what a department reported with what its own data gives, and say so plainly.
+
+Every finding has a stable ``code`` (documented in docs/findings.md), a severity
+(error: a reported number is wrong; warning: the form is incomplete or inconsistent;
+info: worth a look), the record path and source line, both values and one sentence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from .profiles import Profile
+from .scoring import HUNDRED, ZERO, IndicatorResult, ScoredReport, round_to
+from .yamlsource import format_path
+
+ERROR, WARNING, INFO = "error", "warning", "info"
+SEVERITIES = (ERROR, WARNING, INFO)
+
+CODES = {
+    "rate-mismatch": ERROR,
+    "execution-score-mismatch": ERROR,
+    "indicator-score-mismatch": ERROR,
+    "total-mismatch": ERROR,
+    "grade-mismatch": ERROR,
+    "score-exceeds-weight": ERROR,
+    "qualitative-out-of-band": ERROR,
+    "sources-sum": ERROR,
+    "unit-mismatch": ERROR,
+    "weights-sum": WARNING,
+    "execution-weight": WARNING,
+    "missing-reason": WARNING,
+    "missing-score": WARNING,
+    "missing-value": WARNING,
+    "unparseable-value": WARNING,
+    "zero-budget": WARNING,
+    "transfer-exceeds-executed": WARNING,
+    "level1-weights": INFO,
+    "over-execution": INFO,
+    "over-achievement": INFO,
+    "illegible": INFO,
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    severity: str
+    path: str
+    file: str
+    line: int
+    column: int
+    reported: Decimal | str | None
+    computed: Decimal | str | None
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "severity": self.severity, "path": self.path,
+                "file": self.file, "line": self.line, "reported": self.reported,
+                "computed": self.computed, "message": self.message}
+
+
+def audit_report(scored: ScoredReport) -> ScoredReport:
+    """The scored form with its findings attached, in form order."""
+    findings: list[Finding] = []
+    report = scored.report
+
+    def add(code: str, path: tuple, message: str, reported=None, computed=None) -> None:
+        where = report.where(path)
+        findings.append(Finding(code, CODES[code], format_path(path), where.file, where.line,
+                                where.column, reported, computed, message))
+
+    _audit_funds(scored, add)
+    for row in scored.indicators:
+        _audit_indicator(row, scored.profile, add)
+    _audit_weights(scored, add)
+    _audit_total(scored, add)
+    return replace(scored, findings=tuple(findings))
+
+
+def _differs(reported: Decimal | None, computed: Decimal | None, profile: Profile) -> bool:
+    return reported is not None and computed is not None and abs(reported - computed) > profile.tolerance
+
+
+def _audit_funds(scored: ScoredReport, add) -> None:
+    report, profile, ex = scored.report, scored.profile, scored.execution
+    totals, printed = ex.totals, report.reported_funds
+    for name, label in (("budget", "全年预算数"), ("executed", "全年执行数"), ("transfer", "上级转移支付")):
+        value, shown = getattr(totals, name), getattr(printed, name)
+        if _differs(shown, value, profile):
+            add("sources-sum", ("funds", "reported", name),
+                f"各资金来源的{label}合计为 {value}，与填报的年度资金总额 {shown} 不一致。", shown, value)
+    for i, source in enumerate(report.sources):
+        for cell in source.illegible:
+            add("illegible", ("funds", "sources", i), f"资金来源“{source.name}”的 {cell} 栏在原表中无法辨认。")
+    if totals.budget is not None and totals.budget == ZERO:
+        add("zero-budget", ("funds", "sources"), "全年预算数为 0，无法计算执行率，执行率得分按 0 计。",
+            None, Decimal(0))
+    if totals.executed is not None and totals.transfer > totals.executed:
+        add("transfer-exceeds-executed", ("funds", "sources"),
+            f"上级转移支付 {totals.transfer} 大于全年执行数 {totals.executed}。", totals.transfer, totals.executed)
+    if ex.rate is not None and ex.rate > HUNDRED:
+        add("over-execution", ("funds", "sources"),
+            f"执行率 {ex.rate}% 超过 100%，执行数大于预算数，请核实是否有预算调整。", None, ex.rate)
+    basis = "(B−C)/A" if profile.rate_basis == "net_of_transfer" else "B/A"
+    if _differs(ex.reported_rate, ex.rate, profile):
+        add("rate-mismatch", ("funds", "reported", "rate"),
+            f"填报执行率 {ex.reported_rate}% 与按 {basis} 计算的 {ex.rate}% 不一致。", ex.reported_rate, ex.rate)
+    if _differs(ex.reported_score, ex.score, profile):
+        add("execution-score-mismatch", ("funds", "reported", "score"),
+            f"填报执行率得分 {ex.reported_score} 与按“{profile.title}”计算的 {ex.score} 不一致。",
+            ex.reported_score, ex.score)
+    if report.funds_weight is not None and report.funds_weight != profile.execution_weight:
+        add("execution-weight", ("funds", "weight"),
+            f"执行率分值 {report.funds_weight} 与评分规则的 {profile.execution_weight} 不同。",
+            report.funds_weight, profile.execution_weight)
+
+
+def _audit_indicator(row: IndicatorResult, profile: Profile, add) -> None:
+    ind = row.indicator
+    base = ("indicators", ind.index)
+    name = ind.content or ind.level2
+    for cell in ind.illegible:
+        add("illegible", base + (cell,), f"“{name}”的 {cell} 栏在原表中无法辨认，未计入得分。")
+    if row.kind in ("empty", "not_applicable", "illegible"):
+        return
+    if ind.score is not None and ind.weight is not None and ind.score > ind.weight:
+        add("score-exceeds-weight", base + ("score",),
+            f"“{name}”得分 {ind.score} 超过分值 {ind.weight}。", ind.score, ind.weight)
+    if ind.score is None and "score" not in ind.illegible:
+        add("missing-score", base + ("score",), f"“{name}”没有填报得分。", None, row.score)
+    for cell in ("target", "actual"):
+        if getattr(ind, cell) is None and cell not in ind.illegible:
+            add("missing-value", base + (cell,), f"“{name}”没有填写{'目标值' if cell == 'target' else '完成值'}。")
+    if row.unit_mismatch:
+        add("unit-mismatch", base + ("actual",),
+            f"“{name}”的目标值“{ind.target.text}”与完成值“{ind.actual.text}”单位不一致，无法计算。",
+            ind.actual.text, ind.target.text)
+    if row.unparsed:
+        add("unparseable-value", base + ("actual",),
+            f"“{name}”的目标值或完成值含数字但无法解析为数量，按定性指标核对。")
+    if row.kind == "quantity":
+        _audit_quantity(row, profile, add, base, name)
+    else:
+        _audit_band(row, add, base, name)
+    if row.met is False and not (ind.reason and ind.measures):
+        missing = "未完成原因" if not ind.reason else "改进措施"
+        add("missing-reason", base + ("reason" if not ind.reason else "measures",),
+            f"“{name}”未达成目标，但没有填写{missing}。")
+
+
+def _audit_quantity(row: IndicatorResult, profile: Profile, add, base, name) -> None:
+    ind = row.indicator
+    if row.over_achieved:
+        ratio = round_to(row.ratio * HUNDRED, 0, "half_up")
+        if row.score != row.computed:
+            add("over-achievement", base + ("score",),
+                f"“{name}”完成值达目标的 {ratio}%，评价人按偏离度扣分（{ind.score}，公式得 {row.computed}），"
+                "已采用填报得分，请确认目标是否定得过低。", ind.score, row.computed)
+        else:
+            add("over-achievement", base + ("target",),
+                f"“{name}”完成值达目标的 {ratio}%，目标可能定得过低，可按偏离度扣分。", None, None)
+    elif _differs(ind.score, row.computed, profile):
+        add("indicator-score-mismatch", base + ("score",),
+            f"“{name}”填报得分 {ind.score} 与按目标值和完成值计算的 {row.computed} 不一致。",
+            ind.score, row.computed)
+
+
+def _audit_band(row: IndicatorResult, add, base, name) -> None:
+    ind = row.indicator
+    low, high = row.band
+    if ind.score is not None and not (low <= ind.score <= high):
+        label = {"achieved": "达成", "partial": "部分达成", "missed": "未达成"}.get(row.achievement, "")
+        add("qualitative-out-of-band", base + ("score",),
+            f"“{name}”为定性指标{f'（{label}）' if label else ''}，得分应在 {_plain(low)}–{_plain(high)} 之间，"
+            f"填报 {ind.score}。", ind.score, f"{_plain(low)}–{_plain(high)}")
+
+
+def _audit_weights(scored: ScoredReport, add) -> None:
+    rows = scored.indicators
+    if not rows:
+        return
+    weights = [r.indicator.weight for r in rows if r.indicator.weight is not None]
+    total = scored.execution.weight + sum(weights, ZERO)
+    if total != HUNDRED:
+        unknown = sum(1 for r in rows if r.kind == "illegible")
+        extra = f"（另有 {unknown} 项分值无法辨认）" if unknown else ""
+        add("weights-sum", ("indicators",),
+            f"执行率分值与各指标分值合计为 {_plain(total)}，不是 100{extra}。", total, HUNDRED)
+    for level1, standard in scored.profile.level1_weights.items():
+        got = sum((r.indicator.weight or ZERO for r in rows if r.indicator.level1 == level1), ZERO)
+        present = any(r.indicator.level1 == level1 for r in rows)
+        if present and got != standard:
+            add("level1-weights", ("indicators",),
+                f"{level1}分值合计 {_plain(got)}，评分规则的标准权重为 {_plain(standard)}。", got, standard)
+
+
+def _audit_total(scored: ScoredReport, add) -> None:
+    report, profile = scored.report, scored.profile
+    if _differs(report.reported_total, scored.total, profile):
+        add("total-mismatch", ("reported", "total"),
+            f"填报总分 {report.reported_total} 与重新计算的 {scored.total} 不一致。",
+            report.reported_total, scored.total)
+    if report.reported_grade and report.reported_grade != scored.grade:
+        add("grade-mismatch", ("reported", "grade"),
+            f"填报等级“{report.reported_grade}”与按总分 {scored.total} 评定的“{scored.grade}”不一致。",
+            report.reported_grade, scored.grade)
+
+
+def _plain(value: Decimal) -> str:
+    """10.00 -> 10, 7.50 -> 7.5: for sentences, not for data."""
+    return format(value.normalize(), "f")

@@ -1,0 +1,88 @@
+"""The ``perfsite`` command line: parse arguments, call the library, print, pick exit code.
+
+Only expected errors (:class:`~generator.errors.PerfsiteError`) are printed as plain
+messages with exit status 1; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+from .errors import ContentError, PerfsiteError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="perfsite", description=(
+        "Publish government performance self-evaluation forms as a static disclosure site."))
+    parser.add_argument("--version", action="version", version=f"perfsite {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-p", "--project", type=Path, default=Path("."), metavar="DIR",
+                        help="project folder holding content/ (default: current folder)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = sub.add_parser("check", parents=[common], help="validate, score and audit every form")
+    check.add_argument("--format", choices=["text", "json"], default="text")
+    check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of a record type")
+    schema.add_argument("kind", nargs="?", default="report",
+                        choices=["report", "department", "site", "profile"])
+    schema.add_argument("--out", type=Path, metavar="DIR", help="write all schemas into DIR")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ContentError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        count = len(exc.problems)
+        print(f"perfsite: {count} problem{'s' if count != 1 else ''} in the content; nothing was "
+              "changed", file=sys.stderr)
+        return 1
+    except PerfsiteError as exc:
+        print(f"perfsite: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def run_check(args) -> int:
+    from .check import check_project
+    from .export import dumps, form_to_dict
+    from .report_text import format_check
+
+    started = time.perf_counter()
+    site = check_project(args.project)
+    if args.format == "json":
+        print(dumps({"forms": [form_to_dict(f) for f in site.forms]}))
+    else:
+        print(format_check(site, time.perf_counter() - started))
+    counts = site.findings_by_severity()
+    if args.strict and (counts["error"] or counts["warning"]):
+        return 1
+    return 0
+
+
+def run_schema(args) -> int:
+    from .export import dumps
+    from .export import all_schemas
+
+    schemas = all_schemas()
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        for name, schema in schemas.items():
+            (args.out / f"{name}.schema.json").write_text(dumps(schema) + "\n", encoding="utf-8")
+        print(f"wrote {len(schemas)} schemas to {args.out}")
+    else:
+        print(dumps(schemas[args.kind]))
+    return 0
+
+
+COMMANDS = {"check": run_check, "schema": run_schema}

@@ -1,0 +1,120 @@
+"""The ``check`` JSON contract: one object per form, numbers as exact JSON numbers.
+
+This is the documented, stable shape (docs/check-json.md) that ``perfsite check
+--format json`` prints and the site offers as each form's download. Decimals are
+written from their exact text, never through binary floats.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from .config import SITE_SCHEMA
+from .profiles import OVERRIDE_SCHEMA, PROFILE_SCHEMA
+from .schema import DEPARTMENT_SCHEMA, REPORT_SCHEMA, json_schema
+from .scoring import IndicatorResult, ScoredReport
+
+SCHEMA_BASE = "https://perfsite.invalid/schema/"
+
+CONTRACT_VERSION = 1
+
+
+def profile_to_dict(scored: ScoredReport) -> dict:
+    p = scored.profile
+    return {"name": p.name, "title": p.title, "regulation": p.regulation, "overrides": p.overrides}
+
+
+def form_to_dict(scored: ScoredReport) -> dict:
+    report, ex = scored.report, scored.execution
+    return {
+        "department": report.department.slug,
+        "department_name": report.department.name,
+        "fictional": report.department.fictional,
+        "year": report.year,
+        "form": report.form,
+        "file": report.src_path,
+        "profile": profile_to_dict(scored),
+        "money_unit": report.money_unit,
+        "funds": {
+            "budget": ex.totals.budget,
+            "executed": ex.totals.executed,
+            "transfer": ex.totals.transfer,
+            "sources": [{"name": s.name, "initial_budget": s.initial_budget, "budget": s.budget,
+                         "executed": s.executed, "transfer": s.transfer} for s in report.sources],
+        },
+        "execution": {
+            "rate": ex.rate,
+            "score": ex.score,
+            "weight": ex.weight,
+            "reported": {"rate": ex.reported_rate, "score": ex.reported_score},
+        },
+        "indicators": [indicator_to_dict(r) for r in scored.indicators],
+        "total": scored.total,
+        "reported_total": report.reported_total,
+        "grade": scored.grade,
+        "reported_grade": report.reported_grade,
+        "findings": [f.as_dict() for f in scored.findings],
+    }
+
+
+def indicator_to_dict(row: IndicatorResult) -> dict:
+    ind = row.indicator
+    return {
+        "path": ind.path,
+        "level1": ind.level1,
+        "level2": ind.level2,
+        "level3": ind.level3,
+        "content": ind.content,
+        "target": ind.target.as_dict() if ind.target else None,
+        "actual": ind.actual.as_dict() if ind.actual else None,
+        "weight": ind.weight,
+        "kind": row.kind,
+        "direction": row.direction,
+        "achievement": row.achievement,
+        "band": list(row.band) if row.band else None,
+        "score": row.score,
+        "computed_score": row.computed,
+        "reported_score": ind.score,
+        "reason": ind.reason,
+        "measures": ind.measures,
+        "illegible": list(ind.illegible),
+    }
+
+
+def all_schemas() -> dict[str, dict]:
+    """Every record format as a JSON Schema document, for editors and other tools."""
+    site = dict(SITE_SCHEMA, properties=dict(SITE_SCHEMA["properties"]))
+    site["properties"]["profile_options"] = dict(OVERRIDE_SCHEMA, title="评分规则覆盖项")
+    return {
+        "report": json_schema(REPORT_SCHEMA, SCHEMA_BASE + "report.schema.json"),
+        "department": json_schema(DEPARTMENT_SCHEMA, SCHEMA_BASE + "department.schema.json"),
+        "site": json_schema(site, SCHEMA_BASE + "site.schema.json"),
+        "profile": json_schema(PROFILE_SCHEMA, SCHEMA_BASE + "profile.schema.json"),
+    }
+
+
+def dumps(value: object, indent: int | None = 2) -> str:
+    """JSON text with Decimals as exact numbers; keys keep their insertion order."""
+    return _encode(value, indent, 0)
+
+
+def _encode(value: object, indent: int | None, level: int) -> str:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dict):
+        items = [f"{json.dumps(str(k), ensure_ascii=False)}: {_encode(v, indent, level + 1)}"
+                 for k, v in value.items()]
+        return _wrap("{", "}", items, indent, level)
+    if isinstance(value, (list, tuple)):
+        return _wrap("[", "]", [_encode(v, indent, level + 1) for v in value], indent, level)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _wrap(open_: str, close: str, items: list[str], indent: int | None, level: int) -> str:
+    if not items:
+        return open_ + close
+    if indent is None:
+        return open_ + ", ".join(items) + close
+    pad, inner = " " * (indent * level), " " * (indent * (level + 1))
+    return open_ + "\n" + ",\n".join(inner + i for i in items) + "\n" + pad + close

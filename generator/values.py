@@ -1,0 +1,99 @@
+"""Target and actual values as officials write them, parsed into comparator, number, unit.
+
+``12000人次``, ``≥50个``, ``≤90万元``, ``50 万元``, ``100%``, ``90%以上``, ``300余篇``,
+``不少于800篇``, ``≥100百分比`` and ``1次`` are quantities; text without a number
+(``良好以上``, ``长期坚持``) is qualitative; text with a number we cannot read with
+confidence (``1-2次``, ``2021年底前``) is kept as written and marked unparsed, never
+guessed at.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from decimal import Decimal
+
+AT_LEAST, AT_MOST, MORE, LESS, EQUAL = ">=", "<=", ">", "<", "="
+
+_PREFIXES = [
+    (AT_LEAST, ("≥", ">=", "大于等于", "大于或等于", "不少于", "不低于", "不小于", "至少", "达到")),
+    (AT_MOST, ("≤", "<=", "小于等于", "小于或等于", "不超过", "不高于", "不多于", "不大于", "控制在")),
+    (MORE, (">", "大于", "超过", "高于")),
+    (LESS, ("<", "小于", "低于", "少于")),
+    (EQUAL, ("=", "等于")),
+]
+_SUFFIXES = [(AT_LEAST, ("以上",)), (AT_MOST, ("以下", "以内"))]
+_NUMBER = re.compile(r"([0-9]+(?:,[0-9]{3})*(?:\.[0-9]+)?|\.[0-9]+)")
+_UNIT = re.compile(r"[^\W\d_]{0,6}|%")
+_NOT_IN_UNITS = "前后底初末至到"  # 2021年底前 is a deadline, not 2021 of a unit "年底前"
+_UNIT_ALIASES = {"百分比": "%", "百分点": "%", "％": "%"}
+MONEY_FACTORS = {"元": Decimal(1), "万元": Decimal(10_000), "亿元": Decimal(100_000_000)}
+
+
+@dataclass(frozen=True)
+class Value:
+    """A parsed target or actual. ``kind`` is quantity, qualitative or unparsed."""
+
+    text: str
+    kind: str
+    comparator: str | None = None
+    number: Decimal | None = None
+    unit: str = ""
+
+    @property
+    def is_quantity(self) -> bool:
+        return self.kind == "quantity"
+
+    def as_dict(self) -> dict:
+        return {"text": self.text, "kind": self.kind, "comparator": self.comparator,
+                "number": self.number, "unit": self.unit or None}
+
+
+def parse_value(text: str | int | Decimal | None) -> Value | None:
+    """Parse one cell of the form; ``None`` stays ``None`` (nothing was written)."""
+    if text is None:
+        return None
+    original = str(text).strip()
+    if not original:
+        return None
+    s = unicodedata.normalize("NFKC", original).replace(" ", "")
+    comparator = None
+    for symbol, words in _PREFIXES:
+        word = next((w for w in words if s.startswith(w)), None)
+        if word:
+            comparator, s = symbol, s[len(word):]
+            break
+    match = _NUMBER.match(s)
+    if not match:
+        kind = "unparsed" if any(ch.isdigit() for ch in s) else "qualitative"
+        return Value(original, kind)
+    number = Decimal(match.group(1).replace(",", ""))
+    rest = s[match.end():]
+    if rest[:1] in ("余", "多"):  # 300余篇: more than 300
+        comparator, rest = comparator or MORE, rest[1:]
+    for symbol, words in _SUFFIXES:
+        word = next((w for w in words if rest.endswith(w)), None)
+        if word:
+            comparator, rest = comparator or symbol, rest[: -len(word)]
+            break
+    unit = _UNIT_ALIASES.get(rest, rest)
+    if not _UNIT.fullmatch(unit) or any(ch in unit for ch in _NOT_IN_UNITS):
+        return Value(original, "unparsed")
+    return Value(original, "quantity", comparator, number, unit)
+
+
+class UnitMismatch(ValueError):
+    """Target and actual are in units that cannot be compared."""
+
+
+def common_numbers(target: Value, actual: Value) -> tuple[Decimal, Decimal, str]:
+    """Target and actual numbers in one unit. A bare number takes the other side's unit;
+    元/万元/亿元 convert into the target's unit; any other difference is a mismatch."""
+    t_unit, a_unit = target.unit, actual.unit
+    if not a_unit or not t_unit or a_unit == t_unit:
+        return target.number, actual.number, t_unit or a_unit
+    if t_unit in MONEY_FACTORS and a_unit in MONEY_FACTORS:
+        converted = actual.number * MONEY_FACTORS[a_unit] / MONEY_FACTORS[t_unit]
+        return target.number, converted, t_unit
+    raise UnitMismatch(f"target is in {t_unit}, actual in {a_unit}")

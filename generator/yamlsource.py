@@ -1,0 +1,214 @@
+"""Read YAML so that nothing is silently coerced and every value keeps its place.
+
+PyYAML's defaults are wrong for public finance data: the last of two duplicate keys
+wins, ``012001`` becomes the octal number 5121, ``no`` becomes ``False`` and ``363.88``
+becomes a binary float. We let libyaml (the C parser, ~8x faster) build the node tree
+and construct the values ourselves:
+
+* duplicate keys, anchors/aliases, merge keys and explicit tags are errors;
+* integers are plain decimal digits, anything else that YAML 1.1 calls a number
+  (leading zeros, ``0x``, ``1_000``, ``1:20``) stays the string it was written as;
+* decimals become :class:`decimal.Decimal` from their exact text;
+* only ``true``/``false`` are booleans, dates stay strings;
+* every key and value remembers its line and column.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import yaml
+
+from .errors import Location, Problem
+
+try:  # the pure-Python parser is ~8x slower; use libyaml when it is there
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+MAX_FILE_BYTES = 1024 * 1024
+MAX_NODES = 100_000
+
+_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)\Z")
+_DECIMAL = re.compile(r"[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?\Z")
+_TAG = "tag:yaml.org,2002:"
+
+KeyPath = tuple[str | int, ...]
+
+
+def format_path(path: KeyPath) -> str:
+    """``('indicators', 2, 'weight')`` -> ``indicators[2].weight``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+@dataclass
+class Document:
+    """Parsed data plus where each key and value was written."""
+
+    file: str
+    data: object = None
+    values: dict[KeyPath, Location] = field(default_factory=dict)
+    keys: dict[KeyPath, Location] = field(default_factory=dict)
+
+    def where(self, path: KeyPath, *, key: bool = False) -> Location:
+        """The location of ``path``, or of the nearest enclosing value that has one."""
+        table = self.keys if key else self.values
+        probe = tuple(path)
+        while probe:
+            if probe in table:
+                return table[probe]
+            if probe in self.values:
+                return self.values[probe]
+            probe = probe[:-1]
+        return self.values.get((), Location(self.file, 1, 1))
+
+
+class _Builder:
+    def __init__(self, doc: Document):
+        self.doc = doc
+        self.problems: list[Problem] = []
+        self.seen: set[int] = set()
+
+    def loc(self, node: yaml.Node) -> Location:
+        mark = node.start_mark
+        return Location(self.doc.file, mark.line + 1, mark.column + 1)
+
+    def fail(self, node: yaml.Node, path: KeyPath, message: str, hint: str = "") -> None:
+        self.problems.append(Problem(self.loc(node), format_path(path), message, hint))
+
+    def build(self, node: yaml.Node, path: KeyPath) -> object:
+        if id(node) in self.seen:
+            self.fail(node, path, "anchors and aliases are not supported",
+                      "write the value out in full")
+            return None
+        self.seen.add(id(node))
+        if len(self.seen) > MAX_NODES:
+            self.fail(node, path, f"the document has more than {MAX_NODES} values")
+            raise _TooBig
+        self.doc.values[path] = self.loc(node)
+        if isinstance(node, yaml.MappingNode):
+            return self.build_mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
+        return self.build_scalar(node, path)
+
+    def build_mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict:
+        out: dict[str, object] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.fail(key_node, path, "a key must be plain text")
+                continue
+            key = key_node.value
+            if key_node.tag == _TAG + "merge":
+                self.fail(key_node, path, "merge keys (<<) are not supported",
+                          "write the keys out in full")
+                continue
+            child = path + (key,)
+            if key in out:
+                first = self.doc.keys[child]
+                self.fail(key_node, child, "duplicate key",
+                          f"first defined at line {first.line}; remove one of them")
+                continue
+            self.doc.keys[child] = self.loc(key_node)
+            out[key] = self.build(value_node, child)
+        return out
+
+    def build_scalar(self, node: yaml.ScalarNode, path: KeyPath) -> object:
+        text, tag = node.value, node.tag
+        if node.style:  # quoted or block scalars are always text
+            return text
+        if tag == _TAG + "null":
+            return None
+        if tag == _TAG + "bool":
+            return {"true": True, "false": False}.get(text.lower(), text)
+        if tag == _TAG + "int":
+            return int(text) if _INT.match(text) else text
+        if tag == _TAG + "float":
+            return Decimal(text) if _DECIMAL.match(text) else text
+        if tag in (_TAG + "str", _TAG + "timestamp", _TAG + "value"):
+            return text
+        self.fail(node, path, f"unsupported YAML tag {tag!r}", "remove the tag")
+        return text
+
+
+class _TooBig(Exception):
+    pass
+
+
+def parse_yaml(text: str, file: str) -> tuple[Document, list[Problem]]:
+    """Parse YAML text; returns the document and every problem found in it."""
+    doc = Document(file)
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
+        detail = exc.problem or "invalid YAML"
+        if exc.context:
+            detail = f"{exc.context}, {detail}"
+        return doc, [Problem(where, "", f"invalid YAML: {detail}", _syntax_hint(text, mark))]
+    except yaml.YAMLError as exc:
+        return doc, [Problem(Location(file, 1, 1), "", f"invalid YAML: {exc}")]
+    finally:
+        loader.dispose()
+    if node is None:
+        return doc, [Problem(Location(file, 1, 1), "", "the file is empty", "")]
+    builder = _Builder(doc)
+    try:
+        doc.data = builder.build(node, ())
+    except _TooBig:
+        doc.data = None
+    return doc, builder.problems
+
+
+def _syntax_hint(text: str, mark: yaml.Mark | None) -> str:
+    """Name the usual culprits that libyaml's messages leave unsaid."""
+    if mark is None:
+        return ""
+    lines = text.splitlines()
+    line = lines[mark.line] if mark.line < len(lines) else ""
+    if "\t" in line[: mark.column + 1]:
+        return "indent with spaces, not tabs"
+    return ""
+
+
+def decode_source(raw: bytes, file: str) -> tuple[str | None, list[Problem]]:
+    """UTF-8 with or without BOM; anything else is named, never guessed at."""
+    if len(raw) > MAX_FILE_BYTES:
+        size = f"{len(raw) / 1024 / 1024:.1f} MiB"
+        return None, [Problem(Location(file), "", f"file too large: {size}, limit 1 MiB")]
+    try:
+        return raw.decode("utf-8-sig"), []
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        hint = "save the file as UTF-8"
+        try:
+            raw.decode("gb18030")
+            hint = "it looks like GBK/GB18030; save the file as UTF-8"
+        except UnicodeDecodeError:
+            pass
+        message = f"not UTF-8 text: byte 0x{raw[exc.start]:02X} cannot be decoded"
+        return None, [Problem(Location(file, line, column), "", message, hint)]
+
+
+def read_yaml(path: Path, display: str) -> tuple[Document, list[Problem]]:
+    """Read and parse one YAML file; ``display`` is the name used in messages."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return Document(display), [Problem(Location(display), "", f"cannot read: {exc.strerror}")]
+    text, problems = decode_source(raw, display)
+    if text is None:
+        return Document(display), problems
+    return parse_yaml(text, display)
