@@ -71,8 +71,7 @@ def run_check(args) -> int:
 
 
 def run_schema(args) -> int:
-    from .export import dumps
-    from .export import all_schemas
+    from .export import all_schemas, dumps
 
     schemas = all_schemas()
     if args.out:

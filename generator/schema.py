@@ -281,10 +281,9 @@ def _check(doc: Document, value: object, schema: dict, path: KeyPath, out: list[
     if isinstance(value, str):
         if schema.get("minLength") and len(value.strip()) < schema["minLength"]:
             fail(f"expected {_expected(schema)}, got {describe_value(value)}")
-        if "pattern" in schema:
-            if not re.match(schema["pattern"], value):
-                fail(f"expected {schema.get('description') or 'a value of the right form'}, "
-                     f"got {describe_value(value)}")
+        if "pattern" in schema and not re.match(schema["pattern"], value):
+            fail(f"expected {schema.get('description') or 'a value of the right form'}, "
+                 f"got {describe_value(value)}")
     if isinstance(value, dict):
         _check_mapping(doc, value, schema, path, out, fail)
     if isinstance(value, list):

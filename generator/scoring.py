@@ -198,9 +198,9 @@ def _score_by_band(row: Indicator, profile: Profile, *, unit_mismatch: str = "",
                    unparsed: bool = False) -> IndicatorResult:
     """Qualitative rows: the evaluator picks a score inside the band; we check it."""
     achievement = row.assessment
-    if achievement is None and row.target and row.actual and not unit_mismatch:
-        if _same_text(row.target.text, row.actual.text):
-            achievement = "achieved"
+    same = row.target and row.actual and _same_text(row.target.text, row.actual.text)
+    if achievement is None and same and not unit_mismatch:
+        achievement = "achieved"
     weight = row.weight
     if achievement:
         low, high = profile.qualitative_bands[achievement]
