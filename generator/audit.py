@@ -91,8 +91,9 @@ def _audit_funds(scored: ScoredReport, add) -> None:
             add("sources-sum", ("funds", "reported", name),
                 f"各资金来源的{label}合计为 {value}，与填报的年度资金总额 {shown} 不一致。", shown, value)
     for i, source in enumerate(report.sources):
-        for cell in source.illegible:
-            add("illegible", ("funds", "sources", i), f"资金来源“{source.name}”的 {cell} 栏在原表中无法辨认。")
+        if source.illegible:
+            add("illegible", ("funds", "sources", i),
+                f"资金来源“{source.name}”的{_cells(source.illegible)}在原表中无法辨认。")
     if totals.budget is not None and totals.budget == ZERO:
         add("zero-budget", ("funds", "sources"), "全年预算数为 0，无法计算执行率，执行率得分按 0 计。",
             None, Decimal(0))
@@ -120,8 +121,9 @@ def _audit_indicator(row: IndicatorResult, profile: Profile, add) -> None:
     ind = row.indicator
     base = ("indicators", ind.index)
     name = ind.content or ind.level2
-    for cell in ind.illegible:
-        add("illegible", base + (cell,), f"“{name}”的 {cell} 栏在原表中无法辨认，未计入得分。")
+    if ind.illegible:
+        counted = "，未计入得分" if "weight" in ind.illegible else ""
+        add("illegible", base, f"“{name}”的{_cells(ind.illegible)}在原表中无法辨认{counted}。")
     if row.kind in ("empty", "not_applicable", "illegible"):
         return
     if ind.score is not None and ind.weight is not None and ind.score > ind.weight:
@@ -205,6 +207,17 @@ def _audit_total(scored: ScoredReport, add) -> None:
         add("grade-mismatch", ("reported", "grade"),
             f"填报等级“{report.reported_grade}”与按总分 {scored.total} 评定的“{scored.grade}”不一致。",
             report.reported_grade, scored.grade)
+
+
+CELL_NAMES = {
+    "level3": "三级指标", "content": "目标内容", "target": "目标值", "actual": "完成值", "weight": "分值",
+    "score": "得分", "reason": "未完成原因", "measures": "改进措施", "initial_budget": "年初预算数",
+    "budget": "全年预算数", "executed": "全年执行数", "transfer": "上级转移支付",
+}
+
+
+def _cells(names: tuple[str, ...]) -> str:
+    return "、".join(CELL_NAMES.get(n, n) for n in names)
 
 
 def _plain(value: Decimal) -> str:

@@ -28,6 +28,11 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--format", choices=["text", "json"], default="text")
     check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
 
+    build = sub.add_parser("build", parents=[common], help="build the static site")
+    build.add_argument("-o", "--out", type=Path, metavar="DIR", help="output folder (default: DIR/site)")
+    build.add_argument("--strict", action="store_true", help="fail (exit 1) on audit errors or warnings")
+    build.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+
     schema = sub.add_parser("schema", help="print the JSON Schema of a record type")
     schema.add_argument("kind", nargs="?", default="report",
                         choices=["report", "department", "site", "profile"])
@@ -70,6 +75,22 @@ def run_check(args) -> int:
     return 0
 
 
+def run_build(args) -> int:
+    from .build import build
+
+    result = build(args.project, args.out)
+    counts = result.site.findings_by_severity()
+    if not args.quiet:
+        size = result.bytes / 1024 / 1024
+        print(f"built {result.out_dir}: {result.pages} pages, {result.files} files ({size:.1f} MiB) "
+              f"from {len(result.site.forms)} forms in {result.seconds:.2f} s; findings: "
+              f"{counts['error']} errors, {counts['warning']} warnings, {counts['info']} info")
+    if args.strict and (counts["error"] or counts["warning"]):
+        print("perfsite: --strict: the audit found errors or warnings (see perfsite check)", file=sys.stderr)
+        return 1
+    return 0
+
+
 def run_schema(args) -> int:
     from .export import all_schemas, dumps
 
@@ -84,4 +105,4 @@ def run_schema(args) -> int:
     return 0
 
 
-COMMANDS = {"check": run_check, "schema": run_schema}
+COMMANDS = {"check": run_check, "build": run_build, "schema": run_schema}

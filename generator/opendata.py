@@ -1,0 +1,87 @@
+"""Open-data downloads: every form as JSON (the ``check`` contract), CSV and its source YAML.
+
+CSV files are UTF-8 with a BOM so Excel shows Chinese correctly; numbers are written
+from their exact Decimal text.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+
+from .check import CheckedSite
+from .export import dumps, form_to_dict
+from .scoring import ScoredReport
+from .sitemodel import form_url
+
+REPORT_COLUMNS = [
+    "department", "department_name", "fictional", "year", "form", "budget", "executed", "transfer",
+    "rate", "reported_rate", "execution_weight", "execution_score", "reported_execution_score",
+    "total", "reported_total", "grade", "errors", "warnings", "infos", "profile", "url",
+]
+INDICATOR_COLUMNS = [
+    "department", "year", "path", "level1", "level2", "level3", "content", "target", "actual",
+    "weight", "score", "computed_score", "reported_score", "kind", "direction", "achievement",
+    "reason", "measures",
+]
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def to_csv(columns: list[str], rows: list[list[object]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(v) for v in row])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def report_row(form: ScoredReport) -> list[object]:
+    r, ex = form.report, form.execution
+    severities = [f.severity for f in form.findings]
+    return [r.department.slug, r.department.name, r.department.fictional, r.year, r.form,
+            ex.totals.budget, ex.totals.executed, ex.totals.transfer, ex.rate, ex.reported_rate,
+            ex.weight, ex.score, ex.reported_score, form.total, r.reported_total, form.grade,
+            severities.count("error"), severities.count("warning"), severities.count("info"),
+            form.profile.name, form_url(r.department.slug, r.year)]
+
+
+def indicator_rows(form: ScoredReport) -> list[list[object]]:
+    r = form.report
+    return [[r.department.slug, r.year, row.indicator.path, row.indicator.level1, row.indicator.level2,
+             row.indicator.level3, row.indicator.content,
+             row.indicator.target.text if row.indicator.target else "",
+             row.indicator.actual.text if row.indicator.actual else "",
+             row.indicator.weight, row.score, row.computed, row.indicator.score, row.kind,
+             row.direction, row.achievement, row.indicator.reason, row.indicator.measures]
+            for row in form.indicators]
+
+
+def form_files(form: ScoredReport, source_bytes: bytes) -> dict[str, bytes]:
+    """The three downloads of one form."""
+    r = form.report
+    base = f"data/{r.department.slug}/{r.year}"
+    return {
+        f"{base}.json": (dumps({"forms": [form_to_dict(form)]}) + "\n").encode("utf-8"),
+        f"{base}.csv": to_csv(INDICATOR_COLUMNS, indicator_rows(form)),
+        f"{base}.yaml": source_bytes,
+    }
+
+
+def bulk_files(site: CheckedSite) -> dict[str, bytes]:
+    forms = site.forms
+    return {
+        "data/reports.json": (dumps({"forms": [form_to_dict(f) for f in forms]}) + "\n").encode("utf-8"),
+        "data/reports.csv": to_csv(REPORT_COLUMNS, [report_row(f) for f in forms]),
+        "data/indicators.csv": to_csv(INDICATOR_COLUMNS, [row for f in forms for row in indicator_rows(f)]),
+    }

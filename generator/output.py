@@ -1,0 +1,83 @@
+"""Write the rendered site so that a reader never sees half of it.
+
+Everything goes into a temporary folder beside the target, which is then swapped in
+with one atomic ``renameat2(RENAME_EXCHANGE)`` (two renames where the kernel lacks
+it). A killed or failed build leaves the previous site untouched. A non-empty folder
+that perfsite did not write is never overwritten.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+from pathlib import Path
+
+from .errors import ConfigError
+
+MARKER = ".perfsite-output"
+MARKER_TEXT = b"This folder is written by perfsite build; it is replaced whole on every build.\n"
+TMP_TAG = ".perfsite-tmp-"
+
+
+def check_output_dir(out_dir: Path, project_dir: Path) -> None:
+    """Refuse targets whose replacement would destroy something that is not ours."""
+    out_dir, project_dir = out_dir.resolve(), project_dir.resolve()
+    content = project_dir / "content"
+    if out_dir == project_dir or out_dir in content.parents or out_dir == content or content in out_dir.parents:
+        raise ConfigError(f"{out_dir}: the output folder must not contain or be inside the content folder")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"{out_dir}: exists and is not a folder; refusing to replace it")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / MARKER).is_file():
+        raise ConfigError(f"{out_dir}: not empty and not written by perfsite; refusing to overwrite it "
+                          "(choose another --out or empty it yourself)")
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux); False when the system cannot."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return result == 0
+
+
+def _clean_leftovers(out_dir: Path) -> None:
+    """Folders left by a build that was killed: ours by name, safe to remove."""
+    for stale in out_dir.parent.glob(f".{out_dir.name}{TMP_TAG}*"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def write_site(files: dict[str, bytes], out_dir: Path, project_dir: Path) -> None:
+    """Write ``files`` as the complete new content of ``out_dir``."""
+    out_dir = out_dir.resolve()
+    check_output_dir(out_dir, project_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    _clean_leftovers(out_dir)
+    tmp = out_dir.parent / f".{out_dir.name}{TMP_TAG}{os.getpid()}"
+    tmp.mkdir()
+    try:
+        made: set[Path] = {tmp}
+        for rel in sorted(files):
+            target = tmp / rel
+            if target.parent not in made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
+            target.write_bytes(files[rel])
+        (tmp / MARKER).write_bytes(MARKER_TEXT)
+        if out_dir.exists() and _exchange(tmp, out_dir):
+            shutil.rmtree(tmp)  # now holds the previous site
+            return
+        if out_dir.exists():
+            old = out_dir.parent / f".{out_dir.name}{TMP_TAG}old-{os.getpid()}"
+            out_dir.rename(old)
+            tmp.rename(out_dir)
+            shutil.rmtree(old)
+        else:
+            tmp.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

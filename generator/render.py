@@ -1,0 +1,108 @@
+"""Render the site model into files in memory: pages, assets, open data, feeds.
+
+Nothing touches the output folder here; :mod:`generator.output` writes the result
+only once everything has rendered, so a failed build never leaves half a site.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup
+
+from .charts import PLOT_CONFIG, Chart
+from .check import CheckedSite
+from .export import dumps
+from .feeds import feed_xml, robots_txt, sitemap_xml
+from .opendata import bulk_files, form_files
+from .sitemodel import Page
+from .theme import Theme, get_template, template_error
+
+Files = dict[str, bytes]
+
+
+def plotly_js() -> bytes:
+    """plotly.min.js from the installed plotly package: no CDN, no network."""
+    import plotly
+
+    return (Path(plotly.__file__).parent / "package_data" / "plotly.min.js").read_bytes()
+
+
+def hashed_name(name: str, data: bytes) -> str:
+    stem, dot, ext = name.partition(".")
+    return f"{stem}.{hashlib.sha256(data).hexdigest()[:12]}{dot}{ext}"
+
+
+def static_files(theme: Theme) -> Files:
+    """Theme then override static files under ``assets/``; later folders win."""
+    files: Files = {}
+    for folder in theme.static_dirs:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and not any(part.startswith(".") for part in path.relative_to(folder).parts):
+                files["assets/" + path.relative_to(folder).as_posix()] = path.read_bytes()
+    return files
+
+
+def script_json(value: object) -> Markup:
+    """JSON that is safe inside <script>: no ``</script>``, ``<!--`` or line separators."""
+    text = dumps(value, indent=None)
+    for raw, escaped in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"),
+                         ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(raw, escaped)
+    return Markup(text)
+
+
+def format_number(value: Decimal | int | None) -> str:
+    if value is None:
+        return "—"
+    return format(value, "f") if isinstance(value, Decimal) else str(value)
+
+
+def plain_number(value: Decimal | int | None) -> str:
+    """10.00 -> 10 and 7.50 -> 7.5, for weights and amounts as officials write them."""
+    if value is None:
+        return "—"
+    if isinstance(value, Decimal):
+        text = format(value, "f")
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    return str(value)
+
+
+def chart_payload(chart: Chart) -> Markup:
+    return script_json({"figure": chart.figure, "config": PLOT_CONFIG})
+
+
+def render_site(site: CheckedSite, pages: list[Page], theme: Theme) -> Files:
+    """Every output file, keyed by its path relative to the output folder."""
+    files: Files = static_files(theme)
+    plotly = plotly_js()
+    assets = {name.removeprefix("assets/"): name for name in files}
+    assets["plotly.js"] = "assets/" + hashed_name("plotly.min.js", plotly)
+    files[assets["plotly.js"]] = plotly
+    env = theme.env
+    env.filters.update(num=format_number, plain=plain_number)
+    env.globals.update(chart_payload=chart_payload)
+    common = {"site": site.config, "t": theme.strings, "profile": site.config.profile, "assets": assets,
+              "lang": site.config.language,
+              "nav_years": sorted({f.report.year for f in site.forms}, reverse=True)}
+    for page in pages:
+        files[page.dest_path] = render_page(theme, page, common).encode("utf-8")
+    for form in site.forms:
+        source = (site.config.project_dir / form.report.src_path).read_bytes()
+        files.update(form_files(form, source))
+    files.update(bulk_files(site))
+    files["sitemap.xml"] = sitemap_xml(pages, site.config.base_url)
+    files["feed.xml"] = feed_xml(site, theme.strings)
+    files["robots.txt"] = robots_txt(site.config.base_url)
+    return files
+
+
+def render_page(theme: Theme, page: Page, common: dict) -> str:
+    template = get_template(theme, page.template)
+    try:
+        return template.render(**common, **page.context, page=page, root=page.root)
+    except (jinja2.TemplateError, TypeError, AttributeError, KeyError, ValueError) as exc:
+        raise template_error(exc, page.template) from None
