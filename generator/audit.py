@@ -139,8 +139,12 @@ def _audit_indicator(row: IndicatorResult, profile: Profile, add) -> None:
             f"“{name}”的目标值“{ind.target.text}”与完成值“{ind.actual.text}”单位不一致，无法计算。",
             ind.actual.text, ind.target.text)
     if row.unparsed:
+        cell = "target" if ind.target and ind.target.kind == "unparsed" else "actual"
+        add("unparseable-value", base + (cell,),
+            f"“{name}”的{'目标值' if cell == 'target' else '完成值'}含数字但无法解析为数量，按定性指标核对。")
+    elif row.mixed:
         add("unparseable-value", base + ("actual",),
-            f"“{name}”的目标值或完成值含数字但无法解析为数量，按定性指标核对。")
+            f"“{name}”的目标值与完成值一个是数量、一个是文字，无法计算，按定性指标核对。")
     if row.kind == "quantity":
         _audit_quantity(row, profile, add, base, name)
     else:

@@ -70,8 +70,9 @@ def form_scores_chart(form: ScoredReport, t: dict) -> Chart:
             {"type": "bar", "name": t["weight"], "x": x, "y": [r.indicator.weight for r in rows]},
             {"type": "bar", "name": t["score"], "x": x, "y": [r.score for r in rows]},
         ],
-        "layout": _layout(t["chart_scores"], barmode="group", height=380,
-                          margin={"l": 50, "r": 20, "t": 50, "b": 120},
+        "layout": _layout(t["chart_scores"], barmode="group", height=460,
+                          margin={"l": 50, "r": 20, "t": 80, "b": 170},
+                          legend={"orientation": "h", "y": 1.1, "x": 0},
                           yaxis={"title": {"text": t["points"]}, "rangemode": "tozero"}),
     }
     table = tuple((r.indicator.level1, r.indicator.content, r.indicator.weight, r.score) for r in rows)

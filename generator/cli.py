@@ -85,6 +85,8 @@ def run_build(args) -> int:
         print(f"built {result.out_dir}: {result.pages} pages, {result.files} files ({size:.1f} MiB) "
               f"from {len(result.site.forms)} forms in {result.seconds:.2f} s; findings: "
               f"{counts['error']} errors, {counts['warning']} warnings, {counts['info']} info")
+        if not result.site.config.base_url:
+            print("note: sitemap.xml not written (it needs absolute URLs): set base_url in content/site.yaml")
     if args.strict and (counts["error"] or counts["warning"]):
         print("perfsite: --strict: the audit found errors or warnings (see perfsite check)", file=sys.stderr)
         return 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
 from xml.sax.saxutils import escape, quoteattr
 
 from .check import CheckedSite
@@ -30,7 +31,7 @@ def feed_xml(site: CheckedSite, t: dict) -> bytes:
     forms = sorted(site.forms, key=lambda f: (f.report.published, f.report.department.slug, f.report.year),
                    reverse=True)
     updated = forms[0].report.published if forms else "1970-01-01"
-    feed_id = base + "/" if base else f"urn:perfsite:{config.title}"
+    feed_id = base + "/" if base else "urn:perfsite:" + quote(config.title, safe="")
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
              '<feed xmlns="http://www.w3.org/2005/Atom">',
              f"  <title>{escape(config.title)}</title>",

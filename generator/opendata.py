@@ -32,9 +32,11 @@ def _cell(value: object) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    return str(value)
+    if isinstance(value, (Decimal, int)):
+        return format(value, "f") if isinstance(value, Decimal) else str(value)
+    text = str(value)
+    # a text cell starting like a formula would be run by spreadsheet programs
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def to_csv(columns: list[str], rows: list[list[object]]) -> bytes:

@@ -9,6 +9,7 @@ that perfsite did not write is never overwritten.
 from __future__ import annotations
 
 import ctypes
+import glob
 import os
 import shutil
 from pathlib import Path
@@ -24,7 +25,7 @@ def check_output_dir(out_dir: Path, project_dir: Path) -> None:
     """Refuse targets whose replacement would destroy something that is not ours."""
     out_dir, project_dir = out_dir.resolve(), project_dir.resolve()
     content = project_dir / "content"
-    if out_dir == project_dir or out_dir in content.parents or out_dir == content or content in out_dir.parents:
+    if out_dir in (project_dir, content) or out_dir in content.parents or content in out_dir.parents:
         raise ConfigError(f"{out_dir}: the output folder must not contain or be inside the content folder")
     if out_dir.exists() and not out_dir.is_dir():
         raise ConfigError(f"{out_dir}: exists and is not a folder; refusing to replace it")
@@ -47,7 +48,7 @@ def _exchange(a: Path, b: Path) -> bool:
 
 def _clean_leftovers(out_dir: Path) -> None:
     """Folders left by a build that was killed: ours by name, safe to remove."""
-    for stale in out_dir.parent.glob(f".{out_dir.name}{TMP_TAG}*"):
+    for stale in out_dir.parent.glob(f".{glob.escape(out_dir.name)}{TMP_TAG}*"):
         shutil.rmtree(stale, ignore_errors=True)
 
 

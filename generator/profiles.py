@@ -92,10 +92,11 @@ PROFILE_SCHEMA = {
 
 
 def _optional(schema: dict) -> dict:
-    """The same schema with nothing required: what an override may contain."""
+    """The same schema with nothing required and no empty values: what an override may contain."""
     out = {k: v for k, v in schema.items() if k != "required"}
     if "properties" in out:
-        out["properties"] = {k: _optional(v) for k, v in out["properties"].items()}
+        out["properties"] = {k: _optional(v) for k, v in out["properties"].items() if k != "extends"}
+        out["x-no-null"] = True
     return out
 
 

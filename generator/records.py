@@ -8,6 +8,7 @@ file name = year, illegible cells left empty) and turned into :mod:`generator.mo
 
 from __future__ import annotations
 
+import datetime
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -16,10 +17,11 @@ from pathlib import Path
 from .config import SiteConfig
 from .errors import ContentError, Location, Problem
 from .model import Department, FundSource, Indicator, Report, ReportedFunds
-from .schema import DEPARTMENT_SCHEMA, LEVEL2_BY_LEVEL1, REPORT_SCHEMA, validate
+from .schema import DEPARTMENT_SCHEMA, LEVEL2_BY_LEVEL1, REPORT_SCHEMA, describe_value, validate
 from .values import parse_value
 from .yamlsource import Document, format_path, read_yaml
 
+_ARTICLE = {"target": "a target", "actual": "an actual"}
 SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?\Z")
 YEAR_FILE = re.compile(r"(\d{4})\.yaml\Z")
 
@@ -128,11 +130,16 @@ def cross_check(doc: Document, file_year: int) -> list[Problem]:
     def fail(path, message, hint=""):
         out.append(Problem(doc.where(path), format_path(path), message, hint))
 
+    if d.get("published"):
+        try:
+            datetime.date.fromisoformat(d["published"])
+        except ValueError:
+            fail(("published",), f"expected a real date YYYY-MM-DD, got {describe_value(d['published'])}")
     if d["year"] != file_year:
         fail(("year",), f"expected {file_year} (the file name), got {d['year']}",
              "rename the file or correct the year")
     for i, source in enumerate(d["funds"]["sources"]):
-        for name in source.get("illegible", []):
+        for name in source.get("illegible") or []:
             if source.get(name) is not None:
                 fail(("funds", "sources", i, name), "marked illegible but has a value",
                      "remove the value or take it off the illegible list")
@@ -141,17 +148,17 @@ def cross_check(doc: Document, file_year: int) -> list[Problem]:
         if row["level2"] not in allowed:
             fail(("indicators", i, "level2"),
                  f"expected a level-2 indicator of {row['level1']} ({', '.join(allowed)}), "
-                 f"got {row['level2']!r}")
-        for name in row.get("illegible", []):
+                 f"got {describe_value(row['level2'])}")
+        for name in row.get("illegible") or []:
             if row.get(name) is not None:
                 fail(("indicators", i, name), "marked illegible but has a value",
                      "remove the value or take it off the illegible list")
-        has_content = row.get("content") or "content" in row.get("illegible", [])
+        has_content = row.get("content") or "content" in (row.get("illegible") or [])
         if not has_content:
             for name in ("target", "actual"):
                 if row.get(name) is not None:
-                    fail(("indicators", i, name), "a row without content (目标内容) cannot have a "
-                         f"{name}", "add the content, or leave the row empty")
+                    fail(("indicators", i, name), f"a row without content (目标内容) cannot have {_ARTICLE[name]}",
+                         "add the content, or leave the row empty")
     return out
 
 
@@ -196,7 +203,7 @@ def build_indicator(index: int, row: dict) -> Indicator:
         weight=_dec(row.get("weight")), score=_dec(row.get("score")),
         reason=_text(row.get("reason")), measures=_text(row.get("measures")),
         direction=row.get("direction"), assessment=row.get("assessment"),
-        applicable=row.get("applicable", True), illegible=tuple(row.get("illegible") or ()),
+        applicable=row.get("applicable") is not False, illegible=tuple(row.get("illegible") or ()),
         note=_text(row.get("note")),
     )
 

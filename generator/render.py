@@ -10,7 +10,6 @@ import hashlib
 from decimal import Decimal
 from pathlib import Path
 
-import jinja2
 from markupsafe import Markup
 
 from .charts import PLOT_CONFIG, Chart
@@ -84,7 +83,8 @@ def render_site(site: CheckedSite, pages: list[Page], theme: Theme) -> Files:
     files[assets["plotly.js"]] = plotly
     env = theme.env
     env.filters.update(num=format_number, plain=plain_number)
-    env.globals.update(chart_payload=chart_payload)
+    env.globals.update(chart_payload=chart_payload,
+                       inline_asset=lambda name: Markup(files["assets/" + name].decode("utf-8")))
     common = {"site": site.config, "t": theme.strings, "profile": site.config.profile, "assets": assets,
               "lang": site.config.language,
               "nav_years": sorted({f.report.year for f in site.forms}, reverse=True)}
@@ -94,7 +94,8 @@ def render_site(site: CheckedSite, pages: list[Page], theme: Theme) -> Files:
         source = (site.config.project_dir / form.report.src_path).read_bytes()
         files.update(form_files(form, source))
     files.update(bulk_files(site))
-    files["sitemap.xml"] = sitemap_xml(pages, site.config.base_url)
+    if site.config.base_url:  # the sitemap protocol requires absolute URLs
+        files["sitemap.xml"] = sitemap_xml(pages, site.config.base_url)
     files["feed.xml"] = feed_xml(site, theme.strings)
     files["robots.txt"] = robots_txt(site.config.base_url)
     return files
@@ -102,7 +103,8 @@ def render_site(site: CheckedSite, pages: list[Page], theme: Theme) -> Files:
 
 def render_page(theme: Theme, page: Page, common: dict) -> str:
     template = get_template(theme, page.template)
+    context = {**common, "page": page, "root": page.root, **page.context}
     try:
-        return template.render(**common, **page.context, page=page, root=page.root)
-    except (jinja2.TemplateError, TypeError, AttributeError, KeyError, ValueError) as exc:
+        return template.render(**context)
+    except Exception as exc:  # any error raised inside a template is the template's, located
         raise template_error(exc, page.template) from None

@@ -33,8 +33,12 @@ def _text(title: str, description: str = "", **extra) -> dict:
     return {"type": "string", "title": title, "description": description, **extra}
 
 
-def _number(title: str, description: str = "", minimum: int | None = 0) -> dict:
-    schema = {"type": "number", "title": title, "description": description}
+MAX_AMOUNT = 10**15
+MAX_PLACES = 6
+
+
+def _number(title: str, description: str = "", minimum: int | None = 0, maximum: int = MAX_AMOUNT) -> dict:
+    schema = {"type": "number", "title": title, "description": description, "maximum": maximum}
     if minimum is not None:
         schema["minimum"] = minimum
     return schema
@@ -92,8 +96,8 @@ INDICATOR_SCHEMA = {
         "target": {"type": ["string", "number"], "title": "目标值",
                    "description": "按原表书写，例如 12000人次、≥90%、不少于800篇、良好以上。"},
         "actual": {"type": ["string", "number"], "title": "完成值", "description": "按原表书写。"},
-        "weight": _number("分值", "该指标的满分。"),
-        "score": _number("得分（填报）", "部门填报的得分；系统会重新计算并核对。"),
+        "weight": _number("分值", "该指标的满分。", maximum=100),
+        "score": _number("得分（填报）", "部门填报的得分；系统会重新计算并核对。", maximum=100),
         "reason": _text("未完成原因"),
         "measures": _text("改进措施"),
         "direction": {"type": "string", "title": "指标方向", "enum": ["higher", "lower"],
@@ -127,7 +131,7 @@ REPORT_SCHEMA = {
             "additionalProperties": False,
             "required": ["sources"],
             "properties": {
-                "weight": _number("执行率分值", "缺省时用评分规则的执行率分值。"),
+                "weight": _number("执行率分值", "缺省时用评分规则的执行率分值。", maximum=100),
                 "sources": {"type": "array", "title": "资金来源", "minItems": 1,
                             "items": SOURCE_SCHEMA},
                 "reported": {
@@ -140,7 +144,7 @@ REPORT_SCHEMA = {
                         "executed": _number("全年执行数（B）"),
                         "transfer": _number("上级财政转移支付（C）"),
                         "rate": _number("执行率（%）", minimum=None),
-                        "score": _number("得分"),
+                        "score": _number("得分", maximum=100),
                     },
                 },
             },
@@ -161,12 +165,12 @@ REPORT_SCHEMA = {
             "title": "原表总分",
             "additionalProperties": False,
             "properties": {
-                "total": _number("总分"),
+                "total": _number("总分", maximum=100),
                 "grade": {"type": "string", "title": "等级", "enum": ["优", "良", "中", "差"]},
             },
         },
         "published": _text("公开日期", "YYYY-MM-DD；用于订阅源，缺省为次年 1 月 1 日。",
-                           pattern=r"^\d{4}-\d{2}-\d{2}$"),
+                           pattern=r"^\d{4}-\d{2}-\d{2}$", **{"x-expected": "a date written YYYY-MM-DD"}),
         "source": _text("来源", "原始文件的说明，例如公开网址或文件名。"),
         "notes": _text("转录说明", "转录时的说明，例如哪些栏目无法辨认。"),
     },
@@ -201,13 +205,15 @@ def describe_value(value: object) -> str:
     return type(value).__name__
 
 
-def _expected(schema: dict) -> str:
+def _expected(schema: dict, value: object = None) -> str:
     if "enum" in schema:
         return "one of " + ", ".join(str(v) for v in schema["enum"])
     types = schema.get("type", "string")
     types = types if isinstance(types, list) else [types]
     words = " or ".join(_TYPE_WORDS[t] for t in types)
     low, high = schema.get("minimum"), schema.get("maximum")
+    if high == MAX_AMOUNT and not (isinstance(value, (int, Decimal)) and value > high):
+        high = None  # the sanity bound on amounts is only worth mentioning when it is hit
     if low is not None and high is not None:
         return f"{words} from {low} to {high}"
     if low is not None:
@@ -277,13 +283,14 @@ def _check(doc: Document, value: object, schema: dict, path: KeyPath, out: list[
     if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
         low, high = schema.get("minimum"), schema.get("maximum")
         if (low is not None and value < low) or (high is not None and value > high):
-            fail(f"expected {_expected(schema)}, got {describe_value(value)}")
+            fail(f"expected {_expected(schema, value)}, got {describe_value(value)}")
+        elif isinstance(value, Decimal) and value.as_tuple().exponent < -MAX_PLACES:
+            fail(f"expected at most {MAX_PLACES} decimal places, got {describe_value(value)}")
     if isinstance(value, str):
         if schema.get("minLength") and len(value.strip()) < schema["minLength"]:
             fail(f"expected {_expected(schema)}, got {describe_value(value)}")
         if "pattern" in schema and not re.match(schema["pattern"], value):
-            fail(f"expected {schema.get('description') or 'a value of the right form'}, "
-                 f"got {describe_value(value)}")
+            fail(f"expected {schema.get('x-expected', 'a value of the right form')}, got {describe_value(value)}")
     if isinstance(value, dict):
         _check_mapping(doc, value, schema, path, out, fail)
     if isinstance(value, list):
@@ -301,13 +308,18 @@ def _check(doc: Document, value: object, schema: dict, path: KeyPath, out: list[
 
 def _check_mapping(doc, value, schema, path, out, fail) -> None:
     properties = schema.get("properties", {})
-    for key in schema.get("required", []):
-        if key not in value or value[key] is None:
-            title = properties.get(key, {}).get("title", "")
-            fail(f"required key is missing{f' ({title})' if title else ''}", at=path + (key,))
+    required = schema.get("required", [])
+    for key in required:
+        title = properties.get(key, {}).get("title", "")
+        title = f" ({title})" if title else ""
+        if key not in value:
+            fail(f"required key is missing{title}", at=path + (key,))
+        elif value[key] is None:
+            fail(f"required key has no value{title}", at=path + (key,))
     for key, item in value.items():
         if key in properties:
-            if item is not None or key in schema.get("required", []):
+            # An empty optional value means "not given" in records; overrides must say something.
+            if item is not None or schema.get("x-no-null"):
                 _check(doc, item, properties[key], path + (key,), out)
         elif schema.get("additionalProperties") is False:
             fail("unknown key", suggest(key, list(properties)), at=path + (key,), key=True)

@@ -9,19 +9,20 @@ rules are DESIGN §3.1, with every jurisdictional difference (§3.2) read from t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal
 
 from .model import Indicator, Report
 from .profiles import Profile
 from .values import AT_LEAST, AT_MOST, LESS, MORE, UnitMismatch, common_numbers
 
 ZERO, ONE, HUNDRED = Decimal(0), Decimal(1), Decimal(100)
+_WIDE = Context(prec=60)  # validated amounts (≤ 1e15, ≤ 6 places) never overflow this
 _MODES = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "truncate": ROUND_DOWN}
 
 
 def round_to(value: Decimal, places: int, mode: str) -> Decimal:
     """Round to ``places`` decimals by the profile's mode (truncate goes toward zero)."""
-    return value.quantize(Decimal(1).scaleb(-places), rounding=_MODES[mode])
+    return value.quantize(Decimal(1).scaleb(-places), rounding=_MODES[mode], context=_WIDE)
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,8 @@ class IndicatorResult:
     ratio: Decimal | None = None     # actual/target (higher) or target/actual (lower)
     over_achieved: bool = False
     unit_mismatch: str = ""
-    unparsed: bool = False
+    unparsed: bool = False           # a value has digits but is not a readable quantity
+    mixed: bool = False              # one side is a quantity, the other text
 
     @property
     def reported(self) -> Decimal | None:
@@ -97,12 +99,11 @@ def grade_for(total: Decimal, profile: Profile) -> str:
 
 
 def fund_totals(report: Report) -> FundTotals:
-    """Sum the sources; fall back to the printed 年度资金总额 where a cell is illegible."""
+    """Sum the sources; where a cell is illegible, fall back to the printed 年度资金总额."""
     def total(name: str) -> Decimal | None:
-        values = [getattr(s, name) for s in report.sources]
-        if any(v is None for v in values):
+        if any(name in s.illegible for s in report.sources):
             return getattr(report.reported_funds, name)
-        return sum(values, ZERO)
+        return sum((getattr(s, name) or ZERO for s in report.sources), ZERO)
 
     return FundTotals(total("budget"), total("executed"), total("transfer") or ZERO)
 
@@ -158,8 +159,9 @@ def score_indicator(row: Indicator, profile: Profile) -> IndicatorResult:
         except UnitMismatch as exc:
             return _score_by_band(row, profile, unit_mismatch=str(exc))
         return _score_quantity(row, profile, t, a)
-    unparsed = any(v is not None and v.kind != "qualitative" for v in (target, actual))
-    return _score_by_band(row, profile, unparsed=unparsed)
+    unparsed = any(v is not None and v.kind == "unparsed" for v in (target, actual))
+    mixed = bool(target and actual and target.is_quantity != actual.is_quantity) and not unparsed
+    return _score_by_band(row, profile, unparsed=unparsed, mixed=mixed)
 
 
 def direction_of(row: Indicator, profile: Profile) -> str:
@@ -195,7 +197,7 @@ def _score_quantity(row: Indicator, profile: Profile, t: Decimal, a: Decimal) ->
 
 
 def _score_by_band(row: Indicator, profile: Profile, *, unit_mismatch: str = "",
-                   unparsed: bool = False) -> IndicatorResult:
+                   unparsed: bool = False, mixed: bool = False) -> IndicatorResult:
     """Qualitative rows: the evaluator picks a score inside the band; we check it."""
     achievement = row.assessment
     same = row.target and row.actual and _same_text(row.target.text, row.actual.text)
@@ -215,7 +217,7 @@ def _score_by_band(row: Indicator, profile: Profile, *, unit_mismatch: str = "",
         score = round_to(score, profile.places, profile.rounding_mode)
     met = None if achievement is None else achievement == "achieved"
     return IndicatorResult(row, "qualitative", score, band=band, achievement=achievement,
-                           met=met, unit_mismatch=unit_mismatch, unparsed=unparsed)
+                           met=met, unit_mismatch=unit_mismatch, unparsed=unparsed, mixed=mixed)
 
 
 def _same_text(a: str, b: str) -> bool:

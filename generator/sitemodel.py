@@ -147,7 +147,9 @@ def build_site_model(site: CheckedSite, t: dict) -> list[Page]:
         "counts": site.findings_by_severity(),
         "codes": finding_code_counts(forms),
     }, all_sources))
-    pages.append(Page("404.html", "404.html", t["not_found"], {}, (), in_sitemap=False))
+    # served for any missing URL, so relative links only work with an absolute root
+    not_found = {"root": site.config.base_url + "/"} if site.config.base_url else {}
+    pages.append(Page("404.html", "404.html", t["not_found"], not_found, (), in_sitemap=False))
     return pages
 
 

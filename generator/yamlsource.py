@@ -5,7 +5,7 @@ wins, ``012001`` becomes the octal number 5121, ``no`` becomes ``False`` and ``3
 becomes a binary float. We let libyaml (the C parser, ~8x faster) build the node tree
 and construct the values ourselves:
 
-* duplicate keys, anchors/aliases, merge keys and explicit tags are errors;
+* duplicate keys, anchors/aliases, merge keys and non-standard tags are errors;
 * integers are plain decimal digits, anything else that YAML 1.1 calls a number
   (leading zeros, ``0x``, ``1_000``, ``1:20``) stays the string it was written as;
 * decimals become :class:`decimal.Decimal` from their exact text;
@@ -87,8 +87,10 @@ class _Builder:
 
     def build(self, node: yaml.Node, path: KeyPath) -> object:
         if id(node) in self.seen:
-            self.fail(node, path, "anchors and aliases are not supported",
-                      "write the value out in full")
+            # an alias returns the anchored node itself; its key says where the alias was written
+            where = self.doc.keys.get(path) or self.loc(node)
+            self.problems.append(Problem(where, format_path(path), "anchors and aliases are not supported",
+                                         "write the value out in full"))
             return None
         self.seen.add(id(node))
         if len(self.seen) > MAX_NODES:
@@ -152,6 +154,8 @@ def parse_yaml(text: str, file: str) -> tuple[Document, list[Problem]]:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark and "end of stream" in (exc.problem or ""):
+            mark = exc.context_mark  # an unclosed quote or bracket: point at where it opened
         where = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
         detail = exc.problem or "invalid YAML"
         if exc.context:
@@ -191,7 +195,8 @@ def decode_source(raw: bytes, file: str) -> tuple[str | None, list[Problem]]:
         return raw.decode("utf-8-sig"), []
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        line_start = raw.rfind(b"\n", 0, exc.start) + 1
+        column = len(raw[line_start: exc.start].decode("utf-8", errors="replace")) + 1
         hint = "save the file as UTF-8"
         try:
             raw.decode("gb18030")

@@ -28,10 +28,11 @@ def expected_stderr(folder: Path) -> str:
     return text.replace("{project}", str(folder.resolve()))
 
 
-def _params():
-    for folder in CASES:
-        marks = [pytest.mark.xfail(strict=True, reason=XFAIL[folder.name])] if folder.name in XFAIL else []
-        yield pytest.param(folder, id=folder.name, marks=marks)
+def _params() -> list:
+    return [pytest.param(folder, id=folder.name,
+                         marks=[pytest.mark.xfail(strict=True, reason=XFAIL[folder.name])]
+                         if folder.name in XFAIL else [])
+            for folder in CASES]
 
 
 def test_every_case_has_expected_text_and_content():

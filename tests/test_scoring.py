@@ -290,8 +290,6 @@ def test_several_sources_sum():
     assert ex.score == D("7.73")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: fund_totals treats an absent (optional) transfer on one source as "
-                                        "illegible and replaces the summed C by reported_funds.transfer (or 0)")
 def test_transfer_summed_when_one_source_has_none():
     # transfer is optional; C = 10 + (nothing) = 10; (B − C)/A = (100 − 10)/200 = 0.45 → 45.00 %, 4.50
     r = report(source(100, 50, 10), source(100, 50, name="其他资金"))
