@@ -78,7 +78,7 @@ def run_check(args) -> int:
 def run_build(args) -> int:
     from .build import build
 
-    result = build(args.project, args.out)
+    result = build(args.project, args.out, progress=None if args.quiet else terminal_progress())
     counts = result.site.findings_by_severity()
     if not args.quiet:
         size = result.bytes / 1024 / 1024
@@ -91,6 +91,23 @@ def run_build(args) -> int:
         print("perfsite: --strict: the audit found errors or warnings (see perfsite check)", file=sys.stderr)
         return 1
     return 0
+
+
+def terminal_progress():
+    """A progress bar on stderr, only when it is a terminal and the build is long enough to need one."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        if total < 200:
+            return
+        width = 30
+        filled = width * done // total
+        end = "\n" if done == total else ""
+        print(f"\rrendering [{'#' * filled}{'.' * (width - filled)}] {done}/{total} pages", end=end,
+              file=sys.stderr, flush=True)
+
+    return show
 
 
 def run_schema(args) -> int:

@@ -8,6 +8,7 @@ written from their exact text, never through binary floats.
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 
 from .config import SITE_SCHEMA
@@ -95,26 +96,23 @@ def all_schemas() -> dict[str, dict]:
 
 
 def dumps(value: object, indent: int | None = 2) -> str:
-    """JSON text with Decimals as exact numbers; keys keep their insertion order."""
-    return _encode(value, indent, 0)
+    """JSON text with Decimals as exact numbers; keys keep their insertion order.
+
+    Decimals travel through the C encoder as marked strings and are unquoted after:
+    YAML cannot carry the NUL marker, so no record text can forge one.
+    """
+    text = json.dumps(_mark_decimals(value), ensure_ascii=False, indent=indent)
+    return _MARKED.sub(r"\1", text) if "\\u0000" in text else text
 
 
-def _encode(value: object, indent: int | None, level: int) -> str:
+_MARKED = re.compile(r'"\\u0000(-?[0-9.E+-]+)\\u0000"')
+
+
+def _mark_decimals(value: object) -> object:
     if isinstance(value, Decimal):
-        return format(value, "f")
+        return f"\0{value:f}\0"
     if isinstance(value, dict):
-        items = [f"{json.dumps(str(k), ensure_ascii=False)}: {_encode(v, indent, level + 1)}"
-                 for k, v in value.items()]
-        return _wrap("{", "}", items, indent, level)
+        return {k: _mark_decimals(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return _wrap("[", "]", [_encode(v, indent, level + 1) for v in value], indent, level)
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _wrap(open_: str, close: str, items: list[str], indent: int | None, level: int) -> str:
-    if not items:
-        return open_ + close
-    if indent is None:
-        return open_ + ", ".join(items) + close
-    pad, inner = " " * (indent * level), " " * (indent * (level + 1))
-    return open_ + "\n" + ",\n".join(inner + i for i in items) + "\n" + pad + close
+        return [_mark_decimals(v) for v in value]
+    return value

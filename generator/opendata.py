@@ -11,7 +11,7 @@ import io
 from decimal import Decimal
 
 from .check import CheckedSite
-from .export import dumps, form_to_dict
+from .export import dumps
 from .scoring import ScoredReport
 from .sitemodel import form_url
 
@@ -69,21 +69,21 @@ def indicator_rows(form: ScoredReport) -> list[list[object]]:
             for row in form.indicators]
 
 
-def form_files(form: ScoredReport, source_bytes: bytes) -> dict[str, bytes]:
-    """The three downloads of one form."""
+def form_files(form: ScoredReport, form_dict: dict, source_bytes: bytes) -> dict[str, bytes]:
+    """The three downloads of one form; ``form_dict`` is its ``check`` JSON object."""
     r = form.report
     base = f"data/{r.department.slug}/{r.year}"
     return {
-        f"{base}.json": (dumps({"forms": [form_to_dict(form)]}) + "\n").encode("utf-8"),
+        f"{base}.json": (dumps({"forms": [form_dict]}, indent=None) + "\n").encode("utf-8"),
         f"{base}.csv": to_csv(INDICATOR_COLUMNS, indicator_rows(form)),
         f"{base}.yaml": source_bytes,
     }
 
 
-def bulk_files(site: CheckedSite) -> dict[str, bytes]:
+def bulk_files(site: CheckedSite, form_dicts: list[dict]) -> dict[str, bytes]:
     forms = site.forms
     return {
-        "data/reports.json": (dumps({"forms": [form_to_dict(f) for f in forms]}) + "\n").encode("utf-8"),
+        "data/reports.json": (dumps({"forms": form_dicts}, indent=None) + "\n").encode("utf-8"),
         "data/reports.csv": to_csv(REPORT_COLUMNS, [report_row(f) for f in forms]),
         "data/indicators.csv": to_csv(INDICATOR_COLUMNS, [row for f in forms for row in indicator_rows(f)]),
     }

@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from .charts import PLOT_CONFIG, Chart
 from .check import CheckedSite
-from .export import dumps
+from .export import dumps, form_to_dict
 from .feeds import feed_xml, robots_txt, sitemap_xml
 from .opendata import bulk_files, form_files
 from .sitemodel import Page
@@ -74,8 +74,11 @@ def chart_payload(chart: Chart) -> Markup:
     return script_json({"figure": chart.figure, "config": PLOT_CONFIG})
 
 
-def render_site(site: CheckedSite, pages: list[Page], theme: Theme) -> Files:
-    """Every output file, keyed by its path relative to the output folder."""
+def render_site(site: CheckedSite, pages: list[Page], theme: Theme, progress=None) -> Files:
+    """Every output file, keyed by its path relative to the output folder.
+
+    ``progress(done, total)`` is called as pages render (the CLI draws a bar on a terminal).
+    """
     files: Files = static_files(theme)
     plotly = plotly_js()
     assets = {name.removeprefix("assets/"): name for name in files}
@@ -88,12 +91,15 @@ def render_site(site: CheckedSite, pages: list[Page], theme: Theme) -> Files:
     common = {"site": site.config, "t": theme.strings, "profile": site.config.profile, "assets": assets,
               "lang": site.config.language,
               "nav_years": sorted({f.report.year for f in site.forms}, reverse=True)}
-    for page in pages:
+    for done, page in enumerate(pages, 1):
         files[page.dest_path] = render_page(theme, page, common).encode("utf-8")
-    for form in site.forms:
+        if progress and (done % 50 == 0 or done == len(pages)):
+            progress(done, len(pages))
+    form_dicts = [form_to_dict(form) for form in site.forms]
+    for form, form_dict in zip(site.forms, form_dicts, strict=True):
         source = (site.config.project_dir / form.report.src_path).read_bytes()
-        files.update(form_files(form, source))
-    files.update(bulk_files(site))
+        files.update(form_files(form, form_dict, source))
+    files.update(bulk_files(site, form_dicts))
     if site.config.base_url:  # the sitemap protocol requires absolute URLs
         files["sitemap.xml"] = sitemap_xml(pages, site.config.base_url)
     files["feed.xml"] = feed_xml(site, theme.strings)
