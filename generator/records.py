@@ -9,6 +9,7 @@ file name = year, illegible cells left empty) and turned into :mod:`generator.mo
 from __future__ import annotations
 
 import datetime
+import hashlib
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -19,7 +20,7 @@ from .errors import ContentError, Location, Problem
 from .model import Department, FundSource, Indicator, Report, ReportedFunds
 from .schema import DEPARTMENT_SCHEMA, LEVEL2_BY_LEVEL1, REPORT_SCHEMA, describe_value, validate
 from .values import parse_value
-from .yamlsource import Document, format_path, read_yaml
+from .yamlsource import Document, format_path, parse_source
 
 _ARTICLE = {"target": "a target", "actual": "an actual"}
 SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?\Z")
@@ -34,7 +35,39 @@ class Content:
     reports: tuple[Report, ...]
 
 
-def read_content(config: SiteConfig) -> Content:
+class RecordCache:
+    """Parsed records kept between builds (``serve``), reused while a file is unchanged.
+
+    A file counts as unchanged when its stat stamp matches, or else when its bytes hash
+    the same; a report is also re-read when its department changed.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple] = {}
+
+    def read(self, path: Path, rel: str, parse, extra=None):
+        try:
+            st = path.stat()
+        except OSError:
+            return parse(None)
+        stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+        entry = self._entries.get(rel)
+        if entry and entry[0] == stamp and entry[2] == extra:
+            return entry[3]
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            return parse(None)
+        digest = hashlib.blake2b(raw, digest_size=16).digest()
+        if entry and entry[1] == digest and entry[2] == extra:
+            result = entry[3]
+        else:
+            result = parse(raw)
+        self._entries[rel] = (stamp, digest, extra, result)
+        return result
+
+
+def read_content(config: SiteConfig, cache: RecordCache | None = None) -> Content:
     """Read all records under ``content/departments``; raise with every problem found."""
     root = config.departments_dir
     problems: list[Problem] = []
@@ -56,7 +89,7 @@ def read_content(config: SiteConfig) -> Content:
             problems.append(Problem(Location(rel), "", f"unsafe department folder name {folder.name!r}",
                                     "use lowercase letters, digits and hyphens, e.g. wangcheng-kexie"))
             continue
-        department, found = read_department_folder(folder, rel)
+        department, found = read_department_folder(folder, rel, cache)
         problems += found
         if department is not None:
             departments.append(department[0])
@@ -67,7 +100,7 @@ def read_content(config: SiteConfig) -> Content:
     return Content(tuple(departments), tuple(reports))
 
 
-def read_department_folder(folder: Path, rel: str):
+def read_department_folder(folder: Path, rel: str, cache: RecordCache | None = None):
     """One department and its forms, or the problems that stop them."""
     problems: list[Problem] = []
     info = folder / "department.yaml"
@@ -76,7 +109,7 @@ def read_department_folder(folder: Path, rel: str):
                                 "missing: every department folder needs a department.yaml with its name"))
         department = None
     else:
-        department, found = read_department(info, f"{rel}/department.yaml", folder.name)
+        department, found = read_department(info, f"{rel}/department.yaml", folder.name, cache)
         problems += found
     year_files = []
     for path in sorted(folder.iterdir()):
@@ -92,15 +125,34 @@ def read_department_folder(folder: Path, rel: str):
         return None, problems
     reports = []
     for path in year_files:
-        report, found = read_report(path, f"{rel}/{path.name}", department)
+        report, found = read_report(path, f"{rel}/{path.name}", department, cache)
         problems += found
         if report is not None:
             reports.append(report)
     return (department, reports), problems
 
 
-def read_department(path: Path, rel: str, slug: str) -> tuple[Department | None, list[Problem]]:
-    doc, problems = read_yaml(path, rel)
+def _read(path: Path, rel: str, parse, cache: RecordCache | None, extra=None):
+    """Parse a file through the cache when there is one."""
+    def from_bytes(raw: bytes | None):
+        if raw is None:
+            return None, [Problem(Location(rel), "", "cannot read the file")]
+        return parse(*parse_source(raw, rel))
+
+    if cache is None:
+        try:
+            return from_bytes(path.read_bytes())
+        except OSError as exc:
+            return None, [Problem(Location(rel), "", f"cannot read: {exc.strerror}")]
+    return cache.read(path, rel, from_bytes, extra)
+
+
+def read_department(path: Path, rel: str, slug: str,
+                    cache: RecordCache | None = None) -> tuple[Department | None, list[Problem]]:
+    return _read(path, rel, lambda doc, problems: _department(doc, problems, rel, slug), cache)
+
+
+def _department(doc: Document, problems: list[Problem], rel: str, slug: str):
     if not problems:
         problems = validate(doc, DEPARTMENT_SCHEMA)
     if problems:
@@ -111,12 +163,18 @@ def read_department(path: Path, rel: str, slug: str) -> tuple[Department | None,
                       note=_text(d.get("note")), src_path=rel), []
 
 
-def read_report(path: Path, rel: str, department: Department) -> tuple[Report | None, list[Problem]]:
-    doc, problems = read_yaml(path, rel)
+def read_report(path: Path, rel: str, department: Department,
+                cache: RecordCache | None = None) -> tuple[Report | None, list[Problem]]:
+    year = int(YEAR_FILE.match(path.name).group(1))
+    return _read(path, rel, lambda doc, problems: _report(doc, problems, rel, department, year), cache,
+                 extra=department)
+
+
+def _report(doc: Document, problems: list[Problem], rel: str, department: Department, file_year: int):
     if not problems:
         problems = validate(doc, REPORT_SCHEMA)
     if not problems:
-        problems = cross_check(doc, int(YEAR_FILE.match(path.name).group(1)))
+        problems = cross_check(doc, file_year)
     if problems:
         return None, problems
     return build_report(doc, department, rel), []

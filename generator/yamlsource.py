@@ -213,6 +213,11 @@ def read_yaml(path: Path, display: str) -> tuple[Document, list[Problem]]:
         raw = path.read_bytes()
     except OSError as exc:
         return Document(display), [Problem(Location(display), "", f"cannot read: {exc.strerror}")]
+    return parse_source(raw, display)
+
+
+def parse_source(raw: bytes, display: str) -> tuple[Document, list[Problem]]:
+    """Decode and parse the bytes of a YAML file."""
     text, problems = decode_source(raw, display)
     if text is None:
         return Document(display), problems
