@@ -59,10 +59,8 @@ class RecordCache:
         except OSError:
             return parse(None)
         digest = hashlib.blake2b(raw, digest_size=16).digest()
-        if entry and entry[1] == digest and entry[2] == extra:
-            result = entry[3]
-        else:
-            result = parse(raw)
+        unchanged = entry and entry[1] == digest and entry[2] == extra
+        result = entry[3] if unchanged else parse(raw)
         self._entries[rel] = (stamp, digest, extra, result)
         return result
 

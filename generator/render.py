@@ -13,10 +13,7 @@ from pathlib import Path
 from markupsafe import Markup
 
 from .charts import PLOT_CONFIG, Chart
-from .check import CheckedSite
-from .export import dumps, form_to_dict
-from .feeds import feed_xml, robots_txt, sitemap_xml
-from .opendata import bulk_files, form_files
+from .export import dumps
 from .sitemodel import Page
 from .theme import Theme, get_template, template_error
 
@@ -74,37 +71,21 @@ def chart_payload(chart: Chart) -> Markup:
     return script_json({"figure": chart.figure, "config": PLOT_CONFIG})
 
 
-def render_site(site: CheckedSite, pages: list[Page], theme: Theme, progress=None) -> Files:
-    """Every output file, keyed by its path relative to the output folder.
-
-    ``progress(done, total)`` is called as pages render (the CLI draws a bar on a terminal).
-    """
-    files: Files = static_files(theme)
+def asset_files(theme: Theme) -> tuple[dict[str, str], Files]:
+    """The theme's static files and the bundled plotly.js, and the URL of each by name."""
+    files = static_files(theme)
     plotly = plotly_js()
     assets = {name.removeprefix("assets/"): name for name in files}
     assets["plotly.js"] = "assets/" + hashed_name("plotly.min.js", plotly)
     files[assets["plotly.js"]] = plotly
-    env = theme.env
-    env.filters.update(num=format_number, plain=plain_number)
-    env.globals.update(chart_payload=chart_payload,
-                       inline_asset=lambda name: Markup(files["assets/" + name].decode("utf-8")))
-    common = {"site": site.config, "t": theme.strings, "profile": site.config.profile, "assets": assets,
-              "lang": site.config.language,
-              "nav_years": sorted({f.report.year for f in site.forms}, reverse=True)}
-    for done, page in enumerate(pages, 1):
-        files[page.dest_path] = render_page(theme, page, common).encode("utf-8")
-        if progress and (done % 50 == 0 or done == len(pages)):
-            progress(done, len(pages))
-    form_dicts = [form_to_dict(form) for form in site.forms]
-    for form, form_dict in zip(site.forms, form_dicts, strict=True):
-        source = (site.config.project_dir / form.report.src_path).read_bytes()
-        files.update(form_files(form, form_dict, source))
-    files.update(bulk_files(site, form_dicts))
-    if site.config.base_url:  # the sitemap protocol requires absolute URLs
-        files["sitemap.xml"] = sitemap_xml(pages, site.config.base_url)
-    files["feed.xml"] = feed_xml(site, theme.strings)
-    files["robots.txt"] = robots_txt(site.config.base_url)
-    return files
+    return assets, files
+
+
+def configure_env(theme: Theme, files: Files) -> None:
+    """Filters and helpers every template may use."""
+    theme.env.filters.update(num=format_number, plain=plain_number)
+    theme.env.globals.update(chart_payload=chart_payload,
+                             inline_asset=lambda name: Markup(files["assets/" + name].decode("utf-8")))
 
 
 def render_page(theme: Theme, page: Page, common: dict) -> str:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from . import charts
 from .check import CheckedSite
@@ -16,17 +18,28 @@ from .markdown import render_markdown
 from .model import Department
 from .scoring import ScoredReport
 
+EVERY_RECORD = "*"
+
 
 @dataclass(frozen=True)
 class Page:
-    """One HTML page: ``dest_path`` is relative to the output folder."""
+    """One HTML page: ``dest_path`` is relative to the output folder.
+
+    The context is made only when the page is rendered, so a rebuild that re-renders
+    three pages does not build the charts and narratives of three thousand. ``deps``
+    names the content files whose change makes the page stale (``*``: any of them).
+    """
 
     dest_path: str
     template: str
     title: str
-    context: dict = field(default_factory=dict, compare=False)
-    sources: tuple[str, ...] = ()  # content files it depends on
+    make_context: Callable[[], dict] = field(default=dict, compare=False, repr=False)
+    deps: frozenset[str] = frozenset()
     in_sitemap: bool = True
+
+    @property
+    def context(self) -> dict:
+        return self.make_context()
 
     @property
     def root(self) -> str:
@@ -100,7 +113,7 @@ def _run_length(results, start, key, value=None) -> int:
 
 
 def build_site_model(site: CheckedSite, t: dict) -> list[Page]:
-    """Every page of the site, in a stable order."""
+    """Every page of the site, in a stable order (contexts are made lazily)."""
     profile = site.config.profile
     forms = list(site.forms)
     by_year: dict[int, list[ScoredReport]] = defaultdict(list)
@@ -111,46 +124,59 @@ def build_site_model(site: CheckedSite, t: dict) -> list[Page]:
     grades = [g for g, _ in profile.grades]
     years = sorted(by_year, reverse=True)
     departments = sorted(site.content.departments, key=lambda d: d.slug)
-    all_sources = tuple(sorted({f.report.src_path for f in forms}
-                               | {d.src_path for d in departments}))
+    every = frozenset({EVERY_RECORD})
 
-    year_summaries = [year_summary(y, by_year[y], profile, grades) for y in years]
-    pages = [Page("index.html", "index.html", site.config.title, {
-        "years": year_summaries,
-        "latest": year_summaries[0] if year_summaries else None,
-        "department_count": len(departments),
-        "form_count": len(forms),
-        "fictional_count": sum(1 for d in departments if d.fictional),
-        "findings": site.findings_by_severity(),
-        "charts": [charts.overview_chart(by_year, t, profile)] if forms else [],
-        "grades": grades,
-    }, all_sources)]
-    for summary in year_summaries:
-        year = summary["year"]
-        ranked = sorted(by_year[year], key=lambda f: (-f.total, f.report.department.slug))
-        pages.append(Page(year_url(year), "year.html", f"{year} {t['year_page_title']}", {
-            "summary": summary, "ranked": ranked, "grades": grades,
-            "charts": charts.year_charts(by_year[year], t, grades),
-        }, all_sources))
-    pages.append(Page("departments/index.html", "departments.html", t["departments"], {
-        "departments": [(d, by_department.get(d.slug, [])) for d in departments],
-    }, all_sources))
+    pages = [Page("index.html", "index.html", site.config.title,
+                  partial(index_context, site, by_year, years, departments, grades, t), every)]
+    for year in years:
+        pages.append(Page(year_url(year), "year.html", f"{year} {t['year_page_title']}",
+                          partial(year_context, year, by_year[year], profile, grades, t), every))
+    pages.append(Page("departments/index.html", "departments.html", t["departments"],
+                      partial(lambda: {"departments": [(d, by_department.get(d.slug, [])) for d in departments]}),
+                      every))
     for department in departments:
         history = sorted(by_department.get(department.slug, []), key=lambda f: f.report.year)
-        pages.append(department_page(department, history, t, all_sources))
+        deps = frozenset({department.src_path} | {f.report.src_path for f in history})
+        pages.append(Page(department_url(department.slug), "department.html", department.name,
+                          partial(department_context, department, history, t), deps))
         for i, form in enumerate(history):
             previous = history[i - 1] if i > 0 else None
             following = history[i + 1] if i + 1 < len(history) else None
-            pages.append(form_page(form, previous, following, t))
-    pages.append(Page("quality/index.html", "quality.html", t["quality"], {
-        "groups": quality_groups(departments, by_department),
-        "counts": site.findings_by_severity(),
-        "codes": finding_code_counts(forms),
-    }, all_sources))
+            r = form.report
+            pages.append(Page(form_url(r.department.slug, r.year), "form.html", f"{r.department.name} {r.year}",
+                              partial(form_context, form, previous, following, t), deps))
+    pages.append(Page("quality/index.html", "quality.html", t["quality"],
+                      partial(lambda: {"groups": quality_groups(departments, by_department),
+                                       "counts": site.findings_by_severity(),
+                                       "codes": finding_code_counts(forms)}), every))
     # served for any missing URL, so relative links only work with an absolute root
     not_found = {"root": site.config.base_url + "/"} if site.config.base_url else {}
-    pages.append(Page("404.html", "404.html", t["not_found"], not_found, (), in_sitemap=False))
+    pages.append(Page("404.html", "404.html", t["not_found"], partial(dict, not_found), in_sitemap=False))
     return pages
+
+
+def index_context(site: CheckedSite, by_year, years, departments, grades, t) -> dict:
+    profile = site.config.profile
+    summaries = [year_summary(y, by_year[y], profile, grades) for y in years]
+    return {
+        "years": summaries,
+        "latest": summaries[0] if summaries else None,
+        "department_count": len(departments),
+        "form_count": len(site.forms),
+        "fictional_count": sum(1 for d in departments if d.fictional),
+        "findings": site.findings_by_severity(),
+        "charts": [charts.overview_chart(by_year, t, profile)] if site.forms else [],
+        "grades": grades,
+    }
+
+
+def year_context(year: int, forms: list[ScoredReport], profile, grades: list[str], t: dict) -> dict:
+    return {
+        "summary": year_summary(year, forms, profile, grades),
+        "ranked": sorted(forms, key=lambda f: (-f.total, f.report.department.slug)),
+        "grades": grades,
+        "charts": charts.year_charts(forms, t, grades),
+    }
 
 
 def year_summary(year: int, forms: list[ScoredReport], profile, grades: list[str]) -> dict:
@@ -165,31 +191,26 @@ def year_summary(year: int, forms: list[ScoredReport], profile, grades: list[str
     }
 
 
-def department_page(department: Department, history: list[ScoredReport], t: dict,
-                    all_sources: tuple[str, ...]) -> Page:
-    return Page(department_url(department.slug), "department.html", department.name, {
-        "department": department, "history": history,
-        "charts": charts.department_charts(history, t) if history else [],
-    }, (department.src_path,) + tuple(f.report.src_path for f in history))
+def department_context(department: Department, history: list[ScoredReport], t: dict) -> dict:
+    return {"department": department, "history": history,
+            "charts": charts.department_charts(history, t) if history else []}
 
 
-def form_page(form: ScoredReport, previous, following, t: dict) -> Page:
+def form_context(form: ScoredReport, previous, following, t: dict) -> dict:
     r = form.report
     base = f"data/{r.department.slug}/{r.year}"
-    findings = [(f, finding_anchor(f.path)) for f in form.findings]
-    flagged_funds = {finding_anchor(f.path) for f in form.findings if f.severity != "info"}
-    return Page(form_url(r.department.slug, r.year), "form.html", f"{r.department.name} {r.year}", {
+    return {
         "form": form, "report": r, "department": r.department,
         "previous": previous, "next": following,
         "functions_html": render_markdown(r.functions),
         "planned_html": render_markdown(r.goals_planned),
         "achieved_html": render_markdown(r.goals_achieved),
         "rows": indicator_rows(form),
-        "findings": findings,
-        "flagged": flagged_funds,
+        "findings": [(f, finding_anchor(f.path)) for f in form.findings],
+        "flagged": {finding_anchor(f.path) for f in form.findings if f.severity != "info"},
         "downloads": {"json": f"{base}.json", "csv": f"{base}.csv", "yaml": f"{base}.yaml"},
         "charts": [charts.form_execution_chart(form, t), charts.form_scores_chart(form, t)],
-    }, (r.department.src_path, r.src_path))
+    }
 
 
 def quality_groups(departments, by_department) -> list[dict]:

@@ -1,0 +1,233 @@
+"""A project's whole output kept in memory and brought up to date with the least work.
+
+``perfsite build`` uses it once (everything is new); ``perfsite serve`` keeps one and
+hands it the paths that changed, so an edit to one record re-reads that file, re-scores
+that form and re-renders only the pages that show it (its form pages, its department,
+the year, overview, department list and quality pages) plus the downloads; a template
+edit re-renders the pages that use that template. A stale page is a bug: every page
+declares the content files it depends on (:class:`~generator.sitemodel.Page.deps`),
+and anything shared by all pages (config, strings, the set of years) re-renders all.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2.meta
+
+from .audit import audit_report
+from .check import CheckedSite
+from .config import SiteConfig, load_config, themes_root
+from .export import dumps, form_to_dict
+from .feeds import feed_xml, robots_txt, sitemap_xml
+from .opendata import INDICATOR_COLUMNS, REPORT_COLUMNS, form_files, indicator_rows, report_row, to_csv
+from .records import RecordCache, read_content
+from .render import Files, asset_files, configure_env, render_page
+from .scoring import ScoredReport, score_report
+from .sitemodel import EVERY_RECORD, Page, build_site_model
+from .theme import Theme, load_theme
+
+
+@dataclass
+class Update:
+    """What one update did: the complete new file set and what was (re)made."""
+
+    site: CheckedSite
+    files: Files
+    rendered: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    pages: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class _FormOutput:
+    scored: ScoredReport
+    files: Files
+    json_fragment: str
+    report_row: list
+    indicator_rows: list
+
+
+class SiteState:
+    def __init__(self, project_dir: Path):
+        self.project_dir = project_dir.resolve()
+        self.records = RecordCache()
+        self.config: SiteConfig | None = None
+        self.theme: Theme | None = None
+        self.assets: dict[str, str] = {}
+        self.asset_files: Files = {}
+        self.template_deps: dict[str, frozenset[str] | None] = {}
+        self.scored: dict[str, tuple] = {}
+        self.form_outputs: dict[str, _FormOutput] = {}
+        self.pages: dict[str, tuple[Page, bytes]] = {}
+        self.nav_years: list[int] | None = None
+        self.files: Files = {}
+
+    # -- what changed -------------------------------------------------------------------
+    def _classify(self, changed: set[Path]) -> dict[str, set]:
+        kinds: dict[str, set] = {"config": set(), "content": set(), "templates": set(), "static": set(),
+                                 "theme": set()}
+        content = self.project_dir / "content"
+        roots = [self.project_dir / "overrides", themes_root()]
+        for path in changed:
+            path = Path(path).absolute()
+            if path == content / "site.yaml":
+                kinds["config"].add(path)
+            elif path.is_relative_to(content):
+                kinds["content"].add(path.relative_to(self.project_dir).as_posix())
+            else:
+                for root in roots:
+                    if path.is_relative_to(root):
+                        kinds[_theme_part(path.relative_to(root))].add(_template_name(path))
+        return kinds
+
+    # -- the update ---------------------------------------------------------------------
+    def update(self, changed: set[Path] | None = None, progress=None) -> Update:
+        """Bring the site up to date; ``changed=None`` means everything may have changed."""
+        started = time.perf_counter()
+        kinds = self._classify(changed) if changed is not None else None
+        full = kinds is None or bool(kinds["config"] or kinds["theme"]) or self.config is None
+        if full or kinds["config"]:
+            self.config = load_config(self.project_dir)
+        if full or kinds["templates"] or kinds["static"]:
+            self.theme = load_theme(self.config)
+            self.template_deps = {}
+        if full or kinds["static"]:
+            self.assets, self.asset_files = asset_files(self.theme)
+        configure_env(self.theme, self.asset_files)
+        site = self._check()
+        nav_years = sorted({f.report.year for f in site.forms}, reverse=True)
+        full = full or nav_years != self.nav_years
+        self.nav_years = nav_years
+
+        pages = build_site_model(site, self.theme.strings)
+        stale = self._stale_pages(pages, kinds, full)
+        common = {"site": self.config, "t": self.theme.strings, "profile": self.config.profile,
+                  "assets": self.assets, "lang": self.config.language, "nav_years": nav_years}
+        rendered: list[str] = []
+        new_pages: dict[str, tuple[Page, bytes]] = {}
+        for page in pages:
+            if page.dest_path in stale:
+                body = render_page(self.theme, page, common).encode("utf-8")
+                rendered.append(page.dest_path)
+                if progress and (len(rendered) % 50 == 0 or len(rendered) == len(stale)):
+                    progress(len(rendered), len(stale))
+            else:
+                body = self.pages[page.dest_path][1]
+            new_pages[page.dest_path] = (page, body)
+        self.pages = new_pages
+
+        files: Files = dict(self.asset_files)
+        files.update({dest: body for dest, (_, body) in new_pages.items()})
+        files.update(self._data_files(site, rendered))
+        if self.config.base_url:  # the sitemap protocol requires absolute URLs
+            files["sitemap.xml"] = sitemap_xml(pages, self.config.base_url)
+        files["feed.xml"] = feed_xml(site, self.theme.strings)
+        files["robots.txt"] = robots_txt(self.config.base_url)
+        removed = sorted(set(self.files) - set(files))
+        self.files = files
+        return Update(site, files, rendered, removed, len(pages), time.perf_counter() - started)
+
+    def _check(self) -> CheckedSite:
+        """Read (through the record cache), score and audit; reuse forms whose record is unchanged."""
+        content = read_content(self.config, self.records)
+        profile = self.config.profile
+        forms = []
+        scored: dict[str, tuple] = {}
+        for report in content.reports:
+            cached = self.scored.get(report.src_path)
+            if cached and cached[0] is report and cached[1] is profile:
+                form = cached[2]
+            else:
+                form = audit_report(score_report(report, profile))
+            scored[report.src_path] = (report, profile, form)
+            forms.append(form)
+        self.scored = scored
+        return CheckedSite(self.config, content, tuple(forms))
+
+    def _stale_pages(self, pages: list[Page], kinds, full: bool) -> set[str]:
+        if full:
+            return {p.dest_path for p in pages}
+        content, templates = kinds["content"], kinds["templates"]
+        stale = set()
+        for page in pages:
+            if self._is_stale(page, content, templates):
+                stale.add(page.dest_path)
+        return stale
+
+    def _is_stale(self, page: Page, content: set[str], templates: set[str]) -> bool:
+        previous = self.pages.get(page.dest_path)
+        if previous is None or previous[0].deps != page.deps or previous[0].template != page.template:
+            return True
+        if content and (EVERY_RECORD in page.deps or page.deps & content):
+            return True
+        return bool(templates) and self._uses(page.template, templates)
+
+    def _uses(self, template: str, changed: set[str]) -> bool:
+        names = self._template_closure(template)
+        return names is None or bool(names & changed)
+
+    def _template_closure(self, name: str) -> frozenset[str] | None:
+        """Every template a page template pulls in (None when it cannot be known)."""
+        if name in self.template_deps:
+            return self.template_deps[name]
+        seen: set[str] = set()
+        todo = [name]
+        env = self.theme.env
+        while todo:
+            current = todo.pop()
+            plain = current.removeprefix("!theme/")
+            if current in seen:
+                continue
+            seen.add(current)
+            seen.add(plain)
+            source = env.loader.get_source(env, current)[0]
+            for ref in jinja2.meta.find_referenced_templates(env.parse(source)):
+                if ref is None:
+                    self.template_deps[name] = None
+                    return None
+                todo.append(ref)
+        self.template_deps[name] = frozenset(n.removeprefix("!theme/") for n in seen)
+        return self.template_deps[name]
+
+    def _data_files(self, site: CheckedSite, rendered: list[str]) -> Files:
+        """Per-form downloads (only re-made for changed forms) and the bulk files."""
+        outputs: dict[str, _FormOutput] = {}
+        files: Files = {}
+        for form in site.forms:
+            src = form.report.src_path
+            out = self.form_outputs.get(src)
+            if out is None or out.scored is not form:
+                form_dict = form_to_dict(form)
+                source = (self.project_dir / src).read_bytes()
+                out = _FormOutput(form, form_files(form, form_dict, source), dumps(form_dict, indent=None),
+                                  report_row(form), indicator_rows(form))
+            outputs[src] = out
+            files.update(out.files)
+        self.form_outputs = outputs
+        ordered = [outputs[f.report.src_path] for f in site.forms]
+        files["data/reports.json"] = ('{"forms": [' + ", ".join(o.json_fragment for o in ordered)
+                                      + "]}\n").encode("utf-8")
+        files["data/reports.csv"] = to_csv(REPORT_COLUMNS, [o.report_row for o in ordered])
+        files["data/indicators.csv"] = to_csv(INDICATOR_COLUMNS, [r for o in ordered for r in o.indicator_rows])
+        return files
+
+
+def _theme_part(rel: Path) -> str:
+    """Which part of a theme (or overrides) folder a path is in."""
+    parts = rel.parts
+    if "templates" in parts:
+        return "templates"
+    if "static" in parts:
+        return "static"
+    return "theme"  # strings, theme.yaml: everything may change
+
+
+def _template_name(path: Path) -> str:
+    parts = path.parts
+    if "templates" in parts:
+        return "/".join(parts[len(parts) - parts[::-1].index("templates"):])
+    return path.name
