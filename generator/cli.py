@@ -33,6 +33,11 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--strict", action="store_true", help="fail (exit 1) on audit errors or warnings")
     build.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 
+    serve = sub.add_parser("serve", parents=[common], help="preview the site with live reload")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
+    serve.add_argument("--open", action="store_true", help="open the site in a web browser")
+
     schema = sub.add_parser("schema", help="print the JSON Schema of a record type")
     schema.add_argument("kind", nargs="?", default="report",
                         choices=["report", "department", "site", "profile"])
@@ -110,6 +115,12 @@ def terminal_progress():
     return show
 
 
+def run_serve(args) -> int:
+    from .serve import serve
+
+    return serve(args.project, host=args.host, port=args.port, open_browser=args.open)
+
+
 def run_schema(args) -> int:
     from .export import all_schemas, dumps
 
@@ -124,4 +135,4 @@ def run_schema(args) -> int:
     return 0
 
 
-COMMANDS = {"check": run_check, "build": run_build, "schema": run_schema}
+COMMANDS = {"check": run_check, "build": run_build, "serve": run_serve, "schema": run_schema}

@@ -13,6 +13,7 @@ from pathlib import Path
 from markupsafe import Markup
 
 from .charts import PLOT_CONFIG, Chart
+from .errors import ThemeError
 from .export import dumps
 from .sitemodel import Page
 from .theme import Theme, get_template, template_error
@@ -37,8 +38,12 @@ def static_files(theme: Theme) -> Files:
     files: Files = {}
     for folder in theme.static_dirs:
         for path in sorted(folder.rglob("*")):
-            if path.is_file() and not any(part.startswith(".") for part in path.relative_to(folder).parts):
-                files["assets/" + path.relative_to(folder).as_posix()] = path.read_bytes()
+            rel = path.relative_to(folder)
+            if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+                continue
+            if not path.resolve().is_relative_to(folder.resolve()):
+                raise ThemeError(f"{path}: a link to a file outside {folder} is not published")
+            files["assets/" + rel.as_posix()] = path.read_bytes()
     return files
 
 
