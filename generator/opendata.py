@@ -39,13 +39,22 @@ def _cell(value: object) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def to_csv(columns: list[str], rows: list[list[object]]) -> bytes:
+def csv_lines(rows: list[list[object]]) -> str:
+    """CSV text of some rows (CRLF line ends), to be joined under a header."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(columns)
     for row in rows:
         writer.writerow([_cell(v) for v in row])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return buffer.getvalue()
+
+
+def csv_document(columns: list[str], fragments: list[bytes]) -> bytes:
+    """A whole CSV file from UTF-8 row fragments: BOM (so Excel reads Chinese right), header, rows."""
+    return ("\ufeff" + csv_lines([columns])).encode("utf-8") + b"".join(fragments)
+
+
+def to_csv(columns: list[str], rows: list[list[object]]) -> bytes:
+    return csv_document(columns, [csv_lines(rows).encode("utf-8")])
 
 
 def report_row(form: ScoredReport) -> list[object]:

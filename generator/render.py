@@ -86,11 +86,49 @@ def asset_files(theme: Theme) -> tuple[dict[str, str], Files]:
     return assets, files
 
 
-def configure_env(theme: Theme, files: Files) -> None:
+class FragmentCache:
+    """Rendered fragments reused while the objects they show are the very same objects.
+
+    A template calls ``cached(name, objects, macro, *args)``; the records cache hands out
+    the same objects for unchanged files, so identity is a safe and cheap key. Entries
+    not used in an update are dropped at the next :meth:`start`.
+    """
+
+    def __init__(self) -> None:
+        self._store: dict[tuple, tuple] = {}
+        self._used: set[tuple] = set()
+
+    def start(self) -> None:
+        self._store = {k: v for k, v in self._store.items() if k in self._used}
+        self._used = set()
+
+    def clear(self) -> None:
+        self._store, self._used = {}, set()
+
+    def __call__(self, name: str, objects, fn, *args):
+        objects = tuple(objects)
+        key = (name, tuple(map(id, objects)))
+        self._used.add(key)
+        hit = self._store.get(key)
+        if hit is not None and all(a is b for a, b in zip(hit[0], objects, strict=True)):
+            return hit[1]
+        value = fn(*args)
+        self._store[key] = (objects, value)
+        return value
+
+
+def is_numeric(value: object) -> bool:
+    """Jinja's ``number`` test goes through the ABC machinery (slow for Decimal); this does not."""
+    return type(value) in (Decimal, int, float)
+
+
+def configure_env(theme: Theme, files: Files, fragments: FragmentCache | None = None) -> None:
     """Filters and helpers every template may use."""
     theme.env.filters.update(num=format_number, plain=plain_number)
+    theme.env.tests.update(numeric=is_numeric)
     theme.env.globals.update(chart_payload=chart_payload,
-                             inline_asset=lambda name: Markup(files["assets/" + name].decode("utf-8")))
+                             inline_asset=lambda name: Markup(files["assets/" + name].decode("utf-8")),
+                             cached=fragments or (lambda _name, _objects, fn, *args: fn(*args)))
 
 
 def render_page(theme: Theme, page: Page, common: dict) -> str:

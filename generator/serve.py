@@ -11,6 +11,7 @@ shows the located error as an overlay on every page until it is fixed.
 
 from __future__ import annotations
 
+import gc
 import html
 import ipaddress
 import mimetypes
@@ -29,7 +30,7 @@ from .errors import ContentError, PerfsiteError
 from .sitestate import SiteState
 
 POLL_SECONDS = 0.1
-QUIET_SECONDS = 0.1
+QUIET_SECONDS = 0.05
 IGNORED_NAMES = {"__pycache__", ".git", "node_modules"}
 
 
@@ -242,6 +243,9 @@ def serve(project_dir: Path, host: str = "127.0.0.1", port: int = 8000, open_bro
               "network. Use the default 127.0.0.1 unless you mean to share it.", file=sys.stderr, flush=True)
     server = DevServer(project_dir, log)
     server.rebuild(None)
+    # the first build's objects live as long as the server: keep the collector off them
+    gc.collect()
+    gc.freeze()
     asyncio.set_event_loop(asyncio.new_event_loop())
     loop = ioloop.IOLoop.current()
     port_holder = {"port": port}

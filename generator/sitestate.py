@@ -22,9 +22,9 @@ from .check import CheckedSite
 from .config import SiteConfig, load_config, themes_root
 from .export import dumps, form_to_dict
 from .feeds import feed_xml, robots_txt, sitemap_xml
-from .opendata import INDICATOR_COLUMNS, REPORT_COLUMNS, form_files, indicator_rows, report_row, to_csv
+from .opendata import INDICATOR_COLUMNS, REPORT_COLUMNS, csv_document, csv_lines, form_files, indicator_rows, report_row
 from .records import RecordCache, read_content
-from .render import Files, asset_files, configure_env, render_page
+from .render import Files, FragmentCache, asset_files, configure_env, render_page
 from .scoring import ScoredReport, score_report
 from .sitemodel import EVERY_RECORD, Page, build_site_model
 from .theme import Theme, load_theme
@@ -46,9 +46,9 @@ class Update:
 class _FormOutput:
     scored: ScoredReport
     files: Files
-    json_fragment: str
-    report_row: list
-    indicator_rows: list
+    json_fragment: bytes
+    report_csv: bytes
+    indicators_csv: bytes
 
 
 class SiteState:
@@ -65,6 +65,7 @@ class SiteState:
         self.pages: dict[str, tuple[Page, bytes]] = {}
         self.nav_years: list[int] | None = None
         self.files: Files = {}
+        self.fragments = FragmentCache()
 
     # -- what changed -------------------------------------------------------------------
     def _classify(self, changed: set[Path]) -> dict[str, set]:
@@ -95,12 +96,16 @@ class SiteState:
         if full or kinds["templates"] or kinds["static"]:
             self.theme = load_theme(self.config)
             self.template_deps = {}
+            self.fragments.clear()
         if full or kinds["static"]:
             self.assets, self.asset_files = asset_files(self.theme)
-        configure_env(self.theme, self.asset_files)
+        configure_env(self.theme, self.asset_files, self.fragments)
+        self.fragments.start()
         site = self._check()
         nav_years = sorted({f.report.year for f in site.forms}, reverse=True)
-        full = full or nav_years != self.nav_years
+        if nav_years != self.nav_years:
+            full = True
+            self.fragments.clear()
         self.nav_years = nav_years
 
         pages = build_site_model(site, self.theme.strings)
@@ -203,16 +208,17 @@ class SiteState:
             if out is None or out.scored is not form:
                 form_dict = form_to_dict(form)
                 source = (self.project_dir / src).read_bytes()
-                out = _FormOutput(form, form_files(form, form_dict, source), dumps(form_dict, indent=None),
-                                  report_row(form), indicator_rows(form))
+                out = _FormOutput(form, form_files(form, form_dict, source),
+                                  dumps(form_dict, indent=None).encode("utf-8"),
+                                  csv_lines([report_row(form)]).encode("utf-8"),
+                                  csv_lines(indicator_rows(form)).encode("utf-8"))
             outputs[src] = out
             files.update(out.files)
         self.form_outputs = outputs
         ordered = [outputs[f.report.src_path] for f in site.forms]
-        files["data/reports.json"] = ('{"forms": [' + ", ".join(o.json_fragment for o in ordered)
-                                      + "]}\n").encode("utf-8")
-        files["data/reports.csv"] = to_csv(REPORT_COLUMNS, [o.report_row for o in ordered])
-        files["data/indicators.csv"] = to_csv(INDICATOR_COLUMNS, [r for o in ordered for r in o.indicator_rows])
+        files["data/reports.json"] = b'{"forms": [' + b", ".join(o.json_fragment for o in ordered) + b"]}\n"
+        files["data/reports.csv"] = csv_document(REPORT_COLUMNS, [o.report_csv for o in ordered])
+        files["data/indicators.csv"] = csv_document(INDICATOR_COLUMNS, [o.indicators_csv for o in ordered])
         return files
 
 
