@@ -78,12 +78,16 @@ def indicator_rows(form: ScoredReport) -> list[list[object]]:
             for row in form.indicators]
 
 
-def form_files(form: ScoredReport, form_dict: dict, source_bytes: bytes) -> dict[str, bytes]:
-    """The three downloads of one form; ``form_dict`` is its ``check`` JSON object."""
+def form_files(form: ScoredReport, form_dict: dict, source_bytes: bytes,
+               fragment: bytes | None = None) -> dict[str, bytes]:
+    """The three downloads of one form; ``form_dict`` is its ``check`` JSON object and
+    ``fragment`` that object as compact JSON bytes, when already made."""
     r = form.report
     base = f"data/{r.department.slug}/{r.year}"
+    if fragment is None:
+        fragment = dumps(form_dict, indent=None).encode("utf-8")
     return {
-        f"{base}.json": (dumps({"forms": [form_dict]}, indent=None) + "\n").encode("utf-8"),
+        f"{base}.json": b'{"forms": [' + fragment + b"]}\n",
         f"{base}.csv": to_csv(INDICATOR_COLUMNS, indicator_rows(form)),
         f"{base}.yaml": source_bytes,
     }

@@ -52,23 +52,46 @@ def _clean_leftovers(out_dir: Path) -> None:
         shutil.rmtree(stale, ignore_errors=True)
 
 
-def write_site(files: dict[str, bytes], out_dir: Path, project_dir: Path) -> None:
-    """Write ``files`` as the complete new content of ``out_dir``."""
-    out_dir = out_dir.resolve()
-    check_output_dir(out_dir, project_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    _clean_leftovers(out_dir)
-    tmp = out_dir.parent / f".{out_dir.name}{TMP_TAG}{os.getpid()}"
-    tmp.mkdir()
-    try:
-        made: set[Path] = {tmp}
+class StagedOutput:
+    """A new site written file by file into a folder beside the target, then swapped in.
+
+    Use as a context manager: leaving the block normally swaps the staged folder in;
+    an exception (or a kill) leaves the previous site as it was.
+    """
+
+    def __init__(self, out_dir: Path, project_dir: Path):
+        self.out_dir = out_dir.resolve()
+        check_output_dir(self.out_dir, project_dir)
+        self.out_dir.parent.mkdir(parents=True, exist_ok=True)
+        _clean_leftovers(self.out_dir)
+        self.path = self.out_dir.parent / f".{self.out_dir.name}{TMP_TAG}{os.getpid()}"
+        self._made: set[Path] = set()
+
+    def __enter__(self) -> StagedOutput:
+        self.path.mkdir()
+        self._made.add(self.path)
+        return self
+
+    def write(self, rel: str, data: bytes) -> None:
+        write_file(self.path, rel, data, self._made)
+
+    def write_all(self, files: dict[str, bytes]) -> None:
         for rel in sorted(files):
-            target = tmp / rel
-            if target.parent not in made:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                made.add(target.parent)
-            target.write_bytes(files[rel])
-        (tmp / MARKER).write_bytes(MARKER_TEXT)
+            self.write(rel, files[rel])
+
+    def __exit__(self, kind, _value, _tb) -> None:
+        if kind is not None:
+            shutil.rmtree(self.path, ignore_errors=True)
+            return
+        try:
+            self._swap()
+        except BaseException:
+            shutil.rmtree(self.path, ignore_errors=True)
+            raise
+
+    def _swap(self) -> None:
+        (self.path / MARKER).write_bytes(MARKER_TEXT)
+        out_dir, tmp = self.out_dir, self.path
         if out_dir.exists() and _exchange(tmp, out_dir):
             shutil.rmtree(tmp)  # now holds the previous site
             return
@@ -79,6 +102,19 @@ def write_site(files: dict[str, bytes], out_dir: Path, project_dir: Path) -> Non
             shutil.rmtree(old)
         else:
             tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+
+def write_file(root: Path, rel: str, data: bytes, made: set[Path] | None = None) -> None:
+    """Write one output file below ``root``, creating folders as needed."""
+    target = root / rel
+    if made is None or target.parent not in made:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if made is not None:
+            made.add(target.parent)
+    target.write_bytes(data)
+
+
+def write_site(files: dict[str, bytes], out_dir: Path, project_dir: Path) -> None:
+    """Write ``files`` as the complete new content of ``out_dir``."""
+    with StagedOutput(out_dir, project_dir) as staged:
+        staged.write_all(files)

@@ -208,8 +208,8 @@ class SiteState:
             if out is None or out.scored is not form:
                 form_dict = form_to_dict(form)
                 source = (self.project_dir / src).read_bytes()
-                out = _FormOutput(form, form_files(form, form_dict, source),
-                                  dumps(form_dict, indent=None).encode("utf-8"),
+                fragment = dumps(form_dict, indent=None).encode("utf-8")
+                out = _FormOutput(form, form_files(form, form_dict, source, fragment), fragment,
                                   csv_lines([report_row(form)]).encode("utf-8"),
                                   csv_lines(indicator_rows(form)).encode("utf-8"))
             outputs[src] = out
