@@ -32,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("-o", "--out", type=Path, metavar="DIR", help="output folder (default: DIR/site)")
     build.add_argument("--strict", action="store_true", help="fail (exit 1) on audit errors or warnings")
     build.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    build.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
 
     serve = sub.add_parser("serve", parents=[common], help="preview the site with live reload")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
@@ -83,7 +84,12 @@ def run_check(args) -> int:
 def run_build(args) -> int:
     from .build import build
 
-    result = build(args.project, args.out, progress=None if args.quiet else terminal_progress())
+    result = build(args.project, args.out, progress=None if args.quiet else terminal_progress(), force=args.force)
+    if result.site is None:
+        if not args.quiet:
+            print(f"{result.out_dir} is up to date: nothing changed since the last build "
+                  f"(checked in {result.seconds:.2f} s; --force rebuilds)")
+        return 0
     counts = result.site.findings_by_severity()
     if not args.quiet:
         size = result.bytes / 1024 / 1024

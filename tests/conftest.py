@@ -24,6 +24,12 @@ def browser_type_launch_args():
     return {"executable_path": "/usr/bin/chromium", "args": CHROMIUM_ARGS, "headless": True}
 
 
+def tree_bytes(folder: Path) -> dict[str, bytes]:
+    """Every output file below ``folder`` (but perfsite's marker) by relative path."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != ".perfsite-output"}
+
+
 def copy_project(source: Path, target: Path) -> Path:
     shutil.copytree(source / "content", target / "content")
     if (source / "overrides").is_dir():

@@ -712,6 +712,15 @@ def test_bad_input_never_kills_the_server(served: ServeProcess, tiny_project: Pa
     assert not any("Traceback" in line for line in server.stderr), server.output()
 
 
+def test_overlay_shows_the_error_as_text(served: ServeProcess, tiny_project: Path):
+    """An error message quotes the bad value; markup in it must not become markup in the page."""
+    edit_record(tiny_project, "score: 40", 'score: "<img src=x onerror=alert(1)>"')
+    response = served.wait_for("/" + FORM, has_overlay, "showing the overlay")
+    overlay = response.text[response.text.index('id="perfsite-error-overlay"'):]
+    assert "&lt;img src=x onerror=alert(1)&gt;" in overlay, overlay[:2000]
+    assert "<img src=x" not in response.text
+
+
 def test_a_project_broken_at_start_is_served_once_fixed(tiny_project: Path, start_server):
     record = tiny_project / RECORD
     good = record.read_text(encoding="utf-8")
