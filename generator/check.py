@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .audit import audit_report
 from .config import SiteConfig, load_config
-from .records import Content, read_content
+from .errors import ContentError
+from .records import Content, list_departments, read_department_folder
 from .scoring import ScoredReport, score_report
 
 
@@ -26,8 +27,24 @@ class CheckedSite:
 
 
 def check_project(project_dir: Path) -> CheckedSite:
-    """Everything ``check`` and ``build`` know about a project; raises on bad content."""
+    """Everything ``check`` knows about a project; raises with every content problem.
+
+    Departments are read one at a time and each form is scored and audited at once, then
+    let go of its source positions, so memory does not grow with the parse trees of
+    thousands of forms.
+    """
     config = load_config(project_dir)
-    content = read_content(config)
-    forms = tuple(audit_report(score_report(r, config.profile)) for r in content.reports)
-    return CheckedSite(config, content, forms)
+    listed, problems = list_departments(config)
+    departments, forms = [], []
+    for slug, _count in listed:
+        result, found = read_department_folder(config.departments_dir / slug, f"content/departments/{slug}")
+        problems += found
+        if result is None or problems:
+            continue
+        departments.append(result[0])
+        for report in sorted(result[1], key=lambda r: r.year):
+            form = audit_report(score_report(report, config.profile))
+            forms.append(replace(form, report=replace(form.report, doc=None)))
+    if problems:
+        raise ContentError(problems)
+    return CheckedSite(config, Content(tuple(departments), tuple(f.report for f in forms)), tuple(forms))

@@ -65,15 +65,13 @@ class RecordCache:
         return result
 
 
-def read_content(config: SiteConfig, cache: RecordCache | None = None) -> Content:
-    """Read all records under ``content/departments``; raise with every problem found."""
+def list_departments(config: SiteConfig) -> tuple[list[tuple[str, int]], list[Problem]]:
+    """Department folders in slug order with their number of forms; layout problems."""
     root = config.departments_dir
-    problems: list[Problem] = []
-    departments: list[Department] = []
-    reports: list[Report] = []
     if not root.is_dir():
-        raise ContentError([Problem(Location("content/departments"), "",
-                                    "folder missing: create one folder per department in it")])
+        return [], [Problem(Location("content/departments"), "",
+                            "folder missing: create one folder per department in it")]
+    found, problems = [], []
     for folder in sorted(root.iterdir()):
         if folder.name.startswith("."):
             continue
@@ -87,11 +85,21 @@ def read_content(config: SiteConfig, cache: RecordCache | None = None) -> Conten
             problems.append(Problem(Location(rel), "", f"unsafe department folder name {folder.name!r}",
                                     "use lowercase letters, digits and hyphens, e.g. wangcheng-kexie"))
             continue
-        department, found = read_department_folder(folder, rel, cache)
+        found.append((folder.name, sum(1 for p in folder.iterdir() if YEAR_FILE.match(p.name))))
+    return found, problems
+
+
+def read_content(config: SiteConfig, cache: RecordCache | None = None) -> Content:
+    """Read all records under ``content/departments``; raise with every problem found."""
+    listed, problems = list_departments(config)
+    departments: list[Department] = []
+    reports: list[Report] = []
+    for slug, _count in listed:
+        result, found = read_department_folder(config.departments_dir / slug, f"content/departments/{slug}", cache)
         problems += found
-        if department is not None:
-            departments.append(department[0])
-            reports += department[1]
+        if result is not None:
+            departments.append(result[0])
+            reports += result[1]
     if problems:
         raise ContentError(problems)
     reports.sort(key=lambda r: (r.department.slug, r.year))

@@ -21,13 +21,13 @@ from pathlib import Path
 from .audit import audit_report
 from .check import CheckedSite
 from .config import SiteConfig
-from .errors import ContentError, Location, Problem
+from .errors import ContentError, Problem
 from .export import dumps, form_to_dict
 from .feeds import feed_xml, robots_txt, sitemap_xml
 from .model import Department
 from .opendata import INDICATOR_COLUMNS, REPORT_COLUMNS, csv_lines, form_files, indicator_rows, report_row
 from .output import StagedOutput, write_file
-from .records import SLUG, YEAR_FILE, Content, read_department_folder
+from .records import YEAR_FILE, Content, list_departments, read_department_folder
 from .render import asset_files, configure_env, render_page
 from .scoring import ScoredReport, score_report
 from .sitemodel import EVERY_RECORD, build_site_model
@@ -57,31 +57,6 @@ class _Context:
 
 
 _CONTEXT: _Context | None = None
-
-
-def list_departments(config: SiteConfig) -> tuple[list[tuple[str, int]], list[Problem]]:
-    """Department folders in slug order with their number of forms; layout problems."""
-    root = config.departments_dir
-    if not root.is_dir():
-        return [], [Problem(Location("content/departments"), "",
-                            "folder missing: create one folder per department in it")]
-    found, problems = [], []
-    for folder in sorted(root.iterdir()):
-        if folder.name.startswith("."):
-            continue
-        rel = f"content/departments/{folder.name}"
-        if not folder.is_dir() or folder.is_symlink():
-            if folder.suffix in (".yaml", ".yml"):
-                problems.append(Problem(Location(rel), "", "a record must sit in a department folder",
-                                        "move it to content/departments/<slug>/"))
-            continue
-        if not SLUG.match(folder.name):
-            problems.append(Problem(Location(rel), "", f"unsafe department folder name {folder.name!r}",
-                                    "use lowercase letters, digits and hyphens, e.g. wangcheng-kexie"))
-            continue
-        years = sum(1 for p in folder.iterdir() if YEAR_FILE.match(p.name))
-        found.append((folder.name, years))
-    return found, problems
 
 
 def plan_shards(departments: list[tuple[str, int]], jobs: int) -> list[list[str]]:
