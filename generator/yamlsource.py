@@ -56,8 +56,8 @@ class Document:
 
     file: str
     data: object = None
-    values: dict[KeyPath, Location] = field(default_factory=dict)
-    keys: dict[KeyPath, Location] = field(default_factory=dict)
+    values: dict[KeyPath, tuple[int, int]] = field(default_factory=dict)  # (line, column)
+    keys: dict[KeyPath, tuple[int, int]] = field(default_factory=dict)
 
     def where(self, path: KeyPath, *, key: bool = False) -> Location:
         """The location of ``path``, or of the nearest enclosing value that has one."""
@@ -65,11 +65,11 @@ class Document:
         probe = tuple(path)
         while probe:
             if probe in table:
-                return table[probe]
+                return Location(self.file, *table[probe])
             if probe in self.values:
-                return self.values[probe]
+                return Location(self.file, *self.values[probe])
             probe = probe[:-1]
-        return self.values.get((), Location(self.file, 1, 1))
+        return Location(self.file, *self.values.get((), (1, 1)))
 
 
 class _Builder:
@@ -78,17 +78,18 @@ class _Builder:
         self.problems: list[Problem] = []
         self.seen: set[int] = set()
 
-    def loc(self, node: yaml.Node) -> Location:
+    @staticmethod
+    def pos(node: yaml.Node) -> tuple[int, int]:
         mark = node.start_mark
-        return Location(self.doc.file, mark.line + 1, mark.column + 1)
+        return mark.line + 1, mark.column + 1
 
     def fail(self, node: yaml.Node, path: KeyPath, message: str, hint: str = "") -> None:
-        self.problems.append(Problem(self.loc(node), format_path(path), message, hint))
+        self.problems.append(Problem(Location(self.doc.file, *self.pos(node)), format_path(path), message, hint))
 
     def build(self, node: yaml.Node, path: KeyPath) -> object:
         if id(node) in self.seen:
             # an alias returns the anchored node itself; its key says where the alias was written
-            where = self.doc.keys.get(path) or self.loc(node)
+            where = Location(self.doc.file, *(self.doc.keys.get(path) or self.pos(node)))
             self.problems.append(Problem(where, format_path(path), "anchors and aliases are not supported",
                                          "write the value out in full"))
             return None
@@ -96,7 +97,7 @@ class _Builder:
         if len(self.seen) > MAX_NODES:
             self.fail(node, path, f"the document has more than {MAX_NODES} values")
             raise _TooBig
-        self.doc.values[path] = self.loc(node)
+        self.doc.values[path] = self.pos(node)
         if isinstance(node, yaml.MappingNode):
             return self.build_mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
@@ -116,11 +117,11 @@ class _Builder:
                 continue
             child = path + (key,)
             if key in out:
-                first = self.doc.keys[child]
+                first_line = self.doc.keys[child][0]
                 self.fail(key_node, child, "duplicate key",
-                          f"first defined at line {first.line}; remove one of them")
+                          f"first defined at line {first_line}; remove one of them")
                 continue
-            self.doc.keys[child] = self.loc(key_node)
+            self.doc.keys[child] = self.pos(key_node)
             out[key] = self.build(value_node, child)
         return out
 
