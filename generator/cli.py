@@ -39,6 +39,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
     serve.add_argument("--open", action="store_true", help="open the site in a web browser")
 
+    from .excel import add_commands as add_excel_commands
+
+    COMMANDS.update(add_excel_commands(sub, common))
+
     schema = sub.add_parser("schema", help="print the JSON Schema of a record type")
     schema.add_argument("kind", nargs="?", default="report",
                         choices=["report", "department", "site", "profile"])

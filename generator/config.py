@@ -35,6 +35,8 @@ SITE_SCHEMA = {
         "profile": {"type": "string", "title": "评分规则", "description": "随软件提供的评分规则名称。"},
         "profile_options": {"type": "object", "title": "评分规则覆盖项",
                             "description": "覆盖所选评分规则中的任意选项。"},
+        "search": {"type": "boolean", "title": "全文搜索",
+                   "description": "true（缺省）时生成离线中文全文搜索（Pagefind）和搜索页。"},
         "extra": {"type": "object", "title": "其他", "description": "主题可用的自由数据。"},
     },
 }
@@ -53,6 +55,7 @@ class SiteConfig:
     base_url: str
     profile: Profile
     extra: dict
+    search: bool = True
 
     @property
     def content_dir(self) -> Path:
@@ -109,6 +112,7 @@ def load_config(project_dir: Path) -> SiteConfig:
         base_url=(data.get("base_url") or "").rstrip("/"),
         profile=profile,
         extra=data.get("extra") or {},
+        search=data.get("search") is not False,
     )
 
 

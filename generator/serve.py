@@ -27,9 +27,11 @@ from pathlib import Path
 
 from .config import themes_root
 from .errors import ContentError, PerfsiteError
+from .search import BUNDLE, search_bundle
 from .sitestate import SiteState
 
 POLL_SECONDS = 0.1
+SEARCH_DELAY_SECONDS = 1.0
 QUIET_SECONDS = 0.05
 IGNORED_NAMES = {"__pycache__", ".git", "node_modules"}
 
@@ -105,8 +107,10 @@ class DevServer:
         """One (incremental) build; on failure keep the last good files and remember the error."""
         with self.lock:
             started = time.perf_counter()
+            full = self.error is not None or changed is None
             try:
-                update = self.state.update(None if self.error or changed is None else changed)
+                # the search index is slow to remake: after an edit it is refreshed in the background
+                update = self.state.update(None if full else changed, with_search=full)
             except ContentError as exc:
                 self._fail("\n".join(str(p) for p in exc.problems))
                 return
@@ -119,10 +123,38 @@ class DevServer:
                 return
             self.files = update.files
             self.error = None
+            if not full and self.state.config.search:
+                self._refresh_search_soon()
             what = ", ".join(sorted(p.relative_to(self.project_dir).as_posix() if p.is_relative_to(
                 self.project_dir) else p.name for p in changed)) if changed else "everything"
             self.log(f"rebuilt {len(update.rendered)} of {update.pages} pages in "
                      f"{time.perf_counter() - started:.3f} s ({what})")
+
+    def _refresh_search_soon(self) -> None:
+        """Re-index after edits stop for a moment, without holding up reloads."""
+        self._search_generation = getattr(self, "_search_generation", 0) + 1
+        generation = self._search_generation
+
+        def refresh() -> None:
+            time.sleep(SEARCH_DELAY_SECONDS)
+            if generation != self._search_generation:
+                return  # a newer edit will refresh it
+            pages = [(k, v) for k, v in self.files.items() if k.endswith(".html")]
+            try:
+                bundle = search_bundle(pages)
+            except PerfsiteError as exc:
+                self.log(f"search index not refreshed: {exc}")
+                return
+            with self.lock:
+                if generation == self._search_generation:
+                    self.state.search_files = bundle
+                    stale = [k for k in self.files if k.startswith(BUNDLE + "/") and k not in bundle]
+                    files = {k: v for k, v in self.files.items() if k not in stale}
+                    files.update(bundle)
+                    self.files = files
+                    self.log("search index refreshed")
+
+        threading.Thread(target=refresh, name="perfsite-search", daemon=True).start()
 
     def _fail(self, message: str) -> None:
         self.error = message

@@ -30,6 +30,7 @@ from .output import StagedOutput, write_file
 from .records import YEAR_FILE, Content, list_departments, read_department_folder
 from .render import asset_files, configure_env, render_page
 from .scoring import ScoredReport, score_report
+from .search import BUNDLE, index_folder
 from .sitemodel import EVERY_RECORD, build_site_model
 from .theme import Theme, load_theme
 
@@ -170,6 +171,8 @@ def build_sharded(config: SiteConfig, out_dir: Path, jobs: int, progress=None) -
         staged.write("feed.xml", feed_xml(site, theme.strings))
         staged.write("robots.txt", robots_txt(config.base_url))
         shutil.rmtree(staged.path / PARTS)
+        if config.search:
+            index_folder(staged.path, staged.path / BUNDLE)
         files, size = _count(staged.path)
     return site, len(pages), files, size
 

@@ -149,6 +149,8 @@ def build_site_model(site: CheckedSite, t: dict) -> list[Page]:
                       partial(lambda: {"groups": quality_groups(departments, by_department),
                                        "counts": site.findings_by_severity(),
                                        "codes": finding_code_counts(forms)}), every))
+    if site.config.search:
+        pages.append(Page("search/index.html", "search.html", t["search"], partial(dict), in_sitemap=False))
     # served for any missing URL, so relative links only work with an absolute root
     not_found = {"root": site.config.base_url + "/"} if site.config.base_url else {}
     pages.append(Page("404.html", "404.html", t["not_found"], partial(dict, not_found), in_sitemap=False))

@@ -26,6 +26,7 @@ from .opendata import INDICATOR_COLUMNS, REPORT_COLUMNS, csv_document, csv_lines
 from .records import RecordCache, read_content
 from .render import Files, FragmentCache, asset_files, configure_env, render_page
 from .scoring import ScoredReport, score_report
+from .search import search_bundle
 from .sitemodel import EVERY_RECORD, Page, build_site_model
 from .theme import Theme, load_theme
 
@@ -66,6 +67,7 @@ class SiteState:
         self.nav_years: list[int] | None = None
         self.files: Files = {}
         self.fragments = FragmentCache()
+        self.search_files: Files = {}
 
     # -- what changed -------------------------------------------------------------------
     def _classify(self, changed: set[Path]) -> dict[str, set]:
@@ -86,8 +88,12 @@ class SiteState:
         return kinds
 
     # -- the update ---------------------------------------------------------------------
-    def update(self, changed: set[Path] | None = None, progress=None) -> Update:
-        """Bring the site up to date; ``changed=None`` means everything may have changed."""
+    def update(self, changed: set[Path] | None = None, progress=None, with_search: bool = True) -> Update:
+        """Bring the site up to date; ``changed=None`` means everything may have changed.
+
+        ``with_search=False`` leaves the search bundle as it was (the dev server refreshes it
+        in the background, since indexing every page takes longer than a reload should).
+        """
         started = time.perf_counter()
         kinds = self._classify(changed) if changed is not None else None
         full = kinds is None or bool(kinds["config"] or kinds["theme"]) or self.config is None
@@ -128,6 +134,10 @@ class SiteState:
         files: Files = dict(self.asset_files)
         files.update({dest: body for dest, (_, body) in new_pages.items()})
         files.update(self._data_files(site, rendered))
+        if self.config.search:
+            if with_search:
+                self.search_files = search_bundle((d, b) for d, b in files.items() if d.endswith(".html"))
+            files.update(self.search_files)
         if self.config.base_url:  # the sitemap protocol requires absolute URLs
             files["sitemap.xml"] = sitemap_xml(pages, self.config.base_url)
         files["feed.xml"] = feed_xml(site, self.theme.strings)

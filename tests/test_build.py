@@ -90,8 +90,12 @@ def test_cli_build_writes_every_expected_file(tiny_project, capsys):
                      f"data/{slug}/{year}.json", f"data/{slug}/{year}.csv", f"data/{slug}/{year}.yaml"}
     written = set(tree(site))
     assert expected <= written, sorted(expected - written)
+    # the search page and its offline index (Pagefind)
+    assert "search/index.html" in written
+    assert "pagefind/pagefind-ui.js" in written and any(p.startswith("pagefind/fragment/") for p in written)
     # nothing but those and the theme's assets
-    assert {p for p in written - expected if not p.startswith("assets/")} == set()
+    assert {p for p in written - expected - {"search/index.html"}
+            if not p.startswith(("assets/", "pagefind/"))} == set()
 
 
 def test_plotly_bundle_is_local_hashed_and_unmodified(tiny_project):
@@ -461,7 +465,7 @@ def sitemap_locs(site: Path) -> list[str]:
 
 
 def test_sitemap_lists_every_page_but_404(built_sample):
-    pages = [rel for rel in html_pages(built_sample) if rel != "404.html"]
+    pages = [rel for rel in html_pages(built_sample) if rel not in ("404.html", "search/index.html")]
     locs = sitemap_locs(built_sample)
     assert len(locs) == len(set(locs))
     base = "https://example.org/perfsite/"  # the sample's base_url

@@ -1,0 +1,49 @@
+"""Full-text search over the published forms, offline, with Chinese word segmentation.
+
+Pagefind's extended build (``pagefind[extended]`` from PyPI ships the binary; the
+standard one does not segment Chinese) indexes the pages marked ``data-pagefind-body``
+— the form and department pages — and writes a static bundle under ``pagefind/`` that
+the theme's search page loads. Nothing is fetched from the network, at build or view time.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from .errors import PerfsiteError
+
+BUNDLE = "pagefind"
+
+
+def pagefind_binary() -> str:
+    try:
+        from pagefind_bin_extended import get_executable
+    except ImportError as exc:
+        raise PerfsiteError("search: the Pagefind extended binary is missing (pip install 'pagefind[extended]'), "
+                            "or set search: false in content/site.yaml") from exc
+    return str(get_executable())
+
+
+def index_folder(site: Path, output: Path) -> None:
+    """Index the HTML pages below ``site`` into a bundle at ``output``."""
+    result = subprocess.run([pagefind_binary(), "--site", str(site), "--output-path", str(output),
+                             "--keep-index-url"],
+                            capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise PerfsiteError(f"search: Pagefind failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+
+
+def search_bundle(pages: Iterable[tuple[str, bytes]]) -> dict[str, bytes]:
+    """Index ``(path, html)`` pairs; returns the bundle's files keyed by output path."""
+    with tempfile.TemporaryDirectory(prefix="perfsite-search-") as scratch:
+        site, output = Path(scratch) / "site", Path(scratch) / "out"
+        for rel, html in pages:
+            target = site / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(html)
+        index_folder(site, output)
+        return {f"{BUNDLE}/{p.relative_to(output).as_posix()}": p.read_bytes()
+                for p in sorted(output.rglob("*")) if p.is_file()}

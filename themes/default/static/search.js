@@ -1,0 +1,17 @@
+// The search page: Pagefind's UI over the offline index; ?q= from the header box runs at once.
+(function () {
+  "use strict";
+  var element = document.getElementById("search");
+  if (!element || typeof PagefindUI === "undefined") { return; }
+  var ui = new PagefindUI({
+    element: "#search",
+    bundlePath: element.getAttribute("data-bundle"),
+    // the index knows pages from the site root; where that root is, only the browser knows
+    baseUrl: new URL(element.getAttribute("data-base"), window.location.href).pathname,
+    showSubResults: true,
+    showImages: false,
+    resetStyles: false
+  });
+  var query = new URLSearchParams(window.location.search).get("q");
+  if (query) { ui.triggerSearch(query); }
+})();
