@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from .errors import Problem
+from .errors import Location, Problem
 from .schema import LEVEL1, LEVEL2, check_value
-from .yamlsource import Document, KeyPath, read_yaml
+from .yamlsource import Document, KeyPath, format_path, read_yaml
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
 
@@ -170,6 +170,15 @@ def load_profile(name: str, overrides: dict | None = None, *, doc: Document | No
         return None, problems
     options = merge_options(options, overrides)
     check_value(Document(f"profiles/{name}.yaml"), options, PROFILE_SCHEMA, (), problems)
+    if problems:
+        return None, problems
+    for band, (low, high) in options["indicators"]["qualitative_bands"].items():
+        if low > high:
+            at = ("indicators", "qualitative_bands", band)
+            in_site = band in overrides.get("indicators", {}).get("qualitative_bands", {})
+            where = doc.where(path + at) if doc is not None and in_site else Location(f"profiles/{name}.yaml")
+            problems.append(Problem(where, format_path((path if in_site else ()) + at),
+                                    f"expected [low, high] with low ≤ high, got [{low}, {high}]"))
     if problems:
         return None, problems
     return _to_profile(name, options, overrides), []

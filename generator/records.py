@@ -68,6 +68,9 @@ class RecordCache:
 def list_departments(config: SiteConfig) -> tuple[list[tuple[str, int]], list[Problem]]:
     """Department folders in slug order with their number of forms; layout problems."""
     root = config.departments_dir
+    if root.exists() and not root.is_dir():
+        return [], [Problem(Location("content/departments"), "",
+                            "not a folder: create one folder per department in it")]
     if not root.is_dir():
         return [], [Problem(Location("content/departments"), "",
                             "folder missing: create one folder per department in it")]
@@ -77,7 +80,7 @@ def list_departments(config: SiteConfig) -> tuple[list[tuple[str, int]], list[Pr
             continue
         rel = f"content/departments/{folder.name}"
         if not folder.is_dir() or folder.is_symlink():
-            if folder.suffix in (".yaml", ".yml"):
+            if folder.suffix.lower() in (".yaml", ".yml"):
                 problems.append(Problem(Location(rel), "", "a record must sit in a department folder",
                                         "move it to content/departments/<slug>/"))
             continue
@@ -123,7 +126,7 @@ def read_department_folder(folder: Path, rel: str, cache: RecordCache | None = N
             continue
         if YEAR_FILE.match(path.name) and path.is_file() and not path.is_symlink():
             year_files.append(path)
-        elif path.suffix in (".yaml", ".yml"):
+        elif path.suffix.lower() in (".yaml", ".yml"):
             problems.append(Problem(Location(f"{rel}/{path.name}"), "",
                                     "unexpected file name: expected department.yaml or <year>.yaml",
                                     "name each form by its year, e.g. 2021.yaml"))

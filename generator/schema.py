@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import unicodedata
 from decimal import Decimal
 
 from .errors import Problem
@@ -195,7 +196,8 @@ def describe_value(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, Decimal)):
-        return str(value)
+        text = str(value)
+        return text if len(text) <= 40 else f"a number with {len(text.lstrip('-'))} digits"
     if isinstance(value, str):
         return json.dumps(value if len(value) <= 40 else value[:37] + "...", ensure_ascii=False)
     if isinstance(value, dict):
@@ -274,6 +276,11 @@ def _check(doc: Document, value: object, schema: dict, path: KeyPath, out: list[
                     hint = "NaN and infinity are not amounts"
                 elif value[:1] == "0" and value.isdigit():
                     hint = "a leading zero makes this a code, not a number"
+                elif value != unicodedata.normalize("NFKC", value) and re.fullmatch(
+                        r"[-+]?[0-9.]+", unicodedata.normalize("NFKC", value).strip()):
+                    hint = "full-width digits: type the number with ASCII digits 0-9"
+            elif isinstance(value, str) and "boolean" in allowed and value.strip().lower() in ("true", "false"):
+                hint = "write true or false without quotes"
             fail(f"expected {_expected(schema)}, got {describe_value(value)}", hint)
             return
     if "enum" in schema and value not in schema["enum"]:
@@ -322,4 +329,7 @@ def _check_mapping(doc, value, schema, path, out, fail) -> None:
             if item is not None or schema.get("x-no-null"):
                 _check(doc, item, properties[key], path + (key,), out)
         elif schema.get("additionalProperties") is False:
-            fail("unknown key", suggest(key, list(properties)), at=path + (key,), key=True)
+            hint = suggest(key, list(properties))
+            if key.isdigit():
+                hint = "a comma inside { } starts a new key: write numbers without thousands separators"
+            fail("unknown key", hint, at=path + (key,), key=True)

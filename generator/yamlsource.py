@@ -31,6 +31,8 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_NODES = 100_000
+MAX_DEPTH = 100
+_SCALAR_TAGS = {"null", "bool", "int", "float", "str", "timestamp", "value"}
 
 _INT = re.compile(r"[-+]?(0|[1-9][0-9]*)\Z")
 _DECIMAL = re.compile(r"[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?\Z")
@@ -72,11 +74,27 @@ class Document:
         return Location(self.file, *self.values.get((), (1, 1)))
 
 
+def _written_tag(tag: str) -> str:
+    """``tag:yaml.org,2002:python/name:x`` → ``!!python/name:x``, as the user typed it."""
+    return "!!" + tag[len(_TAG):] if tag.startswith(_TAG) else tag
+
+
 class _Builder:
-    def __init__(self, doc: Document):
+    def __init__(self, doc: Document, text: str):
         self.doc = doc
+        self.text = text
         self.problems: list[Problem] = []
         self.seen: set[int] = set()
+        self.aliases: list[tuple[int, int]] | None = None  # where each alias is written, in order
+
+    def alias_position(self) -> tuple[int, int] | None:
+        """The composed tree forgets where an alias was written; the event stream knows."""
+        if self.aliases is None:
+            events = yaml.parse(self.text, Loader=_Loader)
+            self.aliases = [(e.start_mark.line + 1, e.start_mark.column + 1)
+                            for e in events if isinstance(e, yaml.AliasEvent)]
+            self.aliases.reverse()
+        return self.aliases.pop() if self.aliases else None
 
     @staticmethod
     def pos(node: yaml.Node) -> tuple[int, int]:
@@ -88,8 +106,7 @@ class _Builder:
 
     def build(self, node: yaml.Node, path: KeyPath) -> object:
         if id(node) in self.seen:
-            # an alias returns the anchored node itself; its key says where the alias was written
-            where = Location(self.doc.file, *(self.doc.keys.get(path) or self.pos(node)))
+            where = Location(self.doc.file, *(self.alias_position() or self.pos(node)))
             self.problems.append(Problem(where, format_path(path), "anchors and aliases are not supported",
                                          "write the value out in full"))
             return None
@@ -98,11 +115,22 @@ class _Builder:
             self.fail(node, path, f"the document has more than {MAX_NODES} values")
             raise _TooBig
         self.doc.values[path] = self.pos(node)
+        if len(path) > MAX_DEPTH:
+            self.problems.append(Problem(Location(self.doc.file, *self.pos(node)), format_path(path[:3]) + "…",
+                                         f"nested more than {MAX_DEPTH} levels deep"))
+            return None
         if isinstance(node, yaml.MappingNode):
+            if node.tag != _TAG + "map":
+                return self.bad_tag(node, path)
             return self.build_mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
+            if node.tag != _TAG + "seq":
+                return self.bad_tag(node, path)
             return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
         return self.build_scalar(node, path)
+
+    def bad_tag(self, node: yaml.Node, path: KeyPath) -> None:
+        self.fail(node, path, f"unsupported YAML tag {_written_tag(node.tag)!r}", "remove the tag")
 
     def build_mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict:
         out: dict[str, object] = {}
@@ -127,6 +155,8 @@ class _Builder:
 
     def build_scalar(self, node: yaml.ScalarNode, path: KeyPath) -> object:
         text, tag = node.value, node.tag
+        if not tag.startswith(_TAG) or tag[len(_TAG):] not in _SCALAR_TAGS:
+            return self.bad_tag(node, path)
         if node.style:  # quoted or block scalars are always text
             return text
         if tag == _TAG + "null":
@@ -134,13 +164,14 @@ class _Builder:
         if tag == _TAG + "bool":
             return {"true": True, "false": False}.get(text.lower(), text)
         if tag == _TAG + "int":
-            return int(text) if _INT.match(text) else text
+            if not _INT.match(text):
+                return text
+            return int(text) if len(text) <= 30 else Decimal(text)  # int() refuses 4300+ digits
         if tag == _TAG + "float":
             return Decimal(text) if _DECIMAL.match(text) else text
         if tag in (_TAG + "str", _TAG + "timestamp", _TAG + "value"):
             return text
-        self.fail(node, path, f"unsupported YAML tag {tag!r}", "remove the tag")
-        return text
+        return self.bad_tag(node, path)
 
 
 class _TooBig(Exception):
@@ -158,6 +189,10 @@ def parse_yaml(text: str, file: str) -> tuple[Document, list[Problem]]:
         if exc.context_mark and "end of stream" in (exc.problem or ""):
             mark = exc.context_mark  # an unclosed quote or bracket: point at where it opened
         where = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
+        colon = _fullwidth_colon(text, mark)
+        if colon:
+            return doc, [Problem(Location(file, *colon), "", "invalid YAML: a full-width colon '：' cannot "
+                                 "separate a key from its value", "type an ASCII colon ':' followed by a space")]
         detail = exc.problem or "invalid YAML"
         if exc.context:
             detail = f"{exc.context}, {detail}"
@@ -168,12 +203,28 @@ def parse_yaml(text: str, file: str) -> tuple[Document, list[Problem]]:
         loader.dispose()
     if node is None:
         return doc, [Problem(Location(file, 1, 1), "", "the file is empty", "")]
-    builder = _Builder(doc)
+    builder = _Builder(doc, text)
     try:
         doc.data = builder.build(node, ())
     except _TooBig:
         doc.data = None
     return doc, builder.problems
+
+
+_FULLWIDTH_KEY = re.compile(r"^\s*(?:-\s+)?[^\s:#'\"：][^:#'\"：]*?(：)")
+
+
+def _fullwidth_colon(text: str, mark: yaml.Mark | None) -> tuple[int, int] | None:
+    """A key typed with the full-width colon of a Chinese keyboard, on or just above the error."""
+    if mark is None:
+        return None
+    lines = text.splitlines()
+    for number in (mark.line - 1, mark.line):
+        if 0 <= number < len(lines):
+            match = _FULLWIDTH_KEY.match(lines[number])
+            if match:
+                return number + 1, match.start(1) + 1
+    return None
 
 
 def _syntax_hint(text: str, mark: yaml.Mark | None) -> str:

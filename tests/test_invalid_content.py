@@ -28,21 +28,7 @@ INVALID = FIXTURES / "invalid"
 TINY = FIXTURES / "tiny"
 CASES = sorted(p for p in INVALID.iterdir() if p.is_dir())
 
-XFAIL: dict[str, str] = {
-    "alias-bomb": "an alias in a list is located at its anchor, not where the alias is written",
-    "alias-in-list-item": "an alias in a list is located at its anchor, not where the alias is written",
-    "applicable-quoted-false": "quoted \"false\" is refused as 'expected true or false' without saying why",
-    "deep-nesting": "RecursionError traceback in yamlsource._Builder.build from ~500 nested levels",
-    "departments-is-a-file": "content/departments being a file is reported as 'folder missing'",
-    "fullwidth-colon": "a full-width colon is reported on the next line, with no hint",
-    "fullwidth-digits": "full-width digits get the hint 'write digits only'",
-    "integer-with-5001-digits": "ValueError traceback: int() refuses more than 4300 digits",
-    "python-tag-on-list": "tags on lists are ignored: the message blames the list, not the tag",
-    "python-tag-on-mapping": "tags on mappings are ignored: the file is accepted",
-    "reversed-qualitative-band": "a band [90, 80] is accepted; forms then get findings like 得分应在 27–24 之间",
-    "thousands-separator": "1,050 inside { } becomes budget: 1 plus a key 050, reported only as an unknown key",
-    "uppercase-yaml-extension": "2021.YAML is skipped in silence: the form disappears from the site",
-}
+XFAIL: dict[str, str] = {}
 
 SUMMARY_1 = "perfsite: 1 problem in the content; nothing was changed\n"
 
