@@ -183,6 +183,8 @@ def json_schema(schema: dict, schema_id: str) -> dict:
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": schema_id, **schema}
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+
 _TYPE_WORDS = {
     "object": "a mapping (key: value)", "array": "a list", "string": "text",
     "number": "a number", "integer": "a whole number", "boolean": "true or false",
@@ -294,6 +296,11 @@ def _check(doc: Document, value: object, schema: dict, path: KeyPath, out: list[
         elif isinstance(value, Decimal) and value.as_tuple().exponent < -MAX_PLACES:
             fail(f"expected at most {MAX_PLACES} decimal places, got {describe_value(value)}")
     if isinstance(value, str):
+        control = _CONTROL.search(value)
+        if control:
+            fail(f"expected printable text, got the control character U+{ord(control.group()):04X}",
+                 "remove it: it cannot be shown or published")
+            return
         if schema.get("minLength") and len(value.strip()) < schema["minLength"]:
             fail(f"expected {_expected(schema)}, got {describe_value(value)}")
         if "pattern" in schema and not re.match(schema["pattern"], value):
