@@ -39,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
     serve.add_argument("--open", action="store_true", help="open the site in a web browser")
 
+    new = sub.add_parser("new", parents=[common], help="start a form, carrying last year's indicators over")
+    new.add_argument("slug", help="the department's folder name, e.g. wangcheng-kexie")
+    new.add_argument("year", type=int, help="the year of the new form")
+    new.add_argument("--name", help="the department's name, when the department is new")
+
     from .excel import add_commands as add_excel_commands
 
     COMMANDS.update(add_excel_commands(sub, common))
@@ -131,6 +136,15 @@ def run_serve(args) -> int:
     return serve(args.project, host=args.host, port=args.port, open_browser=args.open)
 
 
+def run_new(args) -> int:
+    from .scaffold import new_record
+
+    for path in new_record(args.project.resolve(), args.slug, args.year, args.name):
+        print(f"wrote {path}")
+    print("fill in the empty values, then run: perfsite check")
+    return 0
+
+
 def run_schema(args) -> int:
     from .export import all_schemas, dumps
 
@@ -145,4 +159,4 @@ def run_schema(args) -> int:
     return 0
 
 
-COMMANDS = {"check": run_check, "build": run_build, "serve": run_serve, "schema": run_schema}
+COMMANDS = {"check": run_check, "build": run_build, "serve": run_serve, "new": run_new, "schema": run_schema}

@@ -1,0 +1,114 @@
+"""``perfsite new <slug> <year>``: start a form, carrying last year's indicators over.
+
+The new record opens with a ``yaml-language-server`` line that points at the JSON
+Schema written into the project's ``schemas/`` folder, so VS Code (with the YAML
+extension) completes keys, shows Chinese hover text and validates while typing.
+Amounts and results are left empty on purpose: ``check`` then lists exactly what is
+still to fill in. Nothing that exists is ever overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .errors import ConfigError
+from .export import all_schemas, dumps
+from .records import SLUG, YEAR_FILE, read_report
+from .records import read_department as _read_department
+
+SCHEMA_DIR = "schemas"
+MODELINE = "# yaml-language-server: $schema=../../../schemas/{kind}.schema.json\n"
+CARRIED = ("level1", "level2", "level3", "content", "target", "weight", "direction")
+
+
+def write_schemas(project_dir: Path) -> Path:
+    """The JSON Schemas editors read, kept current in ``<project>/schemas/``."""
+    folder = project_dir / SCHEMA_DIR
+    folder.mkdir(exist_ok=True)
+    for name, schema in all_schemas().items():
+        path = folder / f"{name}.schema.json"
+        text = dumps(schema) + "\n"
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+    return folder
+
+
+def _quote(value: object) -> str:
+    """A YAML scalar that reads back as exactly this value (JSON strings are valid YAML)."""
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def new_record(project_dir: Path, slug: str, year: int, name: str | None = None) -> list[Path]:
+    """Scaffold ``content/departments/<slug>/<year>.yaml`` (and department.yaml if new)."""
+    if not SLUG.match(slug):
+        raise ConfigError(f"{slug!r}: a department folder name uses lowercase letters, digits and hyphens, "
+                          "e.g. wangcheng-kexie")
+    if not 1990 <= year <= 2100:
+        raise ConfigError(f"{year}: expected a year from 1990 to 2100")
+    folder = project_dir / "content" / "departments" / slug
+    record = folder / f"{year}.yaml"
+    if record.exists():
+        raise ConfigError(f"{record.relative_to(project_dir)}: already exists; nothing was changed")
+    written = []
+    info = folder / "department.yaml"
+    if not info.exists():
+        if not name:
+            raise ConfigError(f"{slug} is a new department: give its name with --name (部门（单位）名称)")
+        folder.mkdir(parents=True, exist_ok=True)
+        info.write_text(MODELINE.format(kind="department") + f"name: {_quote(name)}\n", encoding="utf-8")
+        written.append(info)
+    previous = _previous_report(folder, year)
+    record.write_text(record_text(year, previous), encoding="utf-8")
+    written.append(record)
+    write_schemas(project_dir)
+    return written
+
+
+def _previous_report(folder: Path, year: int):
+    """The latest valid earlier form of this department, if any."""
+    info = folder / "department.yaml"
+    department, problems = _read_department(info, "department.yaml", folder.name)
+    if department is None:
+        return None
+    earlier = sorted((int(m.group(1)), p) for p in folder.iterdir()
+                     if (m := YEAR_FILE.match(p.name)) and int(m.group(1)) < year)
+    for _earlier_year, path in reversed(earlier):
+        report, problems = read_report(path, path.name, department)
+        if report is not None:
+            return report
+    return None
+
+
+def record_text(year: int, previous) -> str:
+    lines = [MODELINE.format(kind="report"), f"year: {year}\n", "form: department\n"]
+    if previous is not None:
+        lines.append(f"# 由 {previous.year} 年的自评表带入：指标和目标值沿用上年，请核对后填写本年数字。\n")
+        if previous.units is not None:
+            lines.append(f"units: {previous.units}\n")
+        lines.append(f"money_unit: {previous.money_unit}\n")
+    else:
+        lines += ["units: \n", "money_unit: 万元\n"]
+    lines += ["funds:\n", "  weight: 10\n", "  sources:\n"]
+    sources = [s.name for s in previous.sources] if previous is not None else ["财政拨款"]
+    for source in sources:
+        lines.append(f"    - {{name: {_quote(source)}, budget: , executed: }}\n")
+    functions = previous.functions if previous is not None else ""
+    lines.append("functions: |\n" + "".join(f"  {line}\n" for line in functions.splitlines())
+                 if functions else "functions: \n")
+    lines += ["goals:\n", "  planned: \n", "  achieved: \n", "indicators:\n"]
+    rows = previous.indicators if previous is not None else ()
+    for row in rows:
+        fields = {"level1": row.level1, "level2": row.level2, "level3": row.level3, "content": row.content,
+                  "target": row.target.text if row.target else "", "weight": row.weight, "direction": row.direction}
+        kept = [f"{key}: {_quote(fields[key])}" for key in CARRIED if fields[key] not in ("", None)]
+        if row.content:
+            kept += ["actual: ", "score: "]
+        lines.append("  - {" + ", ".join(kept) + "}\n")
+    if not rows:
+        lines.append("  - {level1: 产出指标, level2: 数量指标, level3: , content: , target: , actual: , "
+                     "weight: , score: }\n")
+    lines.append("reported: {total: }\n")
+    return "".join(lines)
