@@ -27,11 +27,16 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", parents=[common], help="validate, score and audit every form")
     check.add_argument("--format", choices=["text", "json"], default="text")
     check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    loudness = check.add_mutually_exclusive_group()
+    loudness.add_argument("-q", "--quiet", action="store_true", help="print only the summary line")
+    loudness.add_argument("-v", "--verbose", action="store_true", help="also print every indicator's score")
 
     build = sub.add_parser("build", parents=[common], help="build the static site")
     build.add_argument("-o", "--out", type=Path, metavar="DIR", help="output folder (default: DIR/site)")
     build.add_argument("--strict", action="store_true", help="fail (exit 1) on audit errors or warnings")
-    build.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    build_loudness = build.add_mutually_exclusive_group()
+    build_loudness.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    build_loudness.add_argument("-v", "--verbose", action="store_true", help="also print every finding")
     build.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
 
     serve = sub.add_parser("serve", parents=[common], help="preview the site with live reload")
@@ -76,14 +81,15 @@ def main(argv: list[str] | None = None) -> int:
 def run_check(args) -> int:
     from .check import check_project
     from .export import dumps, form_to_dict
-    from .report_text import format_check
+    from .report_text import format_check, use_colour
 
     started = time.perf_counter()
     site = check_project(args.project)
     if args.format == "json":
         print(dumps({"forms": [form_to_dict(f) for f in site.forms]}))
     else:
-        print(format_check(site, time.perf_counter() - started))
+        print(format_check(site, time.perf_counter() - started, colour=use_colour(), verbose=args.verbose,
+                           quiet=args.quiet))
     counts = site.findings_by_severity()
     if args.strict and (counts["error"] or counts["warning"]):
         return 1
@@ -100,6 +106,12 @@ def run_build(args) -> int:
                   f"(checked in {result.seconds:.2f} s; --force rebuilds)")
         return 0
     counts = result.site.findings_by_severity()
+    if args.verbose:
+        from .report_text import format_form, use_colour
+
+        for form in result.site.forms:
+            if form.findings:
+                print(format_form(form, colour=use_colour()))
     if not args.quiet:
         size = result.bytes / 1024 / 1024
         print(f"built {result.out_dir}: {result.pages} pages, {result.files} files ({size:.1f} MiB) "

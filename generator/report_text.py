@@ -1,13 +1,30 @@
-"""The human-readable ``check`` output: one block per form, then its findings."""
+"""The human-readable ``check`` output: one block per form, then its findings.
+
+Colour only when writing to a terminal (and ``NO_COLOR`` is not set); ``--quiet`` keeps
+the closing summary, ``--verbose`` adds every indicator's recomputed score.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
 from decimal import Decimal
 
 from .check import CheckedSite
 from .scoring import ScoredReport
 
 _SEVERITY_LABEL = {"error": "error  ", "warning": "warning", "info": "info   "}
+_COLOUR = {"error": "\033[31m", "warning": "\033[33m", "info": "\033[36m", "bold": "\033[1m"}
+_RESET = "\033[0m"
+
+
+def use_colour(stream=None) -> bool:
+    stream = stream or sys.stdout
+    return hasattr(stream, "isatty") and stream.isatty() and not os.environ.get("NO_COLOR")
+
+
+def _paint(text: str, style: str, colour: bool) -> str:
+    return f"{_COLOUR[style]}{text}{_RESET}" if colour else text
 
 
 def _num(value: Decimal | None) -> str:
@@ -21,27 +38,41 @@ def _vs(computed: Decimal | None, reported: Decimal | None, suffix: str = "") ->
     return text
 
 
-def format_form(form: ScoredReport) -> str:
+def format_form(form: ScoredReport, colour: bool = False, verbose: bool = False) -> str:
     r, ex = form.report, form.execution
     tag = " [fictional]" if r.department.fictional else ""
     lines = [
-        f"{r.department.slug} {r.year}  {r.department.name}{tag}",
+        _paint(f"{r.department.slug} {r.year}", "bold", colour) + f"  {r.department.name}{tag}",
         f"  execution rate {_vs(ex.rate, ex.reported_rate, '%')}   "
         f"score {_vs(ex.score, ex.reported_score)} / {_num(ex.weight)}",
         f"  indicators {sum(1 for i in form.indicators if i.kind in ('quantity', 'qualitative'))}   "
         f"total {_vs(form.total, r.reported_total)}   grade {form.grade}",
     ]
+    if verbose:
+        for row in form.indicators:
+            ind = row.indicator
+            if row.kind in ("quantity", "qualitative"):
+                target = ind.target.text if ind.target else "—"
+                actual = ind.actual.text if ind.actual else "—"
+                lines.append(f"    {ind.path} {ind.content}: {target} → {actual}: "
+                             f"{_vs(row.score, ind.score)} / {_num(ind.weight)} ({row.kind})")
     for f in form.findings:
-        lines.append(f"  {_SEVERITY_LABEL[f.severity]} {f.file}:{f.line}:{f.column}: {f.path}: "
-                     f"[{f.code}] {f.message}")
+        label = _paint(_SEVERITY_LABEL[f.severity], f.severity, colour)
+        lines.append(f"  {label} {f.file}:{f.line}:{f.column}: {f.path}: [{f.code}] {f.message}")
     return "\n".join(lines)
 
 
-def format_check(site: CheckedSite, elapsed: float) -> str:
-    blocks = [format_form(form) for form in site.forms]
+def format_summary(site: CheckedSite, elapsed: float, colour: bool = False) -> str:
     counts = site.findings_by_severity()
     profile = site.config.profile
-    summary = (f"{len(site.forms)} forms from {len(site.content.departments)} departments checked "
-               f"under profile {profile.name!r} ({profile.title}) in {elapsed:.2f} s: "
-               f"{counts['error']} errors, {counts['warning']} warnings, {counts['info']} info")
-    return "\n\n".join(blocks + [summary])
+    return (f"{len(site.forms)} forms from {len(site.content.departments)} departments checked "
+            f"under profile {profile.name!r} ({profile.title}) in {elapsed:.2f} s: "
+            f"{_paint(str(counts['error']) + ' errors', 'error', colour and bool(counts['error']))}, "
+            f"{_paint(str(counts['warning']) + ' warnings', 'warning', colour and bool(counts['warning']))}, "
+            f"{counts['info']} info")
+
+
+def format_check(site: CheckedSite, elapsed: float, colour: bool = False, verbose: bool = False,
+                 quiet: bool = False) -> str:
+    blocks = [] if quiet else [format_form(form, colour, verbose) for form in site.forms]
+    return "\n\n".join(blocks + [format_summary(site, elapsed, colour)])

@@ -100,7 +100,7 @@ def build_shard(index: int, slugs: list[str]) -> ShardResult:
     site = CheckedSite(config, Content(tuple(departments), tuple(r for r in reports)), forms)
     common = common_context(ctx)
     made: set[Path] = set()
-    for page in build_site_model(site, ctx.theme.strings):
+    for page in build_site_model(site, ctx.theme.strings, ctx.theme.glossary):
         if EVERY_RECORD not in page.deps and page.deps:  # department and form pages
             write_file(ctx.staged, page.dest_path, render_page(ctx.theme, page, common).encode("utf-8"), made)
     json_parts, report_rows, indicator_parts = [], [], []
@@ -159,7 +159,7 @@ def build_sharded(config: SiteConfig, out_dir: Path, jobs: int, progress=None) -
                            tuple(f for r in results for f in r.forms))
         ctx = _Context(config, theme, assets, static, sorted({f.report.year for f in site.forms}, reverse=True),
                        staged.path)
-        pages = build_site_model(site, theme.strings)
+        pages = build_site_model(site, theme.strings, theme.glossary)
         common = common_context(ctx)
         for page in pages:
             if EVERY_RECORD in page.deps or not page.deps:  # the pages that show every form, and 404

@@ -112,7 +112,7 @@ def _run_length(results, start, key, value=None) -> int:
     return n
 
 
-def build_site_model(site: CheckedSite, t: dict) -> list[Page]:
+def build_site_model(site: CheckedSite, t: dict, glossary: tuple[dict, ...] = ()) -> list[Page]:
     """Every page of the site, in a stable order (contexts are made lazily)."""
     profile = site.config.profile
     forms = list(site.forms)
@@ -149,6 +149,7 @@ def build_site_model(site: CheckedSite, t: dict) -> list[Page]:
                       partial(lambda: {"groups": quality_groups(departments, by_department),
                                        "counts": site.findings_by_severity(),
                                        "codes": finding_code_counts(forms)}), every))
+    pages.append(Page("glossary/index.html", "glossary.html", t["glossary"], partial(dict, glossary=glossary)))
     if site.config.search:
         pages.append(Page("search/index.html", "search.html", t["search"], partial(dict), in_sitemap=False))
     # served for any missing URL, so relative links only work with an absolute root

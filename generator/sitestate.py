@@ -114,7 +114,7 @@ class SiteState:
             self.fragments.clear()
         self.nav_years = nav_years
 
-        pages = build_site_model(site, self.theme.strings)
+        pages = build_site_model(site, self.theme.strings, self.theme.glossary)
         stale = self._stale_pages(pages, kinds, full)
         common = {"site": self.config, "t": self.theme.strings, "profile": self.config.profile,
                   "assets": self.assets, "lang": self.config.language, "nav_years": nav_years}

@@ -25,6 +25,7 @@ class Theme:
     static_dirs: tuple[Path, ...]     # lowest precedence first: later copies win
     strings: dict[str, str]
     env: jinja2.Environment
+    glossary: tuple[dict, ...] = ()
 
 
 def _theme_chain(name: str) -> list[Path]:
@@ -75,7 +76,20 @@ def load_theme(config: SiteConfig) -> Theme:
     env = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     static_dirs = tuple(f / "static" for f in reversed(folders) if (f / "static").is_dir())
-    return Theme(config.theme, template_dirs, static_dirs, _read_strings(folders, config.language), env)
+    return Theme(config.theme, template_dirs, static_dirs, _read_strings(folders, config.language), env,
+                 _read_glossary(folders))
+
+
+def _read_glossary(folders: list[Path]) -> tuple[dict, ...]:
+    """The form's terms: the first glossary.yaml found (overrides, theme, parents)."""
+    for folder in folders:
+        path = folder / "glossary.yaml"
+        if path.is_file():
+            doc, problems = read_yaml(path, str(path))
+            if problems:
+                raise ThemeError("\n".join(map(str, problems)))
+            return tuple(dict(entry) for entry in doc.data or ())
+    return ()
 
 
 def get_template(theme: Theme, name: str) -> jinja2.Template:

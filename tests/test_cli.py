@@ -115,3 +115,29 @@ def test_sample_validates_against_published_schema(capsys):
     for path in sorted((REPO / "content/departments").glob("*/[0-9]*.yaml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         jsonschema.validate(data, schema)
+
+
+def test_quiet_verbose_and_no_colour_off_a_terminal(capsys, sample_project):
+    assert main(["check", "-q", "-p", str(sample_project)]) == 0
+    quiet = capsys.readouterr().out
+    assert quiet.count("\n") == 1 and quiet.startswith("25 forms from 9 departments")
+    assert main(["check", "-v", "-p", str(sample_project)]) == 0
+    verbose = capsys.readouterr().out
+    assert "    indicators[0] 科普服务人数: 12000人次 → 12000人次: 10.00 / 10 (quantity)" in verbose
+    assert "\033[" not in verbose  # captured output is not a terminal: no colour codes
+
+
+def test_colour_on_a_terminal_unless_no_color(monkeypatch):
+    import io
+
+    from generator.report_text import use_colour
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert use_colour(Terminal()) is True
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert use_colour(Terminal()) is False
+    assert use_colour(io.StringIO()) is False
