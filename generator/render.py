@@ -10,7 +10,7 @@ import hashlib
 from decimal import Decimal
 from pathlib import Path
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from .charts import PLOT_CONFIG, Chart
 from .errors import ThemeError
@@ -122,8 +122,31 @@ def is_numeric(value: object) -> bool:
     return type(value) in (Decimal, int, float)
 
 
+def cell_helpers(strings: dict[str, str]):
+    """``both`` and ``cell``: the two helpers the form table calls for every cell."""
+    computed_label, differs = escape(strings["computed"]), escape(strings["computed_differs"])
+    illegible = Markup(f'<span class="illegible">{escape(strings["illegible"])}</span>')
+
+    def both(reported, computed, suffix: str = "") -> Markup:
+        """The reported value as the form printed it, the recomputed one beside it where they differ."""
+        if reported is None:
+            return Markup(escape(format_number(computed) + (suffix if computed is not None else "")))
+        text = escape(plain_number(reported) + suffix)
+        if computed is not None and reported != computed:
+            text += Markup(f' <span class="recomputed" title="{differs}">{computed_label} '
+                           f"{escape(format_number(computed) + suffix)}</span>")
+        return Markup(text)
+
+    def cell(row, name: str, value) -> Markup:
+        return illegible if name in row.indicator.illegible else escape(value)
+
+    return both, cell
+
+
 def configure_env(theme: Theme, files: Files, fragments: FragmentCache | None = None) -> None:
     """Filters and helpers every template may use."""
+    both, cell = cell_helpers(theme.strings)
+    theme.env.globals.update(both=both, cell=cell)
     theme.env.filters.update(num=format_number, plain=plain_number)
     theme.env.tests.update(numeric=is_numeric)
     theme.env.globals.update(chart_payload=chart_payload,

@@ -94,7 +94,7 @@ def test_cli_build_writes_every_expected_file(tiny_project, capsys):
     assert "search/index.html" in written
     assert "pagefind/pagefind-ui.js" in written and any(p.startswith("pagefind/fragment/") for p in written)
     # nothing but those and the theme's assets
-    assert {p for p in written - expected - {"search/index.html"}
+    assert {p for p in written - expected - {"search/index.html", "glossary/index.html"}
             if not p.startswith(("assets/", "pagefind/"))} == set()
 
 
