@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -27,16 +28,25 @@ def pagefind_binary() -> str:
     return str(get_executable())
 
 
-def index_folder(site: Path, output: Path) -> None:
-    """Index the HTML pages below ``site`` into a bundle at ``output``."""
-    result = subprocess.run([pagefind_binary(), "--site", str(site), "--output-path", str(output),
-                             "--keep-index-url"],
-                            capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise PerfsiteError(f"search: Pagefind failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+def index_folder(site: Path, output: Path, cancel: threading.Event | None = None) -> None:
+    """Index the HTML pages below ``site`` into a bundle at ``output``; ``cancel`` stops it."""
+    command = [pagefind_binary(), "--site", str(site), "--output-path", str(output), "--keep-index-url"]
+    with tempfile.TemporaryFile() as log, subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT) as run:
+        while True:
+            try:
+                code = run.wait(timeout=0.1)
+                break
+            except subprocess.TimeoutExpired:
+                if cancel is not None and cancel.is_set():
+                    run.kill()
+                    run.wait()
+                    raise PerfsiteError("search: indexing cancelled") from None
+        if code != 0:
+            log.seek(0)
+            raise PerfsiteError(f"search: Pagefind failed:\n{log.read().decode('utf-8', 'replace')[-4000:]}")
 
 
-def search_bundle(pages: Iterable[tuple[str, bytes]]) -> dict[str, bytes]:
+def search_bundle(pages: Iterable[tuple[str, bytes]], cancel: threading.Event | None = None) -> dict[str, bytes]:
     """Index ``(path, html)`` pairs; returns the bundle's files keyed by output path."""
     with tempfile.TemporaryDirectory(prefix="perfsite-search-") as scratch:
         site, output = Path(scratch) / "site", Path(scratch) / "out"
@@ -44,6 +54,6 @@ def search_bundle(pages: Iterable[tuple[str, bytes]]) -> dict[str, bytes]:
             target = site / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(html)
-        index_folder(site, output)
+        index_folder(site, output, cancel)
         return {f"{BUNDLE}/{p.relative_to(output).as_posix()}": p.read_bytes()
                 for p in sorted(output.rglob("*")) if p.is_file()}

@@ -93,12 +93,13 @@ class DevServer:
 
     def __init__(self, project_dir: Path, log=print):
         self.project_dir = project_dir.resolve()
-        self.state = SiteState(self.project_dir)
+        self.state = SiteState(self.project_dir, preview=True)
         self.files: dict[str, bytes] = {}
         self.error: str | None = None
         self.log = log
         self.lock = threading.Lock()
         self.on_change = lambda: None  # set by the HTTP side: reloads the browsers
+        self.stop = threading.Event()
 
     def watched_roots(self) -> list[Path]:
         return [self.project_dir / "content", self.project_dir / "overrides", themes_root()]
@@ -118,7 +119,7 @@ class DevServer:
                 self._fail(str(exc))
                 return
             except Exception:  # a bug must not kill the preview: show it, keep serving
-                self.state = SiteState(self.project_dir)
+                self.state = SiteState(self.project_dir, preview=True)
                 self._fail("unexpected error (please report it):\n" + traceback.format_exc())
                 return
             self.files = update.files
@@ -136,14 +137,14 @@ class DevServer:
         generation = self._search_generation
 
         def refresh() -> None:
-            time.sleep(SEARCH_DELAY_SECONDS)
-            if generation != self._search_generation:
-                return  # a newer edit will refresh it
+            if self.stop.wait(SEARCH_DELAY_SECONDS) or generation != self._search_generation:
+                return  # stopping, or a newer edit will refresh it
             pages = [(k, v) for k, v in self.files.items() if k.endswith(".html")]
             try:
-                bundle = search_bundle(pages)
+                bundle = search_bundle(pages, cancel=self.stop)
             except PerfsiteError as exc:
-                self.log(f"search index not refreshed: {exc}")
+                if not self.stop.is_set():
+                    self.log(f"search index not refreshed: {exc}")
                 return
             with self.lock:
                 if generation == self._search_generation:
@@ -154,15 +155,22 @@ class DevServer:
                     self.files = files
                     self.log("search index refreshed")
 
-        threading.Thread(target=refresh, name="perfsite-search", daemon=True).start()
+        self._search_thread = threading.Thread(target=refresh, name="perfsite-search", daemon=True)
+        self._search_thread.start()
+
+    def join_search(self, timeout: float) -> None:
+        """Wait for a running index refresh to notice the stop and end its Pagefind process."""
+        thread = getattr(self, "_search_thread", None)
+        if thread is not None:
+            thread.join(timeout)
 
     def _fail(self, message: str) -> None:
         self.error = message
         self.log("build failed; still serving the last good site:\n" + message)
 
-    def watch(self, stop: threading.Event) -> None:
+    def watch(self, stop: threading.Event, before: dict | None = None) -> None:
         """Poll the sources; coalesce a burst of events into one rebuild."""
-        before = snapshot(self.watched_roots())
+        before = snapshot(self.watched_roots()) if before is None else before
         while not stop.wait(POLL_SECONDS):
             after = snapshot(self.watched_roots())
             changed = changed_paths(before, after)
@@ -188,17 +196,42 @@ def notify_reload(path: str = "*") -> None:
     LiveReloadHandler.reload_waiters(path)
 
 
-def make_app(server: DevServer, port_holder: dict):
+def host_allowed(host_header: str, bound: str) -> bool:
+    """Only names of this machine: a page on another site cannot read the preview through a
+    DNS name that points here (DNS rebinding). Binding a public address shares it on purpose."""
+    if not is_loopback(bound) and bound not in ("localhost",):
+        return True
+    name = urllib.parse.urlsplit("//" + host_header).hostname or ""
+    return is_loopback(name.strip("[]")) or name == "localhost"
+
+
+def make_app(server: DevServer, port_holder: dict, bound_host: str = "127.0.0.1"):
     from livereload.handlers import LiveReloadHandler, LiveReloadJSHandler
     from tornado import web
 
     # livereload's handler logs through its watcher; we drive reloads ourselves
     LiveReloadHandler.watcher = types.SimpleNamespace(filepath=None)
 
+    class ReloadSocket(LiveReloadHandler):
+        def check_origin(self, origin: str) -> bool:
+            return host_allowed(urllib.parse.urlsplit(origin).netloc, bound_host)
+
+    class ReloadScript(LiveReloadJSHandler):
+        def set_default_headers(self):
+            self.set_header("Cache-Control", "no-store")
+
+        def prepare(self):
+            if not host_allowed(self.request.host, bound_host):
+                raise web.HTTPError(403)
+
     class SiteHandler(web.RequestHandler):
         def set_default_headers(self):
             self.set_header("Cache-Control", "no-store")
             self.set_header("X-Content-Type-Options", "nosniff")
+
+        def prepare(self):
+            if not host_allowed(self.request.host, bound_host):
+                raise web.HTTPError(403)
 
         def get(self, _path: str) -> None:
             self._serve(head=False)
@@ -229,8 +262,8 @@ def make_app(server: DevServer, port_holder: dict):
                 self.write(body)
 
     return web.Application([
-        (r"/livereload", LiveReloadHandler),
-        (r"/livereload.js", LiveReloadJSHandler),
+        (r"/livereload", ReloadSocket),
+        (r"/livereload.js", ReloadScript),
         (r"/(.*)", SiteHandler),
     ])
 
@@ -274,14 +307,20 @@ def serve(project_dir: Path, host: str = "127.0.0.1", port: int = 8000, open_bro
         print(f"warning: serving on {host}: the preview is reachable from other machines on your "
               "network. Use the default 127.0.0.1 unless you mean to share it.", file=sys.stderr, flush=True)
     server = DevServer(project_dir, log)
+    stop = threading.Event()
+    server.stop = stop
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    loop = ioloop.IOLoop.current()
+    for signum in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C and SIGTERM: stop cleanly, exit 0
+        asyncio.get_event_loop().add_signal_handler(signum, loop.stop)
+    # the watcher's baseline is taken before the first build, so an edit saved during it is seen
+    baseline = snapshot(server.watched_roots())
     server.rebuild(None)
     # the first build's objects live as long as the server: keep the collector off them
     gc.collect()
     gc.freeze()
-    asyncio.set_event_loop(asyncio.new_event_loop())
-    loop = ioloop.IOLoop.current()
     port_holder = {"port": port}
-    http = httpserver.HTTPServer(make_app(server, port_holder))
+    http = httpserver.HTTPServer(make_app(server, port_holder, host))
     try:
         sockets = http_sockets(port, host)
     except OSError as exc:
@@ -289,17 +328,14 @@ def serve(project_dir: Path, host: str = "127.0.0.1", port: int = 8000, open_bro
     http.add_sockets(sockets)
     port_holder["port"] = sockets[0].getsockname()[1]
     url = f"http://{host if ':' not in host else f'[{host}]'}:{port_holder['port']}/"
-    log(f"serving {server.project_dir} on {url} (Ctrl-C to stop)")
     server.on_change = lambda: loop.add_callback(notify_reload)
-    stop = threading.Event()
-    watcher = threading.Thread(target=server.watch, args=(stop,), name="perfsite-watch", daemon=True)
+    watcher = threading.Thread(target=server.watch, args=(stop, baseline), name="perfsite-watch", daemon=True)
     watcher.start()
-    for signum in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C and SIGTERM: stop cleanly, exit 0
-        asyncio.get_event_loop().add_signal_handler(signum, loop.stop)
     if open_browser:
         import webbrowser
 
         loop.add_callback(webbrowser.open, url)
+    log(f"serving {server.project_dir} on {url} (Ctrl-C to stop)")
     try:
         loop.start()
     except KeyboardInterrupt:
@@ -309,7 +345,8 @@ def serve(project_dir: Path, host: str = "127.0.0.1", port: int = 8000, open_bro
         http.stop()
         for sock in sockets:
             sock.close()
-        watcher.join(timeout=2)
+        watcher.join(timeout=5)
+        server.join_search(timeout=10)
         log("stopped")
     return 0
 

@@ -112,8 +112,11 @@ def _run_length(results, start, key, value=None) -> int:
     return n
 
 
-def build_site_model(site: CheckedSite, t: dict, glossary: tuple[dict, ...] = ()) -> list[Page]:
-    """Every page of the site, in a stable order (contexts are made lazily)."""
+def build_site_model(site: CheckedSite, t: dict, glossary: tuple[dict, ...] = (), preview: bool = False) -> list[Page]:
+    """Every page of the site, in a stable order (contexts are made lazily).
+
+    ``preview``: the dev server serves the site at its own root, not at ``base_url``.
+    """
     profile = site.config.profile
     forms = list(site.forms)
     by_year: dict[int, list[ScoredReport]] = defaultdict(list)
@@ -153,7 +156,7 @@ def build_site_model(site: CheckedSite, t: dict, glossary: tuple[dict, ...] = ()
     if site.config.search:
         pages.append(Page("search/index.html", "search.html", t["search"], partial(dict), in_sitemap=False))
     # served for any missing URL, so relative links only work with an absolute root
-    not_found = {"root": site.config.base_url + "/"} if site.config.base_url else {}
+    not_found = {"root": "/"} if preview else {"root": site.config.base_url + "/"} if site.config.base_url else {}
     pages.append(Page("404.html", "404.html", t["not_found"], partial(dict, not_found), in_sitemap=False))
     return pages
 

@@ -20,6 +20,7 @@ import jinja2.meta
 from .audit import audit_report
 from .check import CheckedSite
 from .config import SiteConfig, load_config, themes_root
+from .errors import ThemeError
 from .export import dumps, form_to_dict
 from .feeds import feed_xml, robots_txt, sitemap_xml
 from .opendata import INDICATOR_COLUMNS, REPORT_COLUMNS, csv_document, csv_lines, form_files, indicator_rows, report_row
@@ -53,8 +54,9 @@ class _FormOutput:
 
 
 class SiteState:
-    def __init__(self, project_dir: Path):
+    def __init__(self, project_dir: Path, preview: bool = False):
         self.project_dir = project_dir.resolve()
+        self.preview = preview
         self.records = RecordCache()
         self.config: SiteConfig | None = None
         self.theme: Theme | None = None
@@ -114,7 +116,7 @@ class SiteState:
             self.fragments.clear()
         self.nav_years = nav_years
 
-        pages = build_site_model(site, self.theme.strings, self.theme.glossary)
+        pages = build_site_model(site, self.theme.strings, self.theme.glossary, self.preview)
         stale = self._stale_pages(pages, kinds, full)
         common = {"site": self.config, "t": self.theme.strings, "profile": self.config.profile,
                   "assets": self.assets, "lang": self.config.language, "nav_years": nav_years}
@@ -199,8 +201,12 @@ class SiteState:
                 continue
             seen.add(current)
             seen.add(plain)
-            source = env.loader.get_source(env, current)[0]
-            for ref in jinja2.meta.find_referenced_templates(env.parse(source)):
+            source, filename, _ = env.loader.get_source(env, current)
+            try:
+                parsed = env.parse(source, current, filename)
+            except jinja2.TemplateSyntaxError as exc:
+                raise ThemeError(f"{filename}:{exc.lineno}: template syntax error: {exc.message}") from None
+            for ref in jinja2.meta.find_referenced_templates(parsed):
                 if ref is None:
                     self.template_deps[name] = None
                     return None

@@ -1,0 +1,122 @@
+"""``perfsite import``: filled workbooks → YAML records, all or nothing.
+
+Every sheet of every workbook is read (:mod:`generator.excel_read`), checked against the
+schemas and cross-checked like a YAML record, and planned as files to write; every problem
+is collected first and nothing is written unless there are none. Existing records, and a
+department.yaml that says something else, are replaced only on request.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import ConfigError, ContentError, Problem
+from .excel_grid import load_grids
+from .excel_read import Form, read_form
+from .excel_write import write_atomic
+from .excel_yaml import department_lines, render_checked, report_lines
+from .records import cross_check
+from .schema import DEPARTMENT_SCHEMA, REPORT_SCHEMA, validate
+from .yamlsource import read_yaml
+
+
+def import_workbooks(paths: list[Path], project_dir: Path, overwrite: bool = False) -> list[Path]:
+    """Filled workbooks → ``content/departments/<slug>/<year>.yaml`` (+ department.yaml).
+
+    Every problem in every workbook is collected first and raised as one
+    :class:`ContentError`; nothing is written unless all forms are valid. An existing
+    record (or a department.yaml that says something else) is replaced only with
+    ``overwrite``. Returns the files written.
+    """
+    project_dir = Path(project_dir)
+    content_dir = project_dir / "content"
+    if not content_dir.is_dir():
+        raise ConfigError(f"{project_dir}: no content/ folder here (run in a project folder or pass --project DIR)")
+    departments_dir = content_dir / "departments"
+    problems: list[Problem] = []
+    forms: list[Form] = []
+    for path in paths:
+        path = Path(path)
+        display = str(path)
+        grids, loading = load_grids(path, display)
+        problems += loading
+        for name, grid in grids:
+            form, found = read_form(grid, f"{display}!{name}")
+            problems += found
+            if form is None:
+                continue
+            checked = validate(form.report, REPORT_SCHEMA) + validate(form.department, DEPARTMENT_SCHEMA)
+            if not checked:
+                checked = cross_check(form.report, form.report.data["year"])
+            # one problem per cell: a cell that could not be read is not also "missing"
+            flagged = {p.location for p in loading + found}
+            problems += [p for p in checked if p.location not in flagged]
+            if not found and not checked and not loading:
+                forms.append(form)
+    writes = _plan_writes(forms, departments_dir, overwrite, problems)
+    if problems:
+        raise ContentError(problems)
+    for target, text in writes:
+        write_atomic(target, text.encode("utf-8"))
+    return [target for target, _ in writes]
+
+
+def _plan_writes(forms: list[Form], departments_dir: Path, overwrite: bool,
+                 problems: list[Problem]) -> list[tuple[Path, str]]:
+    """The (file, text) pairs to write; conflicts become problems."""
+    writes: list[tuple[Path, str]] = []
+    seen: dict[tuple[str, int], str] = {}
+    departments: dict[str, Form] = {}
+    for form in forms:
+        slug, year = form.slug, form.report.data["year"]
+        if slug is None:  # pragma: no cover - a bad slug is a problem already
+            continue
+        rel_dir = f"content/departments/{slug}"
+        folder = departments_dir / slug
+        if folder.exists() and (not folder.is_dir() or folder.is_symlink()):
+            problems.append(Problem(form.slug_where, "slug", f"{rel_dir} exists and is not a folder"))
+            continue
+        if (slug, year) in seen:
+            problems.append(Problem(form.year_where, "year",
+                                    f"{slug} {year} is also in {seen[(slug, year)]}", "import each form once"))
+            continue
+        seen[(slug, year)] = form.display
+        record = folder / f"{year}.yaml"
+        if record.exists() and not overwrite:
+            problems.append(Problem(form.year_where, "year", f"{rel_dir}/{year}.yaml already exists",
+                                    "import with --overwrite to replace it"))
+            continue
+        text, found = render_checked(form.report, f"{rel_dir}/{year}.yaml", report_lines, form.display)
+        problems += found
+        writes.append((record, text))
+        first = departments.setdefault(slug, form)
+        if first is not form:
+            if _department_key(first.department.data) != _department_key(form.department.data):
+                problems.append(Problem(form.department.where(("name",)), "",
+                                        f"the department {slug} is described differently in {first.display}",
+                                        "make the header blocks agree"))
+            continue
+        info = folder / "department.yaml"
+        if info.exists():
+            doc, found = read_yaml(info, f"{rel_dir}/department.yaml")
+            same = not found and isinstance(doc.data, dict) and \
+                _department_key(doc.data) == _department_key(form.department.data)
+            if same:
+                continue
+            if not overwrite:
+                problems.append(Problem(form.department.where(("name",)), "",
+                                        f"the header block differs from {rel_dir}/department.yaml",
+                                        "correct the workbook, or import with --overwrite to replace it"))
+                continue
+        text, found = render_checked(form.department, f"{rel_dir}/department.yaml", department_lines, form.display)
+        problems += found
+        writes.append((info, text))
+    return writes
+
+
+def _department_key(data: dict) -> tuple:
+    def text(key):
+        value = data.get(key)
+        return "" if value is None else str(value).strip()
+
+    return (text("name"), text("region"), text("code"), bool(data.get("fictional", False)), text("note"))
