@@ -53,6 +53,7 @@ class Finding:
     reported: Decimal | str | None
     computed: Decimal | str | None
     message: str
+    message_en: str = ""  # the same sentence for the English UI
 
     def as_dict(self) -> dict:
         return {"code": self.code, "severity": self.severity, "path": self.path,
@@ -65,10 +66,10 @@ def audit_report(scored: ScoredReport) -> ScoredReport:
     findings: list[Finding] = []
     report = scored.report
 
-    def add(code: str, path: tuple, message: str, reported=None, computed=None) -> None:
+    def add(code: str, path: tuple, message: str, reported=None, computed=None, en: str = "") -> None:
         where = report.where(path)
         findings.append(Finding(code, CODES[code], format_path(path), where.file, where.line,
-                                where.column, reported, computed, message))
+                                where.column, reported, computed, message, en or message))
 
     _audit_funds(scored, add)
     for row in scored.indicators:
@@ -89,32 +90,39 @@ def _audit_funds(scored: ScoredReport, add) -> None:
         value, shown = getattr(totals, name), getattr(printed, name)
         if _differs(shown, value, profile):
             add("sources-sum", ("funds", "reported", name),
-                f"各资金来源的{label}合计为 {value}，与填报的年度资金总额 {shown} 不一致。", shown, value)
+                f"各资金来源的{label}合计为 {value}，与填报的年度资金总额 {shown} 不一致。", shown, value,
+                en=f"The sources' {name} add up to {value}, not the reported total {shown}.")
     for i, source in enumerate(report.sources):
         if source.illegible:
             add("illegible", ("funds", "sources", i),
-                f"资金来源“{source.name}”的{_cells(source.illegible)}在原表中无法辨认。")
+                f"资金来源“{source.name}”的{_cells(source.illegible)}在原表中无法辨认。",
+                en=f"Source “{source.name}”: {', '.join(source.illegible)} illegible on the original form.")
     if totals.budget is not None and totals.budget == ZERO:
         add("zero-budget", ("funds", "sources"), "全年预算数为 0，无法计算执行率，执行率得分按 0 计。",
-            None, Decimal(0))
+            None, Decimal(0), en="The full-year budget is 0: no execution rate can be computed; its score is 0.")
     if totals.executed is not None and totals.transfer > totals.executed:
         add("transfer-exceeds-executed", ("funds", "sources"),
-            f"上级转移支付 {totals.transfer} 大于全年执行数 {totals.executed}。", totals.transfer, totals.executed)
+            f"上级转移支付 {totals.transfer} 大于全年执行数 {totals.executed}。", totals.transfer, totals.executed,
+            en=f"Transfers {totals.transfer} exceed the amount executed {totals.executed}.")
     if ex.rate is not None and ex.rate > HUNDRED:
         add("over-execution", ("funds", "sources"),
-            f"执行率 {ex.rate}% 超过 100%，执行数大于预算数，请核实是否有预算调整。", None, ex.rate)
+            f"执行率 {ex.rate}% 超过 100%，执行数大于预算数，请核实是否有预算调整。", None, ex.rate,
+            en=f"Execution rate {ex.rate}% is above 100%: more was spent than budgeted; check for adjustments.")
     basis = "(B−C)/A" if profile.rate_basis == "net_of_transfer" else "B/A"
     if _differs(ex.reported_rate, ex.rate, profile):
         add("rate-mismatch", ("funds", "reported", "rate"),
-            f"填报执行率 {ex.reported_rate}% 与按 {basis} 计算的 {ex.rate}% 不一致。", ex.reported_rate, ex.rate)
+            f"填报执行率 {ex.reported_rate}% 与按 {basis} 计算的 {ex.rate}% 不一致。", ex.reported_rate, ex.rate,
+            en=f"Reported execution rate {ex.reported_rate}% differs from {ex.rate}% computed as {basis}.")
     if _differs(ex.reported_score, ex.score, profile):
         add("execution-score-mismatch", ("funds", "reported", "score"),
             f"填报执行率得分 {ex.reported_score} 与按“{profile.title}”计算的 {ex.score} 不一致。",
-            ex.reported_score, ex.score)
+            ex.reported_score, ex.score,
+            en=f"Reported execution score {ex.reported_score} differs from {ex.score} under “{profile.title}”.")
     if report.funds_weight is not None and report.funds_weight != profile.execution_weight:
         add("execution-weight", ("funds", "weight"),
             f"执行率分值 {report.funds_weight} 与评分规则的 {profile.execution_weight} 不同。",
-            report.funds_weight, profile.execution_weight)
+            report.funds_weight, profile.execution_weight,
+            en=f"Execution weight {report.funds_weight} differs from the profile's {profile.execution_weight}.")
 
 
 def _audit_indicator(row: IndicatorResult, profile: Profile, add) -> None:
@@ -123,28 +131,36 @@ def _audit_indicator(row: IndicatorResult, profile: Profile, add) -> None:
     name = ind.content or ind.level2
     if ind.illegible:
         counted = "，未计入得分" if "weight" in ind.illegible else ""
-        add("illegible", base, f"“{name}”的{_cells(ind.illegible)}在原表中无法辨认{counted}。")
+        add("illegible", base, f"“{name}”的{_cells(ind.illegible)}在原表中无法辨认{counted}。",
+            en=f"“{name}”: {', '.join(ind.illegible)} illegible on the original form"
+               f"{'; not counted' if counted else ''}.")
     if row.kind in ("empty", "not_applicable", "illegible"):
         return
     if ind.score is not None and ind.weight is not None and ind.score > ind.weight:
         add("score-exceeds-weight", base + ("score",),
-            f"“{name}”得分 {ind.score} 超过分值 {ind.weight}。", ind.score, ind.weight)
+            f"“{name}”得分 {ind.score} 超过分值 {ind.weight}。", ind.score, ind.weight,
+            en=f"“{name}”: score {ind.score} is above its weight {ind.weight}.")
     if ind.score is None and "score" not in ind.illegible:
-        add("missing-score", base + ("score",), f"“{name}”没有填报得分。", None, row.score)
+        add("missing-score", base + ("score",), f"“{name}”没有填报得分。", None, row.score,
+            en=f"“{name}”: no score reported.")
     for cell in ("target", "actual"):
         if getattr(ind, cell) is None and cell not in ind.illegible:
-            add("missing-value", base + (cell,), f"“{name}”没有填写{'目标值' if cell == 'target' else '完成值'}。")
+            add("missing-value", base + (cell,), f"“{name}”没有填写{'目标值' if cell == 'target' else '完成值'}。",
+                en=f"“{name}”: no {cell} given.")
     if row.unit_mismatch:
         add("unit-mismatch", base + ("actual",),
             f"“{name}”的目标值“{ind.target.text}”与完成值“{ind.actual.text}”单位不一致，无法计算。",
-            ind.actual.text, ind.target.text)
+            ind.actual.text, ind.target.text,
+            en=f"“{name}”: target “{ind.target.text}” and actual “{ind.actual.text}” are in different units.")
     if row.unparsed:
         cell = "target" if ind.target and ind.target.kind == "unparsed" else "actual"
         add("unparseable-value", base + (cell,),
-            f"“{name}”的{'目标值' if cell == 'target' else '完成值'}含数字但无法解析为数量，按定性指标核对。")
+            f"“{name}”的{'目标值' if cell == 'target' else '完成值'}含数字但无法解析为数量，按定性指标核对。",
+            en=f"“{name}”: the {cell} has digits but is not a readable quantity; checked as qualitative.")
     elif row.mixed:
         add("unparseable-value", base + ("actual",),
-            f"“{name}”的目标值与完成值一个是数量、一个是文字，无法计算，按定性指标核对。")
+            f"“{name}”的目标值与完成值一个是数量、一个是文字，无法计算，按定性指标核对。",
+            en=f"“{name}”: one of target and actual is a quantity, the other text; checked as qualitative.")
     if row.kind == "quantity":
         _audit_quantity(row, profile, add, base, name)
     else:
@@ -152,7 +168,8 @@ def _audit_indicator(row: IndicatorResult, profile: Profile, add) -> None:
     if row.met is False and not (ind.reason and ind.measures):
         missing = "未完成原因" if not ind.reason else "改进措施"
         add("missing-reason", base + ("reason" if not ind.reason else "measures",),
-            f"“{name}”未达成目标，但没有填写{missing}。")
+            f"“{name}”未达成目标，但没有填写{missing}。",
+            en=f"“{name}”: target missed, but no {'reason' if not ind.reason else 'improvement measures'} given.")
 
 
 def _audit_quantity(row: IndicatorResult, profile: Profile, add, base, name) -> None:
@@ -162,14 +179,18 @@ def _audit_quantity(row: IndicatorResult, profile: Profile, add, base, name) -> 
         if row.score != row.computed:
             add("over-achievement", base + ("score",),
                 f"“{name}”完成值达目标的 {ratio}%，评价人按偏离度扣分（{ind.score}，公式得 {row.computed}），"
-                "已采用填报得分，请确认目标是否定得过低。", ind.score, row.computed)
+                "已采用填报得分，请确认目标是否定得过低。", ind.score, row.computed,
+                en=f"“{name}”: actual is {ratio}% of target; the evaluator cut the score for deviation "
+                   f"({ind.score}, formula {row.computed}); the reported score is used. Was the target too low?")
         else:
             add("over-achievement", base + ("target",),
-                f"“{name}”完成值达目标的 {ratio}%，目标可能定得过低，可按偏离度扣分。", None, None)
+                f"“{name}”完成值达目标的 {ratio}%，目标可能定得过低，可按偏离度扣分。", None, None,
+                en=f"“{name}”: actual is {ratio}% of target; the target may have been set too low.")
     elif _differs(ind.score, row.computed, profile):
         add("indicator-score-mismatch", base + ("score",),
             f"“{name}”填报得分 {ind.score} 与按目标值和完成值计算的 {row.computed} 不一致。",
-            ind.score, row.computed)
+            ind.score, row.computed,
+            en=f"“{name}”: reported score {ind.score} differs from {row.computed} computed from target and actual.")
 
 
 def _audit_band(row: IndicatorResult, add, base, name) -> None:
@@ -179,7 +200,9 @@ def _audit_band(row: IndicatorResult, add, base, name) -> None:
         label = {"achieved": "达成", "partial": "部分达成", "missed": "未达成"}.get(row.achievement, "")
         add("qualitative-out-of-band", base + ("score",),
             f"“{name}”为定性指标{f'（{label}）' if label else ''}，得分应在 {_plain(low)}–{_plain(high)} 之间，"
-            f"填报 {ind.score}。", ind.score, f"{_plain(low)}–{_plain(high)}")
+            f"填报 {ind.score}。", ind.score, f"{_plain(low)}–{_plain(high)}",
+            en=f"“{name}” is qualitative{f' ({row.achievement})' if row.achievement else ''}: its score should lie "
+               f"within {_plain(low)}–{_plain(high)}; reported {ind.score}.")
 
 
 def _audit_weights(scored: ScoredReport, add) -> None:
@@ -192,13 +215,16 @@ def _audit_weights(scored: ScoredReport, add) -> None:
         unknown = sum(1 for r in rows if r.kind == "illegible")
         extra = f"（另有 {unknown} 项分值无法辨认）" if unknown else ""
         add("weights-sum", ("indicators",),
-            f"执行率分值与各指标分值合计为 {_plain(total)}，不是 100{extra}。", total, HUNDRED)
+            f"执行率分值与各指标分值合计为 {_plain(total)}，不是 100{extra}。", total, HUNDRED,
+            en=f"Execution and indicator weights add up to {_plain(total)}, not 100"
+               f"{f' ({unknown} weight(s) illegible)' if unknown else ''}.")
     for level1, standard in scored.profile.level1_weights.items():
         got = sum((r.indicator.weight or ZERO for r in rows if r.indicator.level1 == level1), ZERO)
         present = any(r.indicator.level1 == level1 for r in rows)
         if present and got != standard:
             add("level1-weights", ("indicators",),
-                f"{level1}分值合计 {_plain(got)}，评分规则的标准权重为 {_plain(standard)}。", got, standard)
+                f"{level1}分值合计 {_plain(got)}，评分规则的标准权重为 {_plain(standard)}。", got, standard,
+                en=f"{level1} weights add up to {_plain(got)}; the profile's standard is {_plain(standard)}.")
 
 
 def _audit_total(scored: ScoredReport, add) -> None:
@@ -206,11 +232,13 @@ def _audit_total(scored: ScoredReport, add) -> None:
     if _differs(report.reported_total, scored.total, profile):
         add("total-mismatch", ("reported", "total"),
             f"填报总分 {report.reported_total} 与重新计算的 {scored.total} 不一致。",
-            report.reported_total, scored.total)
+            report.reported_total, scored.total,
+            en=f"Reported total {report.reported_total} differs from the recomputed {scored.total}.")
     if report.reported_grade and report.reported_grade != scored.grade:
         add("grade-mismatch", ("reported", "grade"),
             f"填报等级“{report.reported_grade}”与按总分 {scored.total} 评定的“{scored.grade}”不一致。",
-            report.reported_grade, scored.grade)
+            report.reported_grade, scored.grade,
+            en=f"Reported grade “{report.reported_grade}” differs from “{scored.grade}” for the total {scored.total}.")
 
 
 CELL_NAMES = {

@@ -19,8 +19,10 @@ from .yamlsource import Document, KeyPath, format_path, read_yaml
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
 
-_BAND = {"type": "array", "minItems": 2, "maxItems": 2,
-         "items": {"type": "number", "minimum": 0, "maximum": 100}}
+def _band(title: str) -> dict:
+    return {"type": "array", "minItems": 2, "maxItems": 2, "title": title,
+            "description": "[下限, 上限]，占分值的百分比。",
+            "items": {"type": "number", "minimum": 0, "maximum": 100}}
 
 PROFILE_SCHEMA = {
     "title": "评分规则",
@@ -46,8 +48,9 @@ PROFILE_SCHEMA = {
                     "items": {"type": "object", "additionalProperties": False,
                               "required": ["min_rate", "share"],
                               "properties": {
-                                  "min_rate": {"type": "number", "minimum": 0},
-                                  "share": {"type": "number", "minimum": 0, "maximum": 100}}},
+                                  "min_rate": {"type": "number", "minimum": 0, "title": "执行率下限（%）"},
+                                  "share": {"type": "number", "minimum": 0, "maximum": 100,
+                                            "title": "得分占分值（%）"}}},
                 },
             },
         },
@@ -56,37 +59,42 @@ PROFILE_SCHEMA = {
             "required": ["lower_is_better", "qualitative_bands", "over_achievement_ratio",
                          "not_applicable"],
             "properties": {
-                "lower_is_better": {"type": "array", "items": {"type": "string", "enum": LEVEL2}},
+                "lower_is_better": {"type": "array", "title": "越低越好的二级指标",
+                                    "items": {"type": "string", "enum": LEVEL2}},
                 "qualitative_bands": {
-                    "type": "object", "additionalProperties": False,
+                    "type": "object", "title": "定性指标分档", "additionalProperties": False,
                     "required": ["achieved", "partial", "missed"],
-                    "properties": {"achieved": _BAND, "partial": _BAND, "missed": _BAND},
+                    "properties": {"achieved": _band("达成"), "partial": _band("部分达成"), "missed": _band("未达成")},
                 },
-                "over_achievement_ratio": {"type": "number", "minimum": 1},
-                "not_applicable": {"type": "string", "enum": ["rescale", "drop"]},
+                "over_achievement_ratio": {"type": "number", "minimum": 1, "title": "超额完成提示倍数"},
+                "not_applicable": {"type": "string", "enum": ["rescale", "drop"], "title": "不适用指标的处理",
+                                   "description": "rescale：剔除后按比例折算到 100；drop：直接剔除。"},
             },
         },
         "level1_weights": {
-            "type": "object", "additionalProperties": False,
-            "properties": {name: {"type": "number", "minimum": 0} for name in LEVEL1},
+            "type": "object", "title": "一级指标标准权重", "additionalProperties": False,
+            "properties": {name: {"type": "number", "minimum": 0, "title": f"{name}标准权重"} for name in LEVEL1},
         },
         "grades": {
-            "type": "array", "minItems": 1,
+            "type": "array", "minItems": 1, "title": "等级标准",
             "items": {"type": "object", "additionalProperties": False,
                       "required": ["grade", "min"],
-                      "properties": {"grade": {"type": "string"},
-                                     "min": {"type": "number", "minimum": 0}}},
+                      "properties": {"grade": {"type": "string", "title": "等级"},
+                                     "min": {"type": "number", "minimum": 0, "title": "最低总分"}}},
         },
         "rounding": {
-            "type": "object", "additionalProperties": False,
+            "type": "object", "title": "舍入", "additionalProperties": False,
             "required": ["places", "mode", "rate_first"],
             "properties": {
-                "places": {"type": "integer", "minimum": 0, "maximum": 6},
-                "mode": {"type": "string", "enum": ["half_up", "half_even", "truncate"]},
-                "rate_first": {"type": "boolean"},
+                "places": {"type": "integer", "minimum": 0, "maximum": 6, "title": "小数位数"},
+                "mode": {"type": "string", "enum": ["half_up", "half_even", "truncate"], "title": "舍入方式",
+                         "description": "half_up 四舍五入；half_even 银行家舍入；truncate 截断。"},
+                "rate_first": {"type": "boolean", "title": "先舍入执行率",
+                               "description": "true：先把执行率舍入到百分数的小数位数，再计算得分。"},
             },
         },
-        "tolerance": {"type": "number", "minimum": 0},
+        "tolerance": {"type": "number", "minimum": 0, "title": "容差",
+                      "description": "填报数与计算数相差超过此值才提示。"},
     },
 }
 

@@ -220,7 +220,7 @@ def cross_check(doc: Document, file_year: int) -> list[Problem]:
             if row.get(name) is not None:
                 fail(("indicators", i, name), "marked illegible but has a value",
                      "remove the value or take it off the illegible list")
-        has_content = row.get("content") or "content" in (row.get("illegible") or [])
+        has_content = (row.get("content") or "").strip() or "content" in (row.get("illegible") or [])
         if not has_content:
             for name in ("target", "actual"):
                 if row.get(name) is not None:

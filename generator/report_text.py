@@ -58,7 +58,8 @@ def format_form(form: ScoredReport, colour: bool = False, verbose: bool = False)
                              f"{_vs(row.score, ind.score)} / {_num(ind.weight)} ({row.kind})")
     for f in form.findings:
         label = _paint(_SEVERITY_LABEL[f.severity], f.severity, colour)
-        lines.append(f"  {label} {f.file}:{f.line}:{f.column}: {f.path}: [{f.code}] {f.message}")
+        message = " ".join(f.message.split())  # one finding, one line, whatever the record's text holds
+        lines.append(f"  {label} {f.file}:{f.line}:{f.column}: {f.path}: [{f.code}] {message}")
     return "\n".join(lines)
 
 

@@ -179,8 +179,32 @@ REPORT_SCHEMA = {
 
 
 def json_schema(schema: dict, schema_id: str) -> dict:
-    """The schema as a standalone JSON Schema document."""
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": schema_id, **schema}
+    """The schema as a standalone JSON Schema document, for editors.
+
+    An empty optional value (``score:``) means "not given" to the reader, so the published
+    schema lets optional properties be null too; otherwise editors would underline what
+    ``perfsite check`` accepts.
+    """
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": schema_id, **_nullable(schema)}
+
+
+def _nullable(schema: dict) -> dict:
+    out = dict(schema)
+    if "items" in out:
+        out["items"] = _nullable(out["items"])
+    if "properties" in out:
+        required = set(out.get("required", []))
+        properties = {}
+        for key, sub in out["properties"].items():
+            sub = _nullable(sub)
+            if key not in required and not out.get("x-no-null") and "type" in sub:
+                types = sub["type"] if isinstance(sub["type"], list) else [sub["type"]]
+                sub = {**sub, "type": types + ["null"]}
+                if "enum" in sub:
+                    sub["enum"] = list(sub["enum"]) + [None]
+            properties[key] = sub
+        out["properties"] = properties
+    return out
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")

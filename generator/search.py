@@ -2,8 +2,10 @@
 
 Pagefind's extended build (``pagefind[extended]`` from PyPI ships the binary; the
 standard one does not segment Chinese) indexes the pages marked ``data-pagefind-body``
-— the form and department pages — and writes a static bundle under ``pagefind/`` that
-the theme's search page loads. Nothing is fetched from the network, at build or view time.
+— the form pages, which carry the department's name, its narratives and every
+indicator — and writes a static bundle under ``pagefind/`` that the theme's search page
+loads (over HTTP; a page opened from disk says search needs a server). Nothing is
+fetched from the network, at build or view time.
 """
 
 from __future__ import annotations

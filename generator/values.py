@@ -28,6 +28,8 @@ _NUMBER = re.compile(r"([0-9]+(?:,[0-9]{3})*(?:\.[0-9]+)?|\.[0-9]+)")
 _UNIT = re.compile(r"[^\W\d_]{0,6}|%")
 _NOT_IN_UNITS = "前后底初末至到"  # 2021年底前 is a deadline, not 2021 of a unit "年底前"
 _UNIT_ALIASES = {"百分比": "%", "百分点": "%", "％": "%"}
+MAX_VALUE = Decimal(10) ** 15
+MAX_PLACES = 6
 MONEY_FACTORS = {"元": Decimal(1), "万元": Decimal(10_000), "亿元": Decimal(100_000_000)}
 
 
@@ -69,6 +71,8 @@ def parse_value(text: str | int | Decimal | None) -> Value | None:
         kind = "unparsed" if any(ch.isdigit() for ch in s) else "qualitative"
         return Value(original, kind)
     number = Decimal(match.group(1).replace(",", ""))
+    if number > MAX_VALUE or number.as_tuple().exponent < -MAX_PLACES:
+        return Value(original, "unparsed")  # not a figure a form can mean; never computed with
     rest = s[match.end():]
     if rest[:1] in ("余", "多"):  # 300余篇: more than 300
         comparator, rest = comparator or MORE, rest[1:]

@@ -35,10 +35,11 @@ MAX_DEPTH = 100
 _SCALAR_TAGS = {"null", "bool", "int", "float", "str", "timestamp", "value"}
 
 _INT = re.compile(r"[-+]?(0|[1-9][0-9]*)\Z")
-_DECIMAL = re.compile(r"[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?\Z")
+_DECIMAL = re.compile(r"[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]{1,3})?\Z")  # 1e999999 stays text
 _TAG = "tag:yaml.org,2002:"
 
 KeyPath = tuple[str | int, ...]
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
 
 def format_path(path: KeyPath) -> str:
@@ -139,6 +140,9 @@ class _Builder:
                 self.fail(key_node, path, "a key must be plain text")
                 continue
             key = key_node.value
+            if _UNPRINTABLE.search(key):
+                self.fail(key_node, path, "a key must be one line of printable text")
+                continue
             if key_node.tag == _TAG + "merge":
                 self.fail(key_node, path, "merge keys (<<) are not supported",
                           "write the keys out in full")

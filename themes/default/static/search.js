@@ -2,7 +2,16 @@
 (function () {
   "use strict";
   var element = document.getElementById("search");
-  if (!element || typeof PagefindUI === "undefined") { return; }
+  if (!element) { return; }
+  if (window.location.protocol === "file:" || typeof PagefindUI === "undefined") {
+    // the index is fetched by the browser, which it will not do for a page opened from disk
+    var note = document.createElement("p");
+    note.className = "search-unavailable";
+    note.setAttribute("role", "status");
+    note.textContent = element.getAttribute("data-unavailable");
+    element.appendChild(note);
+    return;
+  }
   var ui = new PagefindUI({
     element: "#search",
     bundlePath: element.getAttribute("data-bundle"),
