@@ -23,31 +23,25 @@ The run is bounded and deterministic for CI (``derandomize=True``, no example da
 about 200 examples a test, a few seconds in all); set ``PERFSITE_FUZZ_EXAMPLES=2000`` (or
 more) for a longer local run, and ``PERFSITE_FUZZ_RANDOM=1`` for a fresh seed each run.
 
-Engine bugs found by this file are pinned at the bottom as strict xfails with the minimal
-example (those fixed meanwhile stay as plain regression tests). While a bug is open the
-broad tests step around exactly it, so they keep guarding everything else: the decimal
-strategy keeps exponents far below 10**18, an over-achievement rounding crash is rejected
-by where it was raised (:func:`_known_bug`), and the CLI test counts problems rather than
-lines. When a bug is fixed its xfail fails as XPASS: remove the marker and the exclusion.
+Engine bugs this file found are fixed; each keeps a regression test with its minimal
+example at the bottom. A new bug found here gets the same: a strict xfail until fixed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
-import decimal
 import io
 import json
 import os
 import re
 import shutil
-import traceback
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, Phase, assume, event, example, given, settings
+from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 
 from generator.audit import CODES, audit_report
@@ -163,15 +157,15 @@ nasty_text = st.one_of(
     st.lists(st.sampled_from(NASTY_PIECES), max_size=6).map("".join),
 )
 
-# Decimals as YAML 1.1 floats (a dot, and a signed exponent if any). Exponents stay well
-# inside ±10**18: past that libyaml's text reaches Decimal() and crashes (BUG, see the end).
+# Decimals as YAML 1.1 floats (a dot, and a signed exponent if any), huge exponents included.
 decimal_text = st.builds(
     lambda sign, whole, frac, exp: Plain(f"{sign}{whole}.{frac}{exp}"),
     st.sampled_from(["", "-", "+"]),
     st.one_of(st.integers(0, 10**20).map(str), st.sampled_from(["0", "00", "012", "1" + "0" * 40])),
     st.text(alphabet="0123456789", max_size=12),
     st.one_of(st.just(""), st.integers(-40, 40).map(lambda e: f"e{e:+d}"),
-              st.integers(-10**6, 10**6).map(lambda e: f"e{e:+d}")),
+              st.integers(-10**6, 10**6).map(lambda e: f"e{e:+d}"),
+              st.integers(-10**20, 10**20).map(lambda e: f"e{e:+d}")),
 )
 # Plain digit strings, past Python's 4300-digit int() limit
 long_digits = st.integers(1, 6000).map(lambda n: Plain("9" * n))
@@ -348,16 +342,6 @@ def assert_form(form: ScoredReport) -> None:
     assert json.loads(dumps(exported), parse_float=Decimal, parse_int=Decimal) == json_shape(exported)
 
 
-def _known_bug(exc: BaseException) -> str:
-    """The name of the open bug this exception is, by where it was raised; '' for anything else."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    last = frames[-1] if frames else None
-    if (isinstance(exc, decimal.InvalidOperation) and last is not None
-            and last.name == "round_to" and any(f.name == "_audit_quantity" for f in frames)):
-        return "over-achievement ratio too large for round_to"
-    return ""
-
-
 # ---------------------------------------------------------------------------------------------
 # 1. Arbitrary text and bytes into the reader
 # ---------------------------------------------------------------------------------------------
@@ -469,11 +453,7 @@ def test_report_shaped_documents_score_or_give_located_problems(data, style, pro
         return
     event("scored")
     report = build_report(doc, DEPARTMENT, RECORD)
-    try:
-        form = audit_report(score_report(report, PROFILES[profile]))
-    except decimal.InvalidOperation as exc:
-        assume(not _known_bug(exc))
-        raise
+    form = audit_report(score_report(report, PROFILES[profile]))
     assert_form(form)
 
 
@@ -618,9 +598,6 @@ def assert_checked_or_clean_error(project: Path, record: str | None = RECORD) ->
         event("other clean error")
         assert str(exc)
         return
-    except decimal.InvalidOperation as exc:
-        assume(not _known_bug(exc))
-        raise
     event("checked")
     for form in site.forms:
         assert_form(form)
@@ -708,12 +685,8 @@ def test_cli_check_exits_0_or_1_on_mutated_records(scratch, raw, as_json, strict
     (project / RECORD).write_bytes(raw)
     argv = ["check", "-p", str(project)] + (["--format", "json"] if as_json else []) + (["--strict"] if strict else [])
     out, err = io.StringIO(), io.StringIO()
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main(argv)
-    except decimal.InvalidOperation as exc:
-        assume(not _known_bug(exc))
-        raise
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv)
     assert code in (0, 1)
     assert "Traceback" not in err.getvalue()
     if out.getvalue():  # the record was read: a report was printed, as JSON when asked
