@@ -7,6 +7,7 @@ title (its accessible name) and the same numbers as a table next to it.
 
 from __future__ import annotations
 
+import html
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
@@ -29,6 +30,12 @@ class Chart:
     rows: tuple[tuple, ...]
 
 
+def label(text: str) -> str:
+    """Record text as a chart label. Plotly reads tags such as <a href>, <b> and <span style>
+    in labels as formatting; escaped, it shows them as the characters they are."""
+    return html.escape(text, quote=False)
+
+
 def _layout(title: str, **extra) -> dict:
     layout = {
         "title": {"text": title, "font": {"size": 15}},
@@ -47,7 +54,7 @@ def _layout(title: str, **extra) -> dict:
 def form_execution_chart(form: ScoredReport, t: dict) -> Chart:
     """Budget (A) against executed (B) for each fund source."""
     sources = form.report.sources
-    names = [s.name for s in sources]
+    names = [label(s.name) for s in sources]
     figure = {
         "data": [
             {"type": "bar", "name": t["budget"], "x": names, "y": [s.budget for s in sources]},
@@ -64,7 +71,7 @@ def form_execution_chart(form: ScoredReport, t: dict) -> Chart:
 def form_scores_chart(form: ScoredReport, t: dict) -> Chart:
     """Weight against score for every scored indicator, grouped by 一级指标."""
     rows = [r for r in form.indicators if r.kind in ("quantity", "qualitative")]
-    x = [[r.indicator.level1 for r in rows], [r.indicator.content for r in rows]]
+    x = [[label(r.indicator.level1) for r in rows], [label(r.indicator.content) for r in rows]]
     figure = {
         "data": [
             {"type": "bar", "name": t["weight"], "x": x, "y": [r.indicator.weight for r in rows]},
@@ -112,10 +119,11 @@ def year_charts(forms: list[ScoredReport], t: dict, grades: list[str]) -> list[C
     """Ranking, execution rate against score, and the grade distribution for one year."""
     ranked = sorted(forms, key=lambda f: (-f.total, f.report.department.slug))
     names = [f.report.department.name for f in ranked]
+    shown = [label(n) for n in names]
     totals = [f.total for f in ranked]
     ranking = Chart("chart-ranking", t["chart_ranking"], {
         "data": [{"type": "bar", "orientation": "h", "name": t["total"],
-                  "x": totals[::-1], "y": names[::-1]}],
+                  "x": totals[::-1], "y": shown[::-1]}],
         "layout": _layout(t["chart_ranking"], height=max(300, 28 * len(ranked) + 100),
                           margin={"l": 220, "r": 20, "t": 50, "b": 50},
                           xaxis={"title": {"text": t["points"]}, "range": [0, 105]}),
@@ -124,7 +132,7 @@ def year_charts(forms: list[ScoredReport], t: dict, grades: list[str]) -> list[C
     scatter = Chart("chart-rate-vs-score", t["chart_rate_vs_score"], {
         "data": [{"type": "scatter", "mode": "markers", "name": t["department"],
                   "x": [f.execution.rate for f in with_rate], "y": [f.total for f in with_rate],
-                  "text": [f.report.department.name for f in with_rate],
+                  "text": [label(f.report.department.name) for f in with_rate],
                   "hovertemplate": "%{text}<br>%{x}% → %{y}<extra></extra>", "marker": {"size": 10}}],
         "layout": _layout(t["chart_rate_vs_score"], xaxis={"title": {"text": t["rate"] + " (%)"}},
                           yaxis={"title": {"text": t["total"]}}),

@@ -327,7 +327,8 @@ def _check(doc: Document, value: object, schema: dict, path: KeyPath, out: list[
             return
         if schema.get("minLength") and len(value.strip()) < schema["minLength"]:
             fail(f"expected {_expected(schema)}, got {describe_value(value)}")
-        if "pattern" in schema and not re.match(schema["pattern"], value):
+        # JSON Schema's "$" is end of text; Python's also matches before a final line break
+        if "pattern" in schema and not re.match(schema["pattern"].removesuffix("$") + r"\Z", value):
             fail(f"expected {schema.get('x-expected', 'a value of the right form')}, got {describe_value(value)}")
     if isinstance(value, dict):
         _check_mapping(doc, value, schema, path, out, fail)
