@@ -9,17 +9,13 @@ from __future__ import annotations
 
 import functools
 import re
-import threading
 from html.parser import HTMLParser
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Error, Page, Response, expect
-
-# Generous on purpose: nothing below asserts on speed, only on eventually reaching a state.
-TIMEOUT_MS = 60_000
+from browser_support import TIMEOUT_MS, open_page, rendered_chart_count, serve_folder, wait_for_charts
+from playwright.sync_api import Page, expect
 
 PAGES = {
     "index": "index.html",
@@ -34,95 +30,15 @@ PAGES = {
 CHART_PAGES = {"index", "year", "department", "seed-form", "fictional-form"}
 SEED = PAGES["seed-form"]
 
-# Recorded before any page script runs; init scripts are not subject to the page's CSP.
-CSP_LISTENER = """
-window.__cspViolations = [];
-document.addEventListener("securitypolicyviolation", function (e) {
-  window.__cspViolations.push(e.disposition + " " + e.effectiveDirective + " blocked "
-                              + (e.blockedURI || "inline") + " at " + e.sourceFile + ":" + e.lineNumber);
-});
-"""
-
-ALL_CHARTS_RENDERED = """() => {
-  const plots = Array.from(document.querySelectorAll(".chart-plot"));
-  return plots.every(el => el.getAttribute("data-rendered") === "true" && el.querySelector("svg.main-svg"));
-}"""
-
 
 # --------------------------------------------------------------------------- serving
-
-
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture(scope="session")
 def site_url(built_sample: Path):
     """Base URL (with trailing slash) of the built sample served over HTTP on 127.0.0.1."""
-    handler = functools.partial(QuietHandler, directory=str(built_sample))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="perfsite-test-http", daemon=True)
-    thread.start()
-    host, port = server.server_address[:2]
-    try:
-        yield f"http://{host}:{port}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-class Problems:
-    """Console errors, CSP violations, uncaught exceptions and failed requests seen by one page."""
-
-    def __init__(self, page: Page):
-        self.page = page
-        self.items: list[str] = []
-        page.add_init_script(CSP_LISTENER)
-        page.on("console", self._console)
-        page.on("pageerror", self._pageerror)
-        page.on("response", self._response)
-        page.on("requestfailed", lambda request: self.items.append(f"request failed: {request.url}"
-                                                                   f" ({request.failure})"))
-
-    def _console(self, msg: ConsoleMessage) -> None:
-        if msg.type == "error":
-            self.items.append(f"console error: {msg.text} @ {msg.location}")
-        elif msg.type == "warning" and "Content Security Policy" in msg.text:
-            self.items.append(f"CSP warning: {msg.text} @ {msg.location}")
-
-    def _pageerror(self, error: Error) -> None:
-        self.items.append(f"pageerror: {error.message}\n{error.stack}")
-
-    def _response(self, response: Response) -> None:
-        if response.status >= 400:
-            self.items.append(f"HTTP {response.status}: {response.url}")
-
-    def all(self) -> list[str]:
-        violations = self.page.evaluate("() => window.__cspViolations || []")
-        return self.items + [f"securitypolicyviolation: {v}" for v in violations]
-
-
-def open_page(page: Page, url: str) -> tuple[Response | None, Problems]:
-    page.set_default_timeout(TIMEOUT_MS)
-    problems = Problems(page)
-    response = page.goto(url, wait_until="load")
-    return response, problems
-
-
-def wait_for_charts(page: Page) -> int:
-    """Wait until every .chart-plot has drawn its SVG; return the number of charts."""
-    page.wait_for_function(ALL_CHARTS_RENDERED, timeout=TIMEOUT_MS)
-    return page.locator(".chart-plot").count()
-
-
-def rendered_chart_count(page: Page) -> int:
-    return page.locator('.chart-plot[data-rendered="true"]:has(svg.main-svg)').count()
+    with serve_folder(built_sample, name="perfsite-test-http") as url:
+        yield url
 
 
 page_ids = pytest.mark.parametrize("name", list(PAGES), ids=list(PAGES))

@@ -22,26 +22,23 @@ exactly what the record says (``<script>`` visible as text, ``{{ 7*7 }}`` not 49
 from __future__ import annotations
 
 import copy
-import functools
 import json
 import math
 import re
 import shutil
-import threading
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import yaml
+from browser_support import TIMEOUT_MS, PageWatcher, rendered_chart_count, serve_folder, wait_for_charts
 from conftest import FIXTURES, copy_project
-from playwright.sync_api import Browser, ConsoleMessage, Dialog, Error, Page, Request, Response
+from playwright.sync_api import Browser, ConsoleMessage, Dialog, Error, Page, Request
 
 from generator.build import build
 from generator.config import SITE_SCHEMA
 
-TIMEOUT_MS = 60_000
 LONG = "A" * 20_000 + "<img src=x onerror=alert(1)>" + "<script>alert(1)</script>" * 200
 
 # --------------------------------------------------------------------------- the vectors
@@ -266,34 +263,12 @@ def sites(tmp_path_factory) -> dict[str, BuiltSite]:
     shutil.rmtree(root / "www", ignore_errors=True)
 
 
-class QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        pass  # a browser dropping a keep-alive connection is not a test failure
-
-
-class QuietHandler(SimpleHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive: hundreds of page loads
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def served_url(sites):
     """One http.server on 127.0.0.1 for every build (each in its own folder)."""
     www = next(iter(sites.values())).out.parent
-    server = QuietServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(www)))
-    thread = threading.Thread(target=server.serve_forever, name="perfsite-injection-http", daemon=True)
-    thread.start()
-    host, port = server.server_address[:2]
-    try:
-        yield f"http://{host}:{port}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serve_folder(www, name="perfsite-injection-http", keep_alive=True) as url:
+        yield url
 
 
 # --------------------------------------------------------------------------- in the browser
@@ -317,9 +292,6 @@ HOOKS = """
   });
 })();
 """.replace("HOOKED_NAMES", json.dumps(HOOKED))
-
-ALL_CHARTS_RENDERED = """() => Array.from(document.querySelectorAll(".chart-plot"))
-  .every(el => el.getAttribute("data-rendered") === "true" && el.querySelector("svg.main-svg"))"""
 
 # Every trace content text left in the DOM as markup, as a list of problems (empty: clean page).
 DOM_AUDIT = r"""
@@ -442,18 +414,14 @@ probes => probes.map(([selector, n, mode]) => {
 """
 
 
-class Watch:
+class Watch(PageWatcher):
     """Everything an XSS would leave on a page: hooked calls, dialogs, CSP reports, errors, failed loads."""
 
+    init_script = HOOKS
+
     def __init__(self, page: Page):
-        self.page = page
-        self.items: list[str] = []
-        page.add_init_script(HOOKS)
-        page.on("console", self._console)
-        page.on("pageerror", self._pageerror)
+        super().__init__(page)
         page.on("dialog", self._dialog)
-        page.on("requestfailed", self._requestfailed)
-        page.on("response", self._response)
 
     def _console(self, msg: ConsoleMessage) -> None:
         if msg.type in ("error", "warning"):
@@ -470,10 +438,6 @@ class Watch:
         if request.failure != "net::ERR_ABORTED":  # the favicon of a page we already navigated away from
             self.items.append(f"request failed: {request.url} ({request.failure})")
 
-    def _response(self, response: Response) -> None:
-        if response.status >= 400:
-            self.items.append(f"HTTP {response.status}: {response.url}")
-
     def collect(self) -> list[str]:
         calls, violations = self.page.evaluate("() => [window.__xssCalls, window.__cspViolations]")
         items = self.items + [f"called {c}" for c in calls] + [f"securitypolicyviolation {v}" for v in violations]
@@ -485,7 +449,7 @@ def open_checked(page: Page, watch: Watch, served_url: str, site: BuiltSite, rel
     """Load one page, let its charts draw, and return every sign of injected markup or script."""
     response = page.goto(f"{served_url}{site.name}/{rel}", wait_until="load")
     problems = [] if response is not None and response.status == 200 else [f"HTTP {response and response.status}"]
-    page.wait_for_function(ALL_CHARTS_RENDERED, timeout=TIMEOUT_MS)
+    wait_for_charts(page)
     problems += page.evaluate(DOM_AUDIT, f"{served_url}{site.name}/")
     return problems + watch.collect()
 
@@ -670,7 +634,7 @@ def check_record_pages(page: Page, watch: Watch, served_url: str, site: BuiltSit
         problems += check_probes(page, record_probes(site, rel))
         problems += check_markdown(page, site, rel)
         charts = page.locator(".chart-plot").count()
-        drawn = page.locator('.chart-plot[data-rendered="true"]:has(svg.main-svg)').count()
+        drawn = rendered_chart_count(page)
         if rel in CHART_PAGES and not charts:
             problems.append("no charts on a page that should have them")
         if drawn != charts:
@@ -761,7 +725,7 @@ def test_csp_blocks_inline_script_but_lets_charts_draw(page: Page, sites, served
     watch = Watch(page)
     site = sites["records-0"]
     page.goto(f"{served_url}{site.name}/departments/alpha/2021/index.html", wait_until="load")
-    page.wait_for_function(ALL_CHARTS_RENDERED, timeout=TIMEOUT_MS)
+    wait_for_charts(page)
     assert page.locator(".chart-plot:has(svg.main-svg)").count() == page.locator(".chart-plot").count() >= 2
 
     csp = page.locator('meta[http-equiv="Content-Security-Policy"]').get_attribute("content")

@@ -8,22 +8,17 @@ The last tests read the built files only and need no browser. Nothing touches th
 
 from __future__ import annotations
 
-import functools
 import gzip
 import json
 import re
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from html.parser import HTMLParser
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Error, Locator, Page, Response, expect
-
-TIMEOUT_MS = 60_000  # only "eventually", never speed, is asserted
+from browser_support import TIMEOUT_MS, open_page, serve_folder
+from playwright.sync_api import Locator, Page, expect
 
 SEED = "departments/wangcheng-kexie/2021/index.html"
 SEED_NAME = "长沙市望城区科学技术协会"
@@ -37,92 +32,25 @@ RESULT_LINK = ".pagefind-ui__result-inner > .pagefind-ui__result-title .pagefind
 ANY_RESULT_LINK = ".pagefind-ui__result-link"
 MESSAGE = ".pagefind-ui__message"
 
-CSP_LISTENER = """
-window.__cspViolations = [];
-document.addEventListener("securitypolicyviolation", function (e) {
-  window.__cspViolations.push(e.disposition + " " + e.effectiveDirective + " blocked "
-                              + (e.blockedURI || "inline") + " at " + e.sourceFile + ":" + e.lineNumber);
-});
-"""
-
 
 # --------------------------------------------------------------------------- serving
-
-
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@contextmanager
-def serving(folder: Path) -> Iterator[str]:
-    """``folder`` over HTTP on 127.0.0.1; yields the base URL with a trailing slash."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(folder)))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="perfsite-search-http", daemon=True)
-    thread.start()
-    host, port = server.server_address[:2]
-    try:
-        yield f"http://{host}:{port}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="session")
 def site_url(built_sample: Path) -> Iterator[str]:
     """The built sample at the server's root."""
-    with serving(built_sample) as url:
+    with serve_folder(built_sample, name="perfsite-search-http") as url:
         yield url
 
 
 @pytest.fixture(scope="session")
 def sub_path_url(built_sample: Path) -> Iterator[str]:
     """The built sample under a sub-path: the PARENT folder is served, the site is /<folder>/."""
-    with serving(built_sample.parent) as url:
+    with serve_folder(built_sample.parent, name="perfsite-search-http") as url:
         yield f"{url}{quote(built_sample.name)}/"
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-class Problems:
-    """Console errors, CSP violations, uncaught exceptions and failed requests seen by one page."""
-
-    def __init__(self, page: Page):
-        self.page = page
-        self.items: list[str] = []
-        page.add_init_script(CSP_LISTENER)
-        page.on("console", self._console)
-        page.on("pageerror", self._pageerror)
-        page.on("response", self._response)
-        page.on("requestfailed", lambda request: self.items.append(f"request failed: {request.url}"
-                                                                   f" ({request.failure})"))
-
-    def _console(self, msg: ConsoleMessage) -> None:
-        if msg.type == "error":
-            self.items.append(f"console error: {msg.text} @ {msg.location}")
-        elif msg.type == "warning" and "Content Security Policy" in msg.text:
-            self.items.append(f"CSP warning: {msg.text} @ {msg.location}")
-
-    def _pageerror(self, error: Error) -> None:
-        self.items.append(f"pageerror: {error.message}\n{error.stack}")
-
-    def _response(self, response: Response) -> None:
-        if response.status >= 400:
-            self.items.append(f"HTTP {response.status}: {response.url}")
-
-    def all(self) -> list[str]:
-        violations = self.page.evaluate("() => window.__cspViolations || []")
-        return self.items + [f"securitypolicyviolation: {v}" for v in violations]
-
-
-def open_page(page: Page, url: str) -> tuple[Response | None, Problems]:
-    page.set_default_timeout(TIMEOUT_MS)
-    problems = Problems(page)
-    response = page.goto(url, wait_until="load")
-    return response, problems
 
 
 def search_url(base: str, query: str) -> str:
