@@ -66,11 +66,11 @@ def folder_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def run(forms: int, workdir: Path) -> dict:
-    project = write_corpus(workdir / "project", forms)
+def run(forms: int, workdir: Path, search: bool = True) -> dict:
+    project = write_corpus(workdir / "project", forms, search=search)
     site = project / "site"
     perfsite = [sys.executable, "-m", "generator"]
-    results: dict = {"forms": forms, "cpus": os.cpu_count(), "python": sys.version.split()[0]}
+    results: dict = {"forms": forms, "search": search, "cpus": os.cpu_count(), "python": sys.version.split()[0]}
     results["check_s"], results["check_rss_mb"] = timed(perfsite + ["check", "-p", str(project)])
     results["cold_build_s"], results["cold_build_rss_mb"] = timed(perfsite + ["build", "-q", "-p", str(project)])
     results["no_change_rebuild_s"], _ = timed(perfsite + ["build", "-q", "-p", str(project)])
@@ -96,10 +96,11 @@ def main() -> int:
     parser.add_argument("--forms", type=int, default=1000)
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--keep", action="store_true", help="keep the corpus and output folder")
+    parser.add_argument("--no-search", action="store_true", help="build without the Pagefind search index")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="perfsite-bench-"))
     try:
-        results = run(args.forms, workdir)
+        results = run(args.forms, workdir, search=not args.no_search)
     finally:
         if args.keep:
             print(f"kept {workdir}", file=sys.stderr)

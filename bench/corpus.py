@@ -58,13 +58,13 @@ def write_form(path: Path, rng: random.Random, year: int) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def write_corpus(root: Path, forms: int, years: int = 5, seed: int = 2021) -> Path:
+def write_corpus(root: Path, forms: int, years: int = 5, seed: int = 2021, search: bool = True) -> Path:
     """A project folder with ``forms`` forms: forms/years departments × ``years`` years."""
     rng = random.Random(seed)
     content = root / "content"
     (content / "departments").mkdir(parents=True, exist_ok=True)
-    (content / "site.yaml").write_text("title: 基准测试站点\nbase_url: https://example.org/bench\n",
-                                       encoding="utf-8")
+    (content / "site.yaml").write_text("title: 基准测试站点\nbase_url: https://example.org/bench\n"
+                                       f"search: {'true' if search else 'false'}\n", encoding="utf-8")
     departments = max(1, forms // years)
     written = 0
     for d in range(departments):
