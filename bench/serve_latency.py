@@ -58,11 +58,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--forms", type=int, default=2000)
     parser.add_argument("--edits", type=int, default=5)
+    parser.add_argument("--no-search", action="store_true", help="a site without the search index")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="perfsite-serve-bench-"))
     server = None
     try:
-        project = write_corpus(workdir / "project", args.forms)
+        project = write_corpus(workdir / "project", args.forms, search=not args.no_search)
         record = sorted((project / "content/departments").glob("*/[0-9]*.yaml"))[len(range(args.forms)) // 2]
         page = f"departments/{record.parent.name}/{record.stem}/index.html"
         started = time.perf_counter()

@@ -10,6 +10,7 @@ fetched from the network, at build or view time.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import tempfile
 import threading
@@ -33,7 +34,10 @@ def pagefind_binary() -> str:
 def index_folder(site: Path, output: Path, cancel: threading.Event | None = None) -> None:
     """Index the HTML pages below ``site`` into a bundle at ``output``; ``cancel`` stops it."""
     command = [pagefind_binary(), "--site", str(site), "--output-path", str(output), "--keep-index-url"]
-    with tempfile.TemporaryFile() as log, subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT) as run:
+    # a background refresh (serve) must not slow the rebuilds the user is waiting for
+    niceness = (lambda: os.nice(10)) if cancel is not None and hasattr(os, "nice") else None
+    with tempfile.TemporaryFile() as log, subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                                           preexec_fn=niceness) as run:
         while True:
             try:
                 code = run.wait(timeout=0.1)

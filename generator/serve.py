@@ -31,7 +31,7 @@ from .search import BUNDLE, search_bundle
 from .sitestate import SiteState
 
 POLL_SECONDS = 0.1
-SEARCH_DELAY_SECONDS = 1.0
+SEARCH_DELAY_SECONDS = 3.0
 QUIET_SECONDS = 0.05
 IGNORED_NAMES = {"__pycache__", ".git", "node_modules"}
 
@@ -135,15 +135,24 @@ class DevServer:
         """Re-index after edits stop for a moment, without holding up reloads."""
         self._search_generation = getattr(self, "_search_generation", 0) + 1
         generation = self._search_generation
+        previous = getattr(self, "_search_cancel", None)
+        if previous is not None:
+            previous.set()  # a newer edit: the running refresh would be stale anyway
+        cancel = self._search_cancel = threading.Event()
+
+        def stopped() -> bool:
+            return self.stop.is_set() or cancel.is_set()
 
         def refresh() -> None:
-            if self.stop.wait(SEARCH_DELAY_SECONDS) or generation != self._search_generation:
-                return  # stopping, or a newer edit will refresh it
+            deadline = time.monotonic() + SEARCH_DELAY_SECONDS
+            while time.monotonic() < deadline:  # wait for the edits to pause
+                if stopped() or self.stop.wait(0.1):
+                    return
             pages = [(k, v) for k, v in self.files.items() if k.endswith(".html")]
             try:
-                bundle = search_bundle(pages, cancel=self.stop)
+                bundle = search_bundle(pages, cancel=_Either(self.stop, cancel))
             except PerfsiteError as exc:
-                if not self.stop.is_set():
+                if not stopped():
                     self.log(f"search index not refreshed: {exc}")
                 return
             with self.lock:
@@ -186,6 +195,16 @@ class DevServer:
             before = after
             self.rebuild(changed)
             self.on_change()
+
+
+class _Either:
+    """Set when either event is (the stop of the server, or a newer edit)."""
+
+    def __init__(self, *events: threading.Event):
+        self.events = events
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self.events)
 
 
 def notify_reload(path: str = "*") -> None:
