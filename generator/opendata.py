@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
-from .check import CheckedSite
 from .export import dumps
 from .scoring import ScoredReport
 from .sitemodel import form_url
@@ -46,6 +46,14 @@ def csv_lines(rows: list[list[object]]) -> str:
     for row in rows:
         writer.writerow([_cell(v) for v in row])
     return buffer.getvalue()
+
+
+def reports_json(fragments: Iterable[bytes]) -> Iterator[bytes]:
+    """The ``check`` JSON envelope around compact per-form objects, in pieces (it may be large)."""
+    yield b'{"forms": ['
+    for index, fragment in enumerate(fragments):
+        yield fragment if index == 0 else b", " + fragment
+    yield b"]}\n"
 
 
 def csv_document(columns: list[str], fragments: list[bytes]) -> bytes:
@@ -87,16 +95,7 @@ def form_files(form: ScoredReport, form_dict: dict, source_bytes: bytes,
     if fragment is None:
         fragment = dumps(form_dict, indent=None).encode("utf-8")
     return {
-        f"{base}.json": b'{"forms": [' + fragment + b"]}\n",
+        f"{base}.json": b"".join(reports_json([fragment])),
         f"{base}.csv": to_csv(INDICATOR_COLUMNS, indicator_rows(form)),
         f"{base}.yaml": source_bytes,
-    }
-
-
-def bulk_files(site: CheckedSite, form_dicts: list[dict]) -> dict[str, bytes]:
-    forms = site.forms
-    return {
-        "data/reports.json": (dumps({"forms": form_dicts}, indent=None) + "\n").encode("utf-8"),
-        "data/reports.csv": to_csv(REPORT_COLUMNS, [report_row(f) for f in forms]),
-        "data/indicators.csv": to_csv(INDICATOR_COLUMNS, [row for f in forms for row in indicator_rows(f)]),
     }

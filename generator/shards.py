@@ -25,7 +25,16 @@ from .errors import ContentError, Problem
 from .export import dumps, form_to_dict
 from .feeds import feed_xml, robots_txt, sitemap_xml
 from .model import Department
-from .opendata import INDICATOR_COLUMNS, REPORT_COLUMNS, csv_lines, form_files, indicator_rows, report_row
+from .opendata import (
+    INDICATOR_COLUMNS,
+    REPORT_COLUMNS,
+    csv_document,
+    csv_lines,
+    form_files,
+    indicator_rows,
+    report_row,
+    reports_json,
+)
 from .output import StagedOutput, write_file
 from .records import YEAR_FILE, Content, list_departments, read_department_folder
 from .render import asset_files, configure_env, render_page
@@ -202,20 +211,17 @@ def run_shards(shards: list[list[str]], jobs: int, total_forms: int, progress) -
 def write_bulk(staged: StagedOutput, shard_count: int) -> None:
     """The bulk downloads, streamed together from the shards' parts in shard order."""
     parts = staged.path / PARTS
-    with open(staged.path / "data" / "reports.json", "wb") as out:
-        out.write(b'{"forms": [')
-        first = True
+
+    def chunks(suffix: str):
         for i in range(shard_count):
-            chunk = (parts / f"{i:05d}.json").read_bytes()
-            if chunk:
-                out.write(chunk if first else b", " + chunk)
-                first = False
-        out.write(b"]}\n")
+            yield (parts / f"{i:05d}{suffix}").read_bytes()
+
+    with open(staged.path / "data" / "reports.json", "wb") as out:
+        out.writelines(reports_json(chunk for chunk in chunks(".json") if chunk))
     for name, columns in (("reports.csv", REPORT_COLUMNS), ("indicators.csv", INDICATOR_COLUMNS)):
         with open(staged.path / "data" / name, "wb") as out:
-            out.write(("\ufeff" + csv_lines([columns])).encode("utf-8"))
-            for i in range(shard_count):
-                out.write((parts / f"{i:05d}.{name}").read_bytes())
+            out.write(csv_document(columns, []))
+            out.writelines(chunks(f".{name}"))
 
 
 def _count(root: Path) -> tuple[int, int]:

@@ -23,7 +23,16 @@ from .config import SiteConfig, load_config, themes_root
 from .errors import ThemeError
 from .export import dumps, form_to_dict
 from .feeds import feed_xml, robots_txt, sitemap_xml
-from .opendata import INDICATOR_COLUMNS, REPORT_COLUMNS, csv_document, csv_lines, form_files, indicator_rows, report_row
+from .opendata import (
+    INDICATOR_COLUMNS,
+    REPORT_COLUMNS,
+    csv_document,
+    csv_lines,
+    form_files,
+    indicator_rows,
+    report_row,
+    reports_json,
+)
 from .records import RecordCache, read_content
 from .render import Files, FragmentCache, asset_files, configure_env, render_page
 from .scoring import ScoredReport, score_report
@@ -232,7 +241,7 @@ class SiteState:
             files.update(out.files)
         self.form_outputs = outputs
         ordered = [outputs[f.report.src_path] for f in site.forms]
-        files["data/reports.json"] = b'{"forms": [' + b", ".join(o.json_fragment for o in ordered) + b"]}\n"
+        files["data/reports.json"] = b"".join(reports_json(o.json_fragment for o in ordered))
         files["data/reports.csv"] = csv_document(REPORT_COLUMNS, [o.report_csv for o in ordered])
         files["data/indicators.csv"] = csv_document(INDICATOR_COLUMNS, [o.indicators_csv for o in ordered])
         return files
