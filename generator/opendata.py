@@ -9,9 +9,10 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 
-from .export import dumps
+from .export import dumps, form_to_dict
 from .scoring import ScoredReport
 from .sitemodel import form_url
 
@@ -61,10 +62,6 @@ def csv_document(columns: list[str], fragments: list[bytes]) -> bytes:
     return ("\ufeff" + csv_lines([columns])).encode("utf-8") + b"".join(fragments)
 
 
-def to_csv(columns: list[str], rows: list[list[object]]) -> bytes:
-    return csv_document(columns, [csv_lines(rows).encode("utf-8")])
-
-
 def report_row(form: ScoredReport) -> list[object]:
     r, ex = form.report, form.execution
     severities = [f.severity for f in form.findings]
@@ -86,16 +83,25 @@ def indicator_rows(form: ScoredReport) -> list[list[object]]:
             for row in form.indicators]
 
 
-def form_files(form: ScoredReport, form_dict: dict, source_bytes: bytes,
-               fragment: bytes | None = None) -> dict[str, bytes]:
-    """The three downloads of one form; ``form_dict`` is its ``check`` JSON object and
-    ``fragment`` that object as compact JSON bytes, when already made."""
+@dataclass(frozen=True)
+class FormOutputs:
+    """Everything one form contributes to the downloads, made once: its three files and its
+    pieces of the bulk files (compact JSON object, summary CSV row, indicator CSV rows)."""
+
+    files: dict[str, bytes]
+    json_fragment: bytes
+    report_csv: bytes
+    indicators_csv: bytes
+
+
+def form_outputs(form: ScoredReport, source_bytes: bytes) -> FormOutputs:
     r = form.report
     base = f"data/{r.department.slug}/{r.year}"
-    if fragment is None:
-        fragment = dumps(form_dict, indent=None).encode("utf-8")
-    return {
+    fragment = dumps(form_to_dict(form), indent=None).encode("utf-8")
+    indicators = csv_lines(indicator_rows(form)).encode("utf-8")
+    files = {
         f"{base}.json": b"".join(reports_json([fragment])),
-        f"{base}.csv": to_csv(INDICATOR_COLUMNS, indicator_rows(form)),
+        f"{base}.csv": csv_document(INDICATOR_COLUMNS, [indicators]),
         f"{base}.yaml": source_bytes,
     }
+    return FormOutputs(files, fragment, csv_lines([report_row(form)]).encode("utf-8"), indicators)

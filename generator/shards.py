@@ -22,19 +22,9 @@ from .audit import audit_report
 from .check import CheckedSite
 from .config import SiteConfig
 from .errors import ContentError, Problem
-from .export import dumps, form_to_dict
 from .feeds import feed_xml, robots_txt, sitemap_xml
 from .model import Department
-from .opendata import (
-    INDICATOR_COLUMNS,
-    REPORT_COLUMNS,
-    csv_document,
-    csv_lines,
-    form_files,
-    indicator_rows,
-    report_row,
-    reports_json,
-)
+from .opendata import INDICATOR_COLUMNS, REPORT_COLUMNS, csv_document, form_outputs, reports_json
 from .output import StagedOutput, write_file
 from .records import YEAR_FILE, Content, list_departments, read_department_folder
 from .render import asset_files, configure_env, render_page
@@ -114,14 +104,12 @@ def build_shard(index: int, slugs: list[str]) -> ShardResult:
             write_file(ctx.staged, page.dest_path, render_page(ctx.theme, page, common).encode("utf-8"), made)
     json_parts, report_rows, indicator_parts = [], [], []
     for form in forms:
-        form_dict = form_to_dict(form)
-        fragment = dumps(form_dict, indent=None).encode("utf-8")
-        source = (config.project_dir / form.report.src_path).read_bytes()
-        for rel, data in form_files(form, form_dict, source, fragment).items():
+        out = form_outputs(form, (config.project_dir / form.report.src_path).read_bytes())
+        for rel, data in out.files.items():
             write_file(ctx.staged, rel, data, made)
-        json_parts.append(fragment)
-        report_rows.append(csv_lines([report_row(form)]).encode("utf-8"))
-        indicator_parts.append(csv_lines(indicator_rows(form)).encode("utf-8"))
+        json_parts.append(out.json_fragment)
+        report_rows.append(out.report_csv)
+        indicator_parts.append(out.indicators_csv)
     parts = ctx.staged / PARTS
     (parts / f"{index:05d}.json").write_bytes(b", ".join(json_parts))
     (parts / f"{index:05d}.reports.csv").write_bytes(b"".join(report_rows))

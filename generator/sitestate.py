@@ -21,18 +21,8 @@ from .audit import audit_report
 from .check import CheckedSite
 from .config import SiteConfig, load_config, themes_root
 from .errors import ThemeError
-from .export import dumps, form_to_dict
 from .feeds import feed_xml, robots_txt, sitemap_xml
-from .opendata import (
-    INDICATOR_COLUMNS,
-    REPORT_COLUMNS,
-    csv_document,
-    csv_lines,
-    form_files,
-    indicator_rows,
-    report_row,
-    reports_json,
-)
+from .opendata import INDICATOR_COLUMNS, REPORT_COLUMNS, FormOutputs, csv_document, form_outputs, reports_json
 from .records import RecordCache, read_content
 from .render import Files, FragmentCache, asset_files, configure_env, render_page
 from .scoring import ScoredReport, score_report
@@ -53,15 +43,6 @@ class Update:
     seconds: float = 0.0
 
 
-@dataclass
-class _FormOutput:
-    scored: ScoredReport
-    files: Files
-    json_fragment: bytes
-    report_csv: bytes
-    indicators_csv: bytes
-
-
 class SiteState:
     def __init__(self, project_dir: Path, preview: bool = False):
         self.project_dir = project_dir.resolve()
@@ -73,7 +54,7 @@ class SiteState:
         self.asset_files: Files = {}
         self.template_deps: dict[str, frozenset[str] | None] = {}
         self.scored: dict[str, tuple] = {}
-        self.form_outputs: dict[str, _FormOutput] = {}
+        self.form_outputs: dict[str, tuple[ScoredReport, FormOutputs]] = {}
         self.pages: dict[str, tuple[Page, bytes]] = {}
         self.nav_years: list[int] | None = None
         self.files: Files = {}
@@ -225,22 +206,17 @@ class SiteState:
 
     def _data_files(self, site: CheckedSite, rendered: list[str]) -> Files:
         """Per-form downloads (only re-made for changed forms) and the bulk files."""
-        outputs: dict[str, _FormOutput] = {}
+        outputs: dict[str, tuple[ScoredReport, FormOutputs]] = {}
         files: Files = {}
         for form in site.forms:
             src = form.report.src_path
-            out = self.form_outputs.get(src)
-            if out is None or out.scored is not form:
-                form_dict = form_to_dict(form)
-                source = (self.project_dir / src).read_bytes()
-                fragment = dumps(form_dict, indent=None).encode("utf-8")
-                out = _FormOutput(form, form_files(form, form_dict, source, fragment), fragment,
-                                  csv_lines([report_row(form)]).encode("utf-8"),
-                                  csv_lines(indicator_rows(form)).encode("utf-8"))
-            outputs[src] = out
-            files.update(out.files)
+            cached = self.form_outputs.get(src)
+            if cached is None or cached[0] is not form:
+                cached = (form, form_outputs(form, (self.project_dir / src).read_bytes()))
+            outputs[src] = cached
+            files.update(cached[1].files)
         self.form_outputs = outputs
-        ordered = [outputs[f.report.src_path] for f in site.forms]
+        ordered = [outputs[f.report.src_path][1] for f in site.forms]
         files["data/reports.json"] = b"".join(reports_json(o.json_fragment for o in ordered))
         files["data/reports.csv"] = csv_document(REPORT_COLUMNS, [o.report_csv for o in ordered])
         files["data/indicators.csv"] = csv_document(INDICATOR_COLUMNS, [o.indicators_csv for o in ordered])
