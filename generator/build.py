@@ -1,8 +1,10 @@
-"""``perfsite build``: gather everything, render everything, then swap it in at once.
+"""``perfsite build``: bring the site up to date with the least work, then swap it in at once.
 
-Small sites are built in memory (:class:`~generator.sitestate.SiteState`, the same engine
-as ``serve``); large ones in shards across every core (:mod:`generator.shards`), writing
-as they go so memory stays bounded. Both make the same bytes.
+Each department is rebuilt only when its folder, or something every page shares, changed
+since the last build (:mod:`generator.buildcache`); departments are built across every
+core (:mod:`generator.shards`) into the standby copy of the site, which is then swapped
+in with one atomic rename (:mod:`generator.output`). ``--force`` ignores everything kept
+and builds from nothing. Either way the bytes are those of a clean build: tests keep it so.
 """
 
 from __future__ import annotations
@@ -12,14 +14,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .buildcache import BuildCache, BuildState
 from .check import CheckedSite
 from .config import load_config
-from .freshness import input_stamp, is_up_to_date, remember_build
-from .output import check_output_dir, write_site
+from .freshness import input_stamp, output_stats
+from .output import check_output_dir
 from .shards import build_sharded
-from .sitestate import SiteState
 
-IN_MEMORY_UP_TO = 300  # forms; above this, shards on every core pay for their start-up
+PROCESSES_FROM = 300  # forms to rebuild; below this, worker processes cost more than they save
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class BuildResult:
     files: int
     bytes: int
     seconds: float
+    rebuilt: int = 0          # departments read and rendered (the rest were already in the site)
 
 
 def build(project_dir: Path, out_dir: Path | None = None, progress=None, jobs: int | None = None,
@@ -38,20 +41,24 @@ def build(project_dir: Path, out_dir: Path | None = None, progress=None, jobs: i
     project_dir = project_dir.resolve()
     out_dir = (out_dir or project_dir / "site").resolve()
     check_output_dir(out_dir, project_dir)  # fail before any work, not after
-    if not force and is_up_to_date(project_dir, out_dir):
-        return BuildResult(None, out_dir, 0, 0, 0, time.perf_counter() - started)
+    cache = BuildCache(project_dir, out_dir)
+    state = None if force else cache.load_state()
+    if state is not None and output_stats(out_dir) != state.live.stats:
+        state = None  # the site was changed by hand (or by a build killed after its swap): trust none of it
     inputs = input_stamp(project_dir, out_dir)  # taken before reading: an edit during the build rebuilds
+    if state is not None and state.inputs == inputs:
+        return BuildResult(None, out_dir, 0, 0, 0, time.perf_counter() - started)
+    config = load_config(project_dir)
+    if state is not None and state.standby is not None:
+        cache.save_state(BuildState(state.inputs, state.live, None))  # the standby is about to change
     jobs = jobs or os.cpu_count() or 1
-    if jobs == 1 or count_forms(project_dir) <= IN_MEMORY_UP_TO:
-        update = SiteState(project_dir).update(progress=progress)  # read, score, audit, render
-        write_site(update.files, out_dir, project_dir)  # swapped in only when all rendered
-        result = BuildResult(update.site, out_dir, update.pages, len(update.files),
-                             sum(map(len, update.files.values())), time.perf_counter() - started)
-    else:
-        site, pages, files, size = build_sharded(load_config(project_dir), out_dir, jobs, progress)
-        result = BuildResult(site, out_dir, pages, files, size, time.perf_counter() - started)
-    remember_build(project_dir, out_dir, inputs)
-    return result
+    if count_forms(project_dir) < PROCESSES_FROM:
+        jobs = 1
+    built = build_sharded(config, out_dir, jobs, progress, cache,
+                          state.live if state else None, state.standby if state else None)
+    cache.save_state(BuildState(inputs, built.tree, built.standby))
+    return BuildResult(built.site, out_dir, built.pages, built.files, built.bytes,
+                       time.perf_counter() - started, built.rebuilt)
 
 
 def count_forms(project_dir: Path) -> int:

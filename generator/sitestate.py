@@ -15,12 +15,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jinja2.meta
-
 from .audit import audit_report
 from .check import CheckedSite
 from .config import SiteConfig, load_config, themes_root
-from .errors import ThemeError
 from .feeds import feed_xml, robots_txt, sitemap_xml
 from .opendata import INDICATOR_COLUMNS, REPORT_COLUMNS, FormOutputs, csv_document, form_outputs, reports_json
 from .records import RecordCache, read_content
@@ -28,7 +25,7 @@ from .render import Files, FragmentCache, asset_files, configure_env, render_pag
 from .scoring import ScoredReport, score_report
 from .search import search_bundle
 from .sitemodel import EVERY_RECORD, Page, build_site_model
-from .theme import Theme, load_theme
+from .theme import Theme, load_theme, template_closure
 
 
 @dataclass
@@ -178,30 +175,8 @@ class SiteState:
         return names is None or bool(names & changed)
 
     def _template_closure(self, name: str) -> frozenset[str] | None:
-        """Every template a page template pulls in (None when it cannot be known)."""
-        if name in self.template_deps:
-            return self.template_deps[name]
-        seen: set[str] = set()
-        todo = [name]
-        env = self.theme.env
-        while todo:
-            current = todo.pop()
-            plain = current.removeprefix("!theme/")
-            if current in seen:
-                continue
-            seen.add(current)
-            seen.add(plain)
-            source, filename, _ = env.loader.get_source(env, current)
-            try:
-                parsed = env.parse(source, current, filename)
-            except jinja2.TemplateSyntaxError as exc:
-                raise ThemeError(f"{filename}:{exc.lineno}: template syntax error: {exc.message}") from None
-            for ref in jinja2.meta.find_referenced_templates(parsed):
-                if ref is None:
-                    self.template_deps[name] = None
-                    return None
-                todo.append(ref)
-        self.template_deps[name] = frozenset(n.removeprefix("!theme/") for n in seen)
+        if name not in self.template_deps:
+            self.template_deps[name] = template_closure(self.theme, name)
         return self.template_deps[name]
 
     def _data_files(self, site: CheckedSite, rendered: list[str]) -> Files:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
+import jinja2.meta
 
 from .config import SiteConfig, themes_root
 from .errors import ThemeError
@@ -100,6 +101,32 @@ def get_template(theme: Theme, name: str) -> jinja2.Template:
     except jinja2.TemplateNotFound as exc:
         searched = ", ".join(str(d) for d in theme.template_dirs)
         raise ThemeError(f"template {exc.name!r} not found (searched: {searched})") from None
+
+
+def template_closure(theme: Theme, name: str) -> frozenset[str] | None:
+    """Every template a page template pulls in, itself included (None when a name is computed
+    at render time and so cannot be known): what a page's bytes depend on in the theme."""
+    seen: set[str] = set()
+    todo = [name]
+    env = theme.env
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.update((current, current.removeprefix("!theme/")))
+        try:
+            source, filename, _ = env.loader.get_source(env, current)
+        except jinja2.TemplateNotFound:
+            continue  # rendering will say so, with the name
+        try:
+            parsed = env.parse(source, current, filename)
+        except jinja2.TemplateSyntaxError as exc:
+            raise ThemeError(f"{filename}:{exc.lineno}: template syntax error: {exc.message}") from None
+        for ref in jinja2.meta.find_referenced_templates(parsed):
+            if ref is None:
+                return None
+            todo.append(ref)
+    return frozenset(n.removeprefix("!theme/") for n in seen)
 
 
 def template_error(exc: Exception, template: str) -> ThemeError:

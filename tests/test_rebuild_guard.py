@@ -1,5 +1,6 @@
 """Correctness guard for repeated builds: after every edit, ``perfsite build`` into the same
-folder (which may skip work when nothing changed) equals a clean build byte for byte."""
+folder (which rebuilds only the departments that changed, or nothing) equals a clean build
+byte for byte — and really did reuse what it could."""
 
 from __future__ import annotations
 
@@ -45,11 +46,17 @@ def test_builds_after_each_edit_equal_clean_builds(sample_project, tmp_path):
     def nothing():
         pass
 
-    assert build(sample_project).site is not None
-    for step, edit in enumerate((nothing, edit_record, edit_template, edit_profile, edit_config, delete_record,
-                                 rename_department, nothing)):
+    departments_count = len(list(departments.iterdir()))
+    assert build(sample_project).rebuilt == departments_count
+    steps = ((nothing, None), (edit_record, 1), (edit_template, 0), (edit_profile, departments_count),
+             (edit_config, departments_count), (delete_record, 1), (rename_department, 1), (nothing, None))
+    for step, (edit, rebuilt) in enumerate(steps):
         edit()
-        build(sample_project)
+        result = build(sample_project)
+        if rebuilt is None:
+            assert result.site is None, f"step {step} ({edit.__name__}) rebuilt an up-to-date site"
+        else:
+            assert result.rebuilt == rebuilt, f"step {step} ({edit.__name__}) rebuilt {result.rebuilt} departments"
         clean = build(sample_project, tmp_path / f"clean-{step}", force=True)
         assert clean.site is not None
         assert tree_bytes(site) == tree_bytes(clean.out_dir), f"step {step} ({edit.__name__}) left a stale site"

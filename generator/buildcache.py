@@ -1,0 +1,279 @@
+"""What a build keeps between runs, so that editing one record rebuilds one department.
+
+A department folder is the unit of work. Its pages (the department and each form), its
+downloads, its rows of the bulk files and its sections of the pages that list every form
+(what templates render through ``cached(...)``) depend only on the files in that folder
+and on what every page shares: the generator, ``site.yaml``, the templates those pages
+use, the strings, the static files and the years in the navigation. That shared part is
+the *environment key*. A unit is reused only when its key and the stat signature of its
+folder (size, mtime, ctime, inode of every file) are what they were, and every file it
+wrote is the one in the published site; anything else rebuilds it. A stale page is a
+bug, so every doubt resolves to rebuilding.
+
+Everything lives in ``.perfsite-cache/`` in the project folder (safe to delete; never
+published). Cache files are pickles read back by a restricted unpickler that only
+accepts perfsite's own model classes, ``Decimal`` and plain containers, so a planted
+cache file cannot run code; one that does not load is ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import pickle
+import sys
+from dataclasses import dataclass, field
+from decimal import Decimal
+from importlib import metadata
+from pathlib import Path
+
+from . import __version__
+from .config import SiteConfig
+from .model import Department
+from .scoring import ScoredReport
+from .theme import Theme, template_closure
+
+CACHE_DIR = ".perfsite-cache"
+FORMAT = "perfsite-build-cache-1"
+UNIT_TEMPLATES = ("department.html", "form.html")  # the pages a department folder makes on its own
+
+Stat = tuple[int, int, int]  # inode, size, mtime_ns of one output file
+
+
+def digest(data: bytes) -> bytes:
+    """Identity of an output file's bytes (128 bits of SHA-256)."""
+    return hashlib.sha256(data).digest()[:16]
+
+
+# -- restricted pickles --------------------------------------------------------------------
+
+
+class _SafeUnpickler(pickle.Unpickler):
+    """Loads only perfsite's dataclasses, Decimal and builtin containers."""
+
+    _BUILTINS = {"frozenset", "set", "tuple", "list", "dict", "bytes", "str", "int", "bool"}
+
+    def __init__(self, file, profile=None):
+        super().__init__(file)
+        self._profile = profile
+
+    def find_class(self, module: str, name: str):
+        if module == "decimal" and name == "Decimal":
+            return Decimal
+        if module == "builtins" and name in self._BUILTINS:
+            return getattr(__import__("builtins"), name)
+        if module.startswith("generator.") and module in sys.modules:
+            found = getattr(sys.modules[module], name, None)
+            if isinstance(found, type) and getattr(found, "__dataclass_fields__", None) is not None:
+                return found
+        raise pickle.UnpicklingError(f"not allowed in a perfsite cache: {module}.{name}")
+
+    def persistent_load(self, pid):
+        if pid == "profile":
+            return self._profile
+        raise pickle.UnpicklingError(f"unknown reference {pid!r}")
+
+
+class _Pickler(pickle.Pickler):
+    """Writes the site's profile as a reference: every form shares the one in the config."""
+
+    def __init__(self, file, profile=None):
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._profile = profile
+
+    def persistent_id(self, obj):
+        return "profile" if obj is self._profile and obj is not None else None
+
+
+def dump(value, path: Path, profile=None) -> None:
+    """Write atomically (a killed build leaves the old file or none, never half of one)."""
+    buffer = io.BytesIO()
+    _Pickler(buffer, profile).dump(value)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(buffer.getvalue())
+    os.replace(tmp, path)
+
+
+def load(path: Path, profile=None):
+    """The value in a cache file, or None when it is missing or not one of ours."""
+    try:
+        with open(path, "rb") as file:
+            return _SafeUnpickler(file, profile).load()
+    except FileNotFoundError:
+        return None
+    except Exception:  # noqa: BLE001 - a damaged or foreign cache file is just a cache miss
+        return None
+
+
+# -- what a unit depends on ----------------------------------------------------------------
+
+
+def folder_signature(folder: Path) -> tuple:
+    """Name, size, mtime, ctime and inode of every entry: a copy that keeps mtimes still
+    changes ctime and inode, so an edit cannot hide from it."""
+    entries = []
+    try:
+        with os.scandir(folder) as found:
+            for entry in found:
+                st = entry.stat(follow_symlinks=False)
+                entries.append((entry.name, entry.is_dir(follow_symlinks=False), st.st_size, st.st_mtime_ns,
+                                st.st_ctime_ns, st.st_ino))
+    except OSError:
+        return ("unreadable",)
+    return tuple(sorted(entries))
+
+
+def fragment_templates(theme: Theme, names) -> list[str]:
+    """The page templates that render sections through ``cached(...)``: a department's
+    sections of them are made with the department and kept with it."""
+    found = []
+    for name in names:
+        closure = template_closure(theme, name) or _all_templates(theme)
+        if any("cached(" in _source(theme, n) for n in closure):
+            found.append(name)
+    return found
+
+
+def _all_templates(theme: Theme) -> frozenset[str]:
+    return frozenset(p.relative_to(d).as_posix() for d in theme.template_dirs for p in d.rglob("*") if p.is_file())
+
+
+def _source(theme: Theme, name: str) -> str:
+    try:
+        return theme.env.loader.get_source(theme.env, name)[0]
+    except Exception:  # noqa: BLE001 - a missing template fails at render time, with its name
+        return ""
+
+
+def _code_stamp(digest_) -> None:
+    """The generator's own files (code and profiles), by path, size and mtime."""
+    root = Path(__file__).parent
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
+        for name in sorted(files):
+            st = os.stat(os.path.join(folder, name))
+            digest_.update(f"{os.path.relpath(os.path.join(folder, name), root)}\0{st.st_size}\0"
+                           f"{st.st_mtime_ns}\n".encode())
+
+
+def library_versions() -> list[str]:
+    versions = [__version__, sys.version]
+    for package in ("jinja2", "markupsafe", "markdown-it-py", "pyyaml", "plotly"):
+        try:
+            versions.append(f"{package}={metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{package}=?")
+    return versions
+
+
+def environment_key(config: SiteConfig, theme: Theme, static: dict[str, bytes], nav_years: list[int],
+                    templates: list[str]) -> str:
+    """Everything outside its own folder that a department's outputs depend on."""
+    h = hashlib.sha256()
+    h.update("\n".join([FORMAT, *library_versions(), repr(nav_years)]).encode())
+    _code_stamp(h)
+    site_yaml = config.project_dir / "content" / "site.yaml"
+    h.update(site_yaml.read_bytes() if site_yaml.is_file() else b"no site.yaml")
+    h.update(repr(sorted(theme.strings.items())).encode())
+    h.update(repr(theme.glossary).encode())
+    for name in sorted(static):
+        h.update(f"\n{name}\0".encode() + digest(static[name]))
+    names: set[str] = set()
+    for template in templates:
+        closure = template_closure(theme, template)
+        names |= closure if closure is not None else _all_templates(theme)
+    for folder in theme.template_dirs:
+        for name in sorted(names):
+            path = folder / name
+            if path.is_file():
+                h.update(f"\n{path}\0".encode() + path.read_bytes())
+    return h.hexdigest()
+
+
+# -- the records ---------------------------------------------------------------------------
+
+
+@dataclass
+class UnitMeta:
+    """A department as last built: what it was made from and what it made."""
+
+    slug: str
+    key: str
+    inputs: tuple
+    department: Department
+    forms: tuple[ScoredReport, ...]  # slim: what the pages of every form need
+    outputs: dict[str, bytes]       # output path -> digest, every file this unit wrote
+
+
+@dataclass
+class UnitData:
+    """The unit's pieces of the shared files, read only while those are written."""
+
+    json_fragments: list[bytes] = field(default_factory=list)
+    report_rows: bytes = b""
+    indicator_rows: bytes = b""
+    fragments: dict[tuple, bytes] = field(default_factory=dict)  # (name, src paths) -> section, UTF-8
+
+
+@dataclass
+class Tree:
+    """One copy of the site on disk: the digest and the stat of every file in it."""
+
+    manifest: dict[str, bytes]
+    stats: dict[str, Stat]
+
+
+@dataclass
+class BuildState:
+    inputs: str                 # stamp of every input when the live site was built
+    live: Tree
+    standby: Tree | None        # the copy beside it, one build older, or None when unknown
+
+
+class BuildCache:
+    """The cache folder of one project and output folder."""
+
+    def __init__(self, project_dir: Path, out_dir: Path):
+        name = hashlib.sha256(str(out_dir).encode()).hexdigest()[:16]
+        self.root = project_dir / CACHE_DIR / f"build-{name}"
+        self.units = self.root / "units"
+
+    def prepare(self) -> None:
+        self.units.mkdir(parents=True, exist_ok=True)
+        ignore = self.root.parent / ".gitignore"
+        if not ignore.is_file():
+            ignore.write_text("*\n", encoding="utf-8")
+
+    def load_state(self) -> BuildState | None:
+        state = load(self.root / "state.pickle")
+        return state if isinstance(state, BuildState) else None
+
+    def save_state(self, state: BuildState | None) -> None:
+        if state is None:
+            (self.root / "state.pickle").unlink(missing_ok=True)
+        else:
+            dump(state, self.root / "state.pickle")
+
+    def load_meta(self, slug: str, profile) -> UnitMeta | None:
+        meta = load(self.units / f"{slug}.meta", profile)
+        return meta if isinstance(meta, UnitMeta) and meta.slug == slug else None
+
+    def load_data(self, slug: str) -> UnitData:
+        data = load(self.units / f"{slug}.data")
+        if not isinstance(data, UnitData):
+            raise OSError(f"{self.units / slug}.data: missing or damaged; run perfsite build --force")
+        return data
+
+    def save_unit(self, meta: UnitMeta, data: UnitData, profile) -> None:
+        dump(data, self.units / f"{meta.slug}.data")
+        dump(meta, self.units / f"{meta.slug}.meta", profile)  # last: a meta is only valid with its data
+
+    def forget_others(self, slugs: set[str]) -> None:
+        """Drop the records of departments that no longer exist."""
+        if not self.units.is_dir():
+            return
+        for path in self.units.iterdir():
+            if path.suffix in (".meta", ".data") and path.stem not in slugs:
+                path.unlink(missing_ok=True)

@@ -1,0 +1,151 @@
+"""The build cache: what it reuses, what makes it rebuild, and that it can never serve a
+stale page, run planted code, or touch the live site before the swap."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+
+import pytest
+from conftest import tree_bytes
+
+from generator.build import build
+from generator.buildcache import BuildCache
+from generator.errors import ContentError
+from generator.output import standby_path
+
+RECORD = "content/departments/demo-jiaoyu/2022.yaml"
+
+
+def edit(path, old, new):
+    text = path.read_text(encoding="utf-8")
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def assert_clean(project, tmp_path, name="clean"):
+    clean = build(project, tmp_path / name, force=True)
+    assert tree_bytes(project / "site") == tree_bytes(clean.out_dir)
+
+
+@pytest.fixture
+def built(sample_project):
+    first = build(sample_project)
+    assert first.rebuilt == len(list((sample_project / "content/departments").iterdir()))
+    return sample_project
+
+
+def test_one_record_rebuilds_one_department(built, tmp_path):
+    edit(built / RECORD, "units: 14", "units: 15")
+    result = build(built)
+    assert result.rebuilt == 1
+    assert_clean(built, tmp_path)
+
+
+def test_template_of_every_form_pages_only_rebuilds_no_department(built, tmp_path):
+    override = built / "overrides/templates/index.html"
+    override.parent.mkdir(parents=True, exist_ok=True)
+    override.write_text('{% extends "!theme/index.html" %}{% block content %}<p>front</p>{{ super() }}'
+                        '{% endblock %}', encoding="utf-8")
+    assert build(built).rebuilt == 0
+    assert "<p>front</p>" in (built / "site/index.html").read_text(encoding="utf-8")
+    assert_clean(built, tmp_path)
+
+
+def test_template_of_form_pages_rebuilds_every_department(built, tmp_path):
+    override = built / "overrides/templates/form.html"
+    override.parent.mkdir(parents=True, exist_ok=True)
+    override.write_text('{% extends "!theme/form.html" %}{% block content %}<p>form v2</p>{{ super() }}'
+                        '{% endblock %}', encoding="utf-8")
+    assert build(built).rebuilt == len(list((built / "content/departments").iterdir()))
+    assert_clean(built, tmp_path)
+
+
+def test_new_year_rebuilds_every_department(built, tmp_path):
+    """The navigation lists the years, and it is on every page."""
+    folder = built / "content/departments/demo-jiaoyu"
+    latest = max(int(p.stem) for p in folder.glob("[0-9]*.yaml"))
+    text = (folder / f"{latest}.yaml").read_text(encoding="utf-8")
+    (folder / f"{latest + 1}.yaml").write_text(text.replace(f"year: {latest}", f"year: {latest + 1}"),
+                                               encoding="utf-8")
+    assert build(built).rebuilt == len(list((built / "content/departments").iterdir()))
+    assert_clean(built, tmp_path)
+
+
+def test_copy_that_keeps_size_and_mtime_is_still_seen(built, tmp_path):
+    record = built / RECORD
+    before = record.stat()
+    edit(record, "units: 14", "units: 15")  # same size
+    os.utime(record, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (record.stat().st_size, record.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    result = build(built)
+    assert result.rebuilt == 1
+    assert_clean(built, tmp_path)
+
+
+def test_hand_edited_output_is_rebuilt_in_full(built, tmp_path):
+    page = built / "site/departments/demo-jiaoyu/index.html"
+    page.write_text("edited by hand", encoding="utf-8")
+    result = build(built)
+    assert result.site is not None and result.rebuilt == len(list((built / "content/departments").iterdir()))
+    assert_clean(built, tmp_path)
+
+
+def test_the_live_site_is_never_written_in_place(built):
+    """The previous site survives the build untouched, as the standby copy."""
+    before = tree_bytes(built / "site")
+    edit(built / RECORD, "units: ", "units: 1")
+    assert build(built).rebuilt == 1
+    standby = standby_path(built / "site")
+    assert tree_bytes(standby) == before
+    assert tree_bytes(built / "site") != before
+
+
+def test_failed_build_keeps_the_site_and_the_next_one_is_right(built, tmp_path):
+    before = tree_bytes(built / "site")
+    record = built / RECORD
+    good = record.read_text(encoding="utf-8")
+    record.write_text(good + "mystery: 1\n", encoding="utf-8")
+    other = built / "content/departments/demo-shuili/2021.yaml"
+    edit(other, "units: ", "units: 1")
+    with pytest.raises(ContentError):
+        build(built)
+    assert tree_bytes(built / "site") == before
+    record.write_text(good, encoding="utf-8")
+    assert build(built).rebuilt == 2  # the failed build's work on demo-shuili never went live
+    assert_clean(built, tmp_path)
+
+
+class Planted:
+    def __reduce__(self):
+        return (os.system, ("touch PLANTED",))
+
+
+def test_planted_cache_file_is_not_run(built, tmp_path):
+    cache = BuildCache(built, (built / "site").resolve())
+    for path in cache.units.glob("*.meta"):
+        path.write_bytes(pickle.dumps(Planted()))
+    (cache.root / "state.pickle").write_bytes(pickle.dumps(Planted()))
+    edit(built / RECORD, "units: ", "units: 1")
+    os.chdir(tmp_path)
+    result = build(built)
+    assert not (tmp_path / "PLANTED").exists()
+    assert result.rebuilt == len(list((built / "content/departments").iterdir()))  # nothing trusted
+    assert_clean(built, tmp_path)
+
+
+def test_deleted_cache_means_a_full_build(built, tmp_path):
+    shutil.rmtree(built / ".perfsite-cache")
+    edit(built / RECORD, "units: ", "units: 1")
+    assert build(built).rebuilt == len(list((built / "content/departments").iterdir()))
+    assert_clean(built, tmp_path)
+
+
+def test_lost_standby_is_rebuilt_from_the_live_site(built, tmp_path):
+    edit(built / RECORD, "units: ", "units: 1")
+    build(built)
+    shutil.rmtree(standby_path(built / "site"))
+    edit(built / RECORD, "units: 1", "units: 2")
+    assert build(built).rebuilt == 1
+    assert_clean(built, tmp_path)
