@@ -277,14 +277,111 @@ def suggest(word: str, choices: list[str]) -> str:
 def validate(doc: Document, schema: dict) -> list[Problem]:
     """Every way ``doc.data`` breaks ``schema``, each located in the source file."""
     problems: list[Problem] = []
-    _check(doc, doc.data, schema, (), problems)
+    if not _passes(schema)(doc.data):
+        _check(doc, doc.data, schema, (), problems)
     return problems
 
 
 def check_value(doc: Document, value: object, schema: dict, path: KeyPath,
                 out: list[Problem]) -> None:
     """Validate a value that sits at ``path`` inside ``doc`` (e.g. a config subtree)."""
-    _check(doc, value, schema, path, out)
+    if not _passes(schema)(value):
+        _check(doc, value, schema, path, out)
+
+
+# Most values are valid, and interpreting the schema dictionaries for each of them was the
+# slow part of checking. So each schema is compiled once into a predicate that is True only
+# when _check would find nothing; when it is False, _check runs and writes the messages.
+# Schemas are module constants: they are compiled on first use and never change afterwards.
+_COMPILED: dict[int, tuple[dict, object]] = {}
+_CLASSES = {"object": (dict,), "array": (list,), "string": (str,), "boolean": (bool,),
+            "integer": (int,), "number": (int, Decimal)}
+
+
+def _passes(schema: dict):
+    """The compiled predicate of ``schema`` (kept with the schema, so its id cannot be reused)."""
+    entry = _COMPILED.get(id(schema))
+    if entry is None or entry[0] is not schema:
+        if len(_COMPILED) > 256:
+            _COMPILED.clear()
+        entry = _COMPILED[id(schema)] = (schema, _compile(schema))
+    return entry[1]
+
+
+def _compile(schema: dict):
+    """A predicate that is True only when ``_check(…, value, schema, …)`` adds no problem."""
+    types = schema.get("type")
+    classes: tuple[type, ...] | None = None
+    allow_bool = True
+    if types is not None:
+        allowed = types if isinstance(types, list) else [types]
+        classes = tuple(cls for kind in allowed for cls in _CLASSES.get(kind, ()))
+        allow_bool = "boolean" in allowed  # _is_type: a bool is neither an integer nor a number
+    has_enum = "enum" in schema
+    enum = schema.get("enum")
+    enum_text = frozenset(v for v in enum if isinstance(v, str)) if has_enum else frozenset()
+    low, high = schema.get("minimum"), schema.get("maximum")
+    min_length = schema.get("minLength")
+    pattern = re.compile(schema["pattern"].removesuffix("$") + r"\Z") if "pattern" in schema else None
+    properties = {key: _compile(sub) for key, sub in schema.get("properties", {}).items()}
+    required = schema.get("required", [])
+    closed = schema.get("additionalProperties") is False
+    no_null = bool(schema.get("x-no-null"))
+    min_items = schema.get("minItems", 0)
+    has_max_items = "maxItems" in schema
+    max_items = schema.get("maxItems")
+    unique = schema.get("uniqueItems")
+    items = _compile(schema["items"]) if schema.get("items") else None
+
+    leaf = not (min_length or pattern or properties or required or closed or no_null or min_items or has_max_items
+                or unique or items)
+    if leaf and classes == (str,) and low is None and high is None:  # the common text and choice leaves
+        if has_enum:
+            return lambda value: isinstance(value, str) and value in enum_text and not _CONTROL.search(value)
+        return lambda value: isinstance(value, str) and not _CONTROL.search(value)
+    if leaf and classes == (int, Decimal) and not allow_bool and not has_enum and low is not None and high is not None:
+        def amount(value: object) -> bool:
+            if not isinstance(value, (int, Decimal)) or isinstance(value, bool):
+                return False
+            if isinstance(value, int):
+                return low <= value <= high
+            return value.is_finite() and low <= value <= high and value.as_tuple().exponent >= -MAX_PLACES
+        return amount
+
+    def passes(value: object) -> bool:
+        if classes is not None and (not isinstance(value, classes) or (not allow_bool and isinstance(value, bool))):
+            return False
+        if has_enum and not (value in enum_text if isinstance(value, str) else value in enum):
+            return False
+        if isinstance(value, str):
+            return not (_CONTROL.search(value) or (min_length and len(value.strip()) < min_length)
+                        or (pattern is not None and not pattern.match(value)))
+        if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+            if isinstance(value, Decimal) and not value.is_finite():
+                return False  # let _check deal with NaN and infinity as it always has
+            return not ((low is not None and value < low) or (high is not None and value > high)
+                        or (isinstance(value, Decimal) and value.as_tuple().exponent < -MAX_PLACES))
+        if isinstance(value, dict):
+            for key in required:
+                if value.get(key) is None:
+                    return False
+            for key, item in value.items():
+                check = properties.get(key)
+                if check is None:
+                    if closed:
+                        return False
+                elif (item is not None or no_null) and not check(item):
+                    return False
+            return True
+        if isinstance(value, list):
+            if len(value) < min_items or (has_max_items and len(value) > max_items):
+                return False
+            if unique and len(set(map(str, value))) != len(value):
+                return False
+            return items is None or all(map(items, value))
+        return True
+
+    return passes
 
 
 def _check(doc: Document, value: object, schema: dict, path: KeyPath, out: list[Problem]) -> None:

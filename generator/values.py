@@ -33,6 +33,21 @@ MAX_PLACES = 6
 MONEY_FACTORS = {"元": Decimal(1), "万元": Decimal(10_000), "亿元": Decimal(100_000_000)}
 
 
+def _by_char(table: list[tuple[str, tuple[str, ...]]], at: int) -> dict[str, tuple[tuple[str, str], ...]]:
+    """(comparator, word) pairs keyed by the word's first (``at=0``) or last (``at=-1``) character,
+    in the order of ``table``: the first pair whose word fits is the one the plain loop finds."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for symbol, words in table:
+        for word in words:
+            out.setdefault(word[at], []).append((symbol, word))
+    return {char: tuple(pairs) for char, pairs in out.items()}
+
+
+_PREFIX_BY_FIRST = _by_char(_PREFIXES, 0)
+_SUFFIX_BY_LAST = _by_char(_SUFFIXES, -1)
+_NOT_IN_UNITS_SET = frozenset(_NOT_IN_UNITS)
+
+
 @dataclass(frozen=True)
 class Value:
     """A parsed target or actual. ``kind`` is quantity, qualitative or unparsed."""
@@ -61,14 +76,13 @@ def parse_value(text: str | int | Decimal | None) -> Value | None:
         return None
     s = unicodedata.normalize("NFKC", original).replace(" ", "")
     comparator = None
-    for symbol, words in _PREFIXES:
-        word = next((w for w in words if s.startswith(w)), None)
-        if word:
+    for symbol, word in _PREFIX_BY_FIRST.get(s[:1], ()):  # the first prefix in _PREFIXES order
+        if s.startswith(word):
             comparator, s = symbol, s[len(word):]
             break
     match = _NUMBER.match(s)
     if not match:
-        kind = "unparsed" if any(ch.isdigit() for ch in s) else "qualitative"
+        kind = "unparsed" if any(map(str.isdigit, s)) else "qualitative"
         return Value(original, kind)
     number = Decimal(match.group(1).replace(",", ""))
     if number > MAX_VALUE or number.as_tuple().exponent < -MAX_PLACES:
@@ -76,13 +90,12 @@ def parse_value(text: str | int | Decimal | None) -> Value | None:
     rest = s[match.end():]
     if rest[:1] in ("余", "多"):  # 300余篇: more than 300
         comparator, rest = comparator or MORE, rest[1:]
-    for symbol, words in _SUFFIXES:
-        word = next((w for w in words if rest.endswith(w)), None)
-        if word:
+    for symbol, word in _SUFFIX_BY_LAST.get(rest[-1:], ()):  # the first suffix in _SUFFIXES order
+        if rest.endswith(word):
             comparator, rest = comparator or symbol, rest[: -len(word)]
             break
     unit = _UNIT_ALIASES.get(rest, rest)
-    if not _UNIT.fullmatch(unit) or any(ch in unit for ch in _NOT_IN_UNITS):
+    if not _UNIT.fullmatch(unit) or not _NOT_IN_UNITS_SET.isdisjoint(unit):
         return Value(original, "unparsed")
     return Value(original, "quantity", comparator, number, unit)
 

@@ -163,19 +163,120 @@ class _Builder:
             return self.bad_tag(node, path)
         if node.style:  # quoted or block scalars are always text
             return text
-        if tag == _TAG + "null":
-            return None
-        if tag == _TAG + "bool":
-            return {"true": True, "false": False}.get(text.lower(), text)
-        if tag == _TAG + "int":
-            if not _INT.match(text):
-                return text
-            return int(text) if len(text) <= 30 else Decimal(text)  # int() refuses 4300+ digits
-        if tag == _TAG + "float":
-            return Decimal(text) if _DECIMAL.match(text) else text
-        if tag in (_TAG + "str", _TAG + "timestamp", _TAG + "value"):
+        return _typed(text, tag[len(_TAG):])
+
+
+_BOOLS = {"true": True, "false": False}
+
+
+def _typed(text: str, kind: str) -> object:
+    """The value of a plain scalar that resolved to ``kind`` (one of ``_SCALAR_TAGS``)."""
+    if kind == "null":
+        return None
+    if kind == "bool":
+        return _BOOLS.get(text.lower(), text)
+    if kind == "int":
+        if not _INT.match(text):
             return text
-        return self.bad_tag(node, path)
+        return int(text) if len(text) <= 30 else Decimal(text)  # int() refuses 4300+ digits
+    if kind == "float":
+        return Decimal(text) if _DECIMAL.match(text) else text
+    return text  # str, timestamp, value
+
+
+# The loader's implicit resolvers keyed by first character, in the order its resolve() tries them
+# (that looks up ``value[0]``, or ``''`` for the empty value, then the wildcard list).
+_WILDCARD = tuple((tag[len(_TAG):] if tag.startswith(_TAG) else tag, regexp)
+                  for tag, regexp in _Loader.yaml_implicit_resolvers.get(None, []))
+_IMPLICIT = {first: tuple((tag[len(_TAG):] if tag.startswith(_TAG) else tag, regexp)
+                          for tag, regexp in resolvers) + _WILDCARD
+             for first, resolvers in _Loader.yaml_implicit_resolvers.items() if first is not None}
+
+
+class _Unusual(Exception):
+    """Something the quick reader leaves to the full one: any error, tag, anchor, alias or bad key."""
+
+
+def _plain(text: str) -> object:
+    """A plain untagged scalar, resolved as the loader's resolve() would and then typed by ``_typed``."""
+    for kind, regexp in _IMPLICIT.get(text[:1], _WILDCARD):
+        if regexp.match(text):
+            if kind not in _SCALAR_TAGS:  # merge (<<) and the like
+                raise _Unusual
+            return _typed(text, kind)
+    return text
+
+
+def _read_clean(text: str, file: str) -> Document | None:
+    """The document of a file without a single problem, or ``None`` to leave it to the full reader.
+
+    Composing a node tree calls back into Python for every node (resolver hooks, Node objects)
+    and then we walk the tree again; reading libyaml's events once and building values directly
+    is much faster (~1.7x). Anything out of the ordinary (errors, tags, anchors, aliases, odd
+    keys, limits) bails out, and :func:`parse_yaml` re-reads the file the thorough way, so the
+    problems reported are always the full reader's.
+    """
+    loader = _Loader(text)
+    get = loader.get_event
+    doc = Document(file)
+    values, keys = doc.values, doc.keys
+    count = 0
+
+    def node(path: KeyPath, event) -> object:
+        nonlocal count
+        count += 1
+        if count > MAX_NODES or len(path) > MAX_DEPTH:
+            raise _Unusual
+        mark = event.start_mark
+        values[path] = (mark.line + 1, mark.column + 1)
+        cls = event.__class__
+        if cls is yaml.ScalarEvent:
+            if event.tag is not None or event.anchor is not None:
+                raise _Unusual
+            text = event.value
+            if event.style or not event.implicit[0]:  # quoted or block scalars are always text
+                return text
+            return _plain(text)
+        if cls is yaml.MappingStartEvent:
+            if event.tag is not None or event.anchor is not None:
+                raise _Unusual
+            out: dict[str, object] = {}
+            event = get()
+            while event.__class__ is yaml.ScalarEvent:
+                key = event.value
+                if (event.tag is not None or event.anchor is not None or key in out or key == "<<"
+                        or _UNPRINTABLE.search(key)):
+                    raise _Unusual
+                child = path + (key,)
+                mark = event.start_mark
+                keys[child] = (mark.line + 1, mark.column + 1)
+                out[key] = node(child, get())
+                event = get()
+            if event.__class__ is not yaml.MappingEndEvent:  # a key that is not plain text
+                raise _Unusual
+            return out
+        if cls is yaml.SequenceStartEvent:
+            if event.tag is not None or event.anchor is not None:
+                raise _Unusual
+            items: list[object] = []
+            event = get()
+            while event.__class__ is not yaml.SequenceEndEvent:
+                items.append(node(path + (len(items),), event))
+                event = get()
+            return items
+        raise _Unusual  # an alias
+
+    try:
+        if get().__class__ is not yaml.StreamStartEvent or get().__class__ is not yaml.DocumentStartEvent:
+            return None  # an empty file
+        doc.data = node((), get())
+        if get().__class__ is not yaml.DocumentEndEvent or get().__class__ is not yaml.StreamEndEvent:
+            return None  # more than one document
+    except (_Unusual, yaml.YAMLError, RecursionError):
+        return None
+    finally:
+        loader.dispose()
+    return doc
 
 
 class _TooBig(Exception):
@@ -184,6 +285,9 @@ class _TooBig(Exception):
 
 def parse_yaml(text: str, file: str) -> tuple[Document, list[Problem]]:
     """Parse YAML text; returns the document and every problem found in it."""
+    clean = _read_clean(text, file)
+    if clean is not None:
+        return clean, []
     doc = Document(file)
     loader = _Loader(text)
     try:
