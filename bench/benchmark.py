@@ -3,7 +3,9 @@
     python bench/benchmark.py --forms 10000 --json bench-results/10000.json
 
 Measures, each in a fresh process so peak RSS is per step: ``check``; cold build;
-no-change rebuild; one-record rebuild; output size. In the same run it times a minimal
+no-change rebuild; one-record rebuild (the first one also makes the standby copy of the
+site that later builds update in place of a full copy); a second one-record rebuild (the
+steady state of editing); output size. In the same run it times a minimal
 reference pipeline (C YAML loader + markdown-it + Jinja + dict charts + write) on the
 same corpus, so every result is also a ratio that means something on a noisy machine.
 """
@@ -74,9 +76,12 @@ def run(forms: int, workdir: Path, search: bool = True) -> dict:
     results["check_s"], results["check_rss_mb"] = timed(perfsite + ["check", "-p", str(project)])
     results["cold_build_s"], results["cold_build_rss_mb"] = timed(perfsite + ["build", "-q", "-p", str(project)])
     results["no_change_rebuild_s"], _ = timed(perfsite + ["build", "-q", "-p", str(project)])
-    record = sorted((project / "content/departments").glob("*/[0-9]*.yaml"))[0]
-    record.write_text(record.read_text(encoding="utf-8").replace("units: 1", "units: 2"), encoding="utf-8")
-    results["one_record_rebuild_s"], _ = timed(perfsite + ["build", "-q", "-p", str(project)])
+    records = sorted((project / "content/departments").glob("*/[0-9]*.yaml"))
+    for key, record in (("one_record_rebuild", records[0]), ("one_record_again", records[len(records) // 2])):
+        text = record.read_text(encoding="utf-8")
+        assert "units: 1" in text, record
+        record.write_text(text.replace("units: 1", "units: 2", 1), encoding="utf-8")
+        results[f"{key}_s"], results[f"{key}_rss_mb"] = timed(perfsite + ["build", "-q", "-p", str(project)])
     results["site_mb"] = round(folder_size(site) / 1024 / 1024, 1)
     results["site_files"] = sum(1 for p in site.rglob("*") if p.is_file())
     reference_out = workdir / "reference-out"
@@ -84,7 +89,7 @@ def run(forms: int, workdir: Path, search: bool = True) -> dict:
     script.write_text(REFERENCE, encoding="utf-8")
     results["reference_s"], results["reference_rss_mb"] = timed(
         [sys.executable, str(script), str(project), str(reference_out)])
-    for key in ("check_s", "cold_build_s", "no_change_rebuild_s", "one_record_rebuild_s"):
+    for key in ("check_s", "cold_build_s", "no_change_rebuild_s", "one_record_rebuild_s", "one_record_again_s"):
         results[key.replace("_s", "_vs_reference")] = round(results[key] / results["reference_s"], 2)
         results[key] = round(results[key], 3)
     results["reference_s"] = round(results["reference_s"], 3)

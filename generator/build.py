@@ -21,8 +21,6 @@ from .freshness import input_stamp, output_stats
 from .output import check_output_dir
 from .shards import build_sharded
 
-PROCESSES_FROM = 300  # forms to rebuild; below this, worker processes cost more than they save
-
 
 @dataclass(frozen=True)
 class BuildResult:
@@ -52,17 +50,8 @@ def build(project_dir: Path, out_dir: Path | None = None, progress=None, jobs: i
     if state is not None and state.standby is not None:
         cache.save_state(BuildState(state.inputs, state.live, None))  # the standby is about to change
     jobs = jobs or os.cpu_count() or 1
-    if count_forms(project_dir) < PROCESSES_FROM:
-        jobs = 1
     built = build_sharded(config, out_dir, jobs, progress, cache,
                           state.live if state else None, state.standby if state else None)
     cache.save_state(BuildState(inputs, built.tree, built.standby))
     return BuildResult(built.site, out_dir, built.pages, built.files, built.bytes,
                        time.perf_counter() - started, built.rebuilt)
-
-
-def count_forms(project_dir: Path) -> int:
-    root = project_dir / "content" / "departments"
-    if not root.is_dir():
-        return 0
-    return sum(1 for _ in root.glob("*/[0-9][0-9][0-9][0-9].yaml"))

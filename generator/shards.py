@@ -14,6 +14,8 @@ the bulk files, and swaps the standby in. The pages are the same bytes
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import multiprocessing
 import os
 import shutil
@@ -48,6 +50,7 @@ from .search import BUNDLE, index_folder
 from .sitemodel import EVERY_RECORD, build_site_model
 from .theme import Theme, load_theme
 
+PROCESSES_FROM = 300  # forms to rebuild; below this, worker processes cost more than they save
 EVERY_FORM_TEMPLATES = ("index.html", "year.html", "departments.html", "quality.html")
 
 
@@ -240,6 +243,13 @@ def build_sharded(config: SiteConfig, out_dir: Path, jobs: int, progress=None, c
                   live: Tree | None = None, standby: Tree | None = None) -> Built:
     """Build into ``out_dir``. ``live``/``standby``: what is known to be on disk from the last
     build (None: nothing, rebuild every department)."""
+    try:
+        return _build(config, out_dir, jobs, progress, cache, live, standby)
+    finally:
+        gc.unfreeze()  # see frozen_heap
+
+
+def _build(config, out_dir, jobs, progress, cache, live, standby) -> Built:
     global _CONTEXT
     cache = cache or BuildCache(config.project_dir, out_dir.resolve())
     departments, problems = list_departments(config)
@@ -252,12 +262,15 @@ def build_sharded(config: SiteConfig, out_dir: Path, jobs: int, progress=None, c
     fragment_pages = fragment_templates(theme, EVERY_FORM_TEMPLATES)
     key = environment_key(config, theme, static, nav_years, [*UNIT_TEMPLATES, *fragment_pages])
     cache.prepare()
-    metas = {slug: reusable(cache, slug, key, config, live) for slug, _ in departments}
+    with frozen_heap():
+        metas = {slug: reusable(cache, slug, key, config, live) for slug, _ in departments}
     dirty = [(slug, n) for slug, n in departments if metas[slug] is None]
     with StandbyOutput(out_dir, config.project_dir, live, standby) as tree:
         _CONTEXT = _Context(config, theme, assets, nav_years, tree.path, key, cache, fragment_pages)
         try:
-            results = run_shards(plan_shards(dirty, jobs), jobs, sum(n for _, n in dirty), progress)
+            forms = sum(n for _, n in dirty)
+            jobs = jobs if forms >= PROCESSES_FROM else 1
+            results = run_shards(plan_shards(dirty, jobs), jobs, forms, progress)
         finally:
             _CONTEXT = None
         problems = [p for r in results for p in r.problems]
@@ -302,6 +315,20 @@ def build_sharded(config: SiteConfig, out_dir: Path, jobs: int, progress=None, c
     size = sum(s[1] for s in tree.stats.values())
     return Built(site, len(pages), len(tree.stats), size, Tree(tree.manifest, tree.stats),
                  live if swapped else None, len(dirty))
+
+
+@contextlib.contextmanager
+def frozen_heap():
+    """Load the slim forms of every department without the cyclic collector rescanning them
+    again and again (it doubled the load time), and keep them out of its later passes."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def reusable(cache: BuildCache, slug: str, key: str, config: SiteConfig, live: Tree | None) -> UnitMeta | None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import tree_bytes
 
+from generator import shards
 from generator.config import load_config
 from generator.errors import ContentError
 from generator.shards import build_sharded, plan_shards
@@ -21,8 +22,14 @@ def test_plan_shards_keeps_order_and_balances():
     assert plan_shards(departments, jobs=1) == [[d for d, _ in departments]]
 
 
+@pytest.fixture
+def processes_always(monkeypatch):
+    """Worker processes even for the small sample (normally only from 300 forms)."""
+    monkeypatch.setattr(shards, "PROCESSES_FROM", 0)
+
+
 @pytest.mark.parametrize("jobs", [1, 2])
-def test_sharded_build_equals_in_memory_build(sample_project: Path, tmp_path: Path, jobs: int):
+def test_sharded_build_equals_in_memory_build(sample_project: Path, tmp_path: Path, jobs: int, processes_always):
     expected = SiteState(sample_project).update().files
     out = tmp_path / f"site-{jobs}"
     build_sharded(load_config(sample_project), out, jobs)
@@ -31,7 +38,8 @@ def test_sharded_build_equals_in_memory_build(sample_project: Path, tmp_path: Pa
     assert [k for k in expected if written[k] != expected[k]] == []
 
 
-def test_sharded_build_reports_every_problem_and_keeps_the_old_site(sample_project: Path, tmp_path: Path):
+def test_sharded_build_reports_every_problem_and_keeps_the_old_site(sample_project: Path, tmp_path: Path,
+                                                                     processes_always):
     out = tmp_path / "site"
     build_sharded(load_config(sample_project), out, 2)
     before = tree_bytes(out)
