@@ -270,6 +270,22 @@ class BuildCache:
         dump(data, self.units / f"{meta.slug}.data")
         dump(meta, self.units / f"{meta.slug}.meta", profile)  # last: a meta is only valid with its data
 
+    def load_bundle(self, bundle: str) -> tuple[str, dict[str, bytes]] | None:
+        """A search bundle as last made: the key of the pages it indexed, and its files."""
+        kept = load(self.root / "search" / f"{bundle}.pickle")
+        return kept if isinstance(kept, tuple) and len(kept) == 2 else None
+
+    def save_bundle(self, bundle: str, key: str, files: dict[str, bytes]) -> None:
+        dump((key, files), self.root / "search" / f"{bundle}.pickle")
+
+    def load_sections(self, key: str) -> dict[tuple, bytes]:
+        """Sections the main process rendered last time, if made under the same ``key``."""
+        kept = load(self.root / "sections.pickle")
+        return kept[1] if isinstance(kept, tuple) and len(kept) == 2 and kept[0] == key else {}
+
+    def save_sections(self, key: str, sections: dict[tuple, bytes]) -> None:
+        dump((key, sections), self.root / "sections.pickle")
+
     def forget_others(self, slugs: set[str]) -> None:
         """Drop the records of departments that no longer exist."""
         if not self.units.is_dir():

@@ -115,12 +115,18 @@ def department_charts(forms: list[ScoredReport], t: dict) -> list[Chart]:
     ]
 
 
-def year_charts(forms: list[ScoredReport], t: dict, grades: list[str]) -> list[Chart]:
-    """Ranking, execution rate against score, and the grade distribution for one year."""
-    ranked = sorted(forms, key=lambda f: (-f.total, f.report.department.slug))
+def year_charts(forms: list[ScoredReport], t: dict, grades: list[str],
+                ranked: list[ScoredReport] | None = None) -> list[Chart]:
+    """Ranking, execution rate against score, and the grade distribution for one year.
+
+    ``ranked``: the forms already in ranking order, when the caller has sorted them.
+    """
+    if ranked is None:
+        ranked = sorted(forms, key=lambda f: (-f.total, f.report.department.slug))
     names = [f.report.department.name for f in ranked]
     shown = [label(n) for n in names]
     totals = [f.total for f in ranked]
+    with_rate = [(f, shown_name) for f, shown_name in zip(ranked, shown, strict=True) if f.execution.rate is not None]
     ranking = Chart("chart-ranking", t["chart_ranking"], {
         "data": [{"type": "bar", "orientation": "h", "name": t["total"],
                   "x": totals[::-1], "y": shown[::-1]}],
@@ -128,16 +134,15 @@ def year_charts(forms: list[ScoredReport], t: dict, grades: list[str]) -> list[C
                           margin={"l": 220, "r": 20, "t": 50, "b": 50},
                           xaxis={"title": {"text": t["points"]}, "range": [0, 105]}),
     }, (t["department"], t["total"]), tuple(zip(names, totals, strict=True)))
-    with_rate = [f for f in ranked if f.execution.rate is not None]
     scatter = Chart("chart-rate-vs-score", t["chart_rate_vs_score"], {
         "data": [{"type": "scatter", "mode": "markers", "name": t["department"],
-                  "x": [f.execution.rate for f in with_rate], "y": [f.total for f in with_rate],
-                  "text": [label(f.report.department.name) for f in with_rate],
+                  "x": [f.execution.rate for f, _ in with_rate], "y": [f.total for f, _ in with_rate],
+                  "text": [shown_name for _, shown_name in with_rate],
                   "hovertemplate": "%{text}<br>%{x}% → %{y}<extra></extra>", "marker": {"size": 10}}],
         "layout": _layout(t["chart_rate_vs_score"], xaxis={"title": {"text": t["rate"] + " (%)"}},
                           yaxis={"title": {"text": t["total"]}}),
     }, (t["department"], t["rate"] + " (%)", t["total"]),
-        tuple((f.report.department.name, f.execution.rate, f.total) for f in with_rate))
+        tuple((f.report.department.name, f.execution.rate, f.total) for f, _ in with_rate))
     return [ranking, scatter, grade_chart(forms, t, grades, "chart-grades")]
 
 

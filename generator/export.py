@@ -8,6 +8,7 @@ written from their exact text, never through binary floats.
 from __future__ import annotations
 
 import json
+import operator
 import re
 from decimal import Decimal
 
@@ -98,21 +99,19 @@ def all_schemas() -> dict[str, dict]:
 def dumps(value: object, indent: int | None = 2) -> str:
     """JSON text with Decimals as exact numbers; keys keep their insertion order.
 
-    Decimals travel through the C encoder as marked strings and are unquoted after:
-    YAML cannot carry the NUL marker, so no record text can forge one.
+    Decimals travel through the encoder as marked strings (its ``default`` hook, so no
+    copy of the value is made) and are unquoted after: YAML cannot carry the NUL
+    marker, so no record text can forge one.
     """
-    text = json.dumps(_mark_decimals(value), ensure_ascii=False, indent=indent)
-    return _MARKED.sub(r"\1", text) if "\\u0000" in text else text
+    text = json.dumps(value, ensure_ascii=False, indent=indent, default=_mark_decimal)
+    return _MARKED.sub(_unquote, text) if "\\u0000" in text else text
 
 
 _MARKED = re.compile(r'"\\u0000(-?[0-9.E+-]+)\\u0000"')
+_unquote = operator.itemgetter(1)  # a C callable: a replacement template is expanded in Python per match
 
 
-def _mark_decimals(value: object) -> object:
+def _mark_decimal(value: object) -> str:
     if isinstance(value, Decimal):
         return f"\0{value:f}\0"
-    if isinstance(value, dict):
-        return {k: _mark_decimals(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_mark_decimals(v) for v in value]
-    return value
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")

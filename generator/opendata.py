@@ -28,7 +28,14 @@ INDICATOR_COLUMNS = [
 ]
 
 
+_FORMULA_START = frozenset(("=", "+", "-", "@", "\t", "\r"))
+
+
 def _cell(value: object) -> str:
+    kind = type(value)
+    if kind is str:  # most cells: checked first, by exact type, as it is the hot path
+        # a text cell starting like a formula would be run by spreadsheet programs
+        return "'" + value if value[:1] in _FORMULA_START else value
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -36,16 +43,13 @@ def _cell(value: object) -> str:
     if isinstance(value, (Decimal, int)):
         return format(value, "f") if isinstance(value, Decimal) else str(value)
     text = str(value)
-    # a text cell starting like a formula would be run by spreadsheet programs
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return "'" + text if text[:1] in _FORMULA_START else text
 
 
 def csv_lines(rows: list[list[object]]) -> str:
     """CSV text of some rows (CRLF line ends), to be joined under a header."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    for row in rows:
-        writer.writerow([_cell(v) for v in row])
+    csv.writer(buffer, lineterminator="\r\n").writerows([map(_cell, row) for row in rows])
     return buffer.getvalue()
 
 

@@ -210,6 +210,11 @@ class StandbyOutput:
         if not self.reuse(rel, file_digest):
             self.adopt(rel, file_digest, write_new(self.path, rel, data))
 
+    def has(self, rel: str, file_digest: bytes) -> bool:
+        """Whether either copy has this file, so :meth:`reuse` would not need to write it."""
+        return (self.base_manifest.get(rel) == file_digest
+                or (self.live is not None and self.live.manifest.get(rel) == file_digest))
+
     def reuse(self, rel: str, file_digest: bytes) -> bool:
         """Make ``rel`` hold the file with this digest without writing, if either copy has it."""
         if self.base_manifest.get(rel) == file_digest:
@@ -248,7 +253,7 @@ class StandbyOutput:
     def delete_the_rest(self) -> None:
         """Remove what the standby has but the new site does not."""
         parents = set()
-        for rel in self.base_manifest.keys() - self.manifest.keys():
+        for rel in (self.base_manifest.keys() | self.base_stats.keys()) - self.manifest.keys():
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.path / rel)
             parents.add(os.path.dirname(rel))

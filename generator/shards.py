@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import hashlib
 import multiprocessing
 import os
-import shutil
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -46,12 +46,17 @@ from .output import NewFile, StandbyOutput, write_new
 from .records import YEAR_FILE, Content, list_departments, read_department_folder
 from .render import asset_files, configure_env, render_page
 from .scoring import ScoredReport, score_report
-from .search import BUNDLE, index_folder
+from .search import BUNDLE, bundle_names, index_pages, plan_bundles, search_version
 from .sitemodel import EVERY_RECORD, build_site_model
 from .theme import Theme, load_theme
 
 PROCESSES_FROM = 300  # forms to rebuild; below this, worker processes cost more than they save
 EVERY_FORM_TEMPLATES = ("index.html", "year.html", "departments.html", "quality.html")
+# Pages whose sections the workers render with each department, because rendering them all in
+# the main process would cost whole seconds (the quality page lists every finding); the
+# sections of the other every-form pages are rendered by the main process and kept for the next
+# build (worth it for a table row, not for a page of one form's worth of rows per department).
+PRERENDERED = ("quality.html",)
 
 
 @dataclass(frozen=True)
@@ -97,12 +102,14 @@ class Fragments:
     def __init__(self, known: dict[tuple, bytes] | None = None):
         self.known = known or {}
         self.made: dict[tuple, bytes] = {}
+        self.spliced: set[tuple] = set()
         self._token = f"\x00perfsite-section-{os.urandom(8).hex()}:"
         self._used: list[tuple] = []
 
     def __call__(self, name: str, objects, fn, *args):
         key = fragment_key(name, objects)
         if key is not None and key in self.known:
+            self.spliced.add(key)
             self._used.append(key)
             return Markup(f"{self._token}{len(self._used) - 1}\x00")
         value = fn(*args)
@@ -119,6 +126,12 @@ class Fragments:
             yield self.known[self._used[int(index)]]
             yield text.encode("utf-8")
         self._used.clear()
+
+
+def unit_of(src_path: str) -> str | None:
+    """The department folder a source file is in (``content/departments/<slug>/…``)."""
+    parts = src_path.split("/")
+    return parts[2] if len(parts) > 3 and parts[:2] == ["content", "departments"] else None
 
 
 def fragment_key(name: str, objects) -> tuple | None:
@@ -259,8 +272,9 @@ def _build(config, out_dir, jobs, progress, cache, live, standby) -> Built:
     assets, static = asset_files(theme)
     configure_env(theme, static, _ActiveFragments())
     nav_years = nav_years_of(config, departments)
-    fragment_pages = fragment_templates(theme, EVERY_FORM_TEMPLATES)
+    fragment_pages = fragment_templates(theme, PRERENDERED)
     key = environment_key(config, theme, static, nav_years, [*UNIT_TEMPLATES, *fragment_pages])
+    sections_key = environment_key(config, theme, static, nav_years, list(EVERY_FORM_TEMPLATES))
     cache.prepare()
     with frozen_heap():
         metas = {slug: reusable(cache, slug, key, config, live) for slug, _ in departments}
@@ -292,6 +306,10 @@ def _build(config, out_dir, jobs, progress, cache, live, standby) -> Built:
                                            tuple(f.report for m in ordered for f in m.forms)),
                            tuple(f for m in ordered for f in m.forms))
         known = write_bulk(tree, cache, [m.slug for m in ordered])
+        from_units = set(known)
+        for section, data in cache.load_sections(sections_key).items():  # the main process's, last time
+            if all(unit_of(src) in metas and unit_of(src) not in rebuilt for src in section[1]):
+                known.setdefault(section, data)
         ctx = _Context(config, theme, assets, sorted({f.report.year for f in site.forms}, reverse=True),
                        tree.path, key, cache, fragment_pages)
         sections = theme.env.globals["cached"].current = Fragments(known)
@@ -300,17 +318,16 @@ def _build(config, out_dir, jobs, progress, cache, live, standby) -> Built:
         for page in pages:
             if EVERY_RECORD in page.deps or not page.deps:  # the pages that show every form, and 404
                 tree.put_pieces(page.dest_path, sections.pieces(render_page(theme, page, common)))
+        cache.save_sections(sections_key, {k: known[k] for k in sections.spliced - from_units} | sections.made)
         for rel in sorted(static):
             put(tree, rel, static[rel])
         if config.base_url:
             put(tree, "sitemap.xml", sitemap_xml(pages, config.base_url))
         put(tree, "feed.xml", feed_xml(site, theme.strings))
         put(tree, "robots.txt", robots_txt(config.base_url))
-        tree.delete_the_rest()
-        shutil.rmtree(tree.path / BUNDLE, ignore_errors=True)
         if config.search:
-            index_folder(tree.path, tree.path / BUNDLE)
-            record_bundle(tree)
+            index_search(tree, cache, ordered, jobs)
+        tree.delete_the_rest()
         swapped = tree.swap()
     size = sum(s[1] for s in tree.stats.values())
     return Built(site, len(pages), len(tree.stats), size, Tree(tree.manifest, tree.stats),
@@ -347,15 +364,33 @@ def put(tree: StandbyOutput, rel: str, data: bytes) -> None:
     tree.put(rel, data, digest(data))
 
 
-def record_bundle(tree: StandbyOutput) -> None:
-    """The search index is not content-addressed: its files are only stat-checked."""
-    root = tree.path / BUNDLE
-    for folder, _dirs, names in os.walk(root):
-        for name in names:
-            path = os.path.join(folder, name)
-            st = os.stat(path)
-            tree.stats[os.path.relpath(path, tree.path).replace(os.sep, "/")] = (st.st_ino, st.st_size,
-                                                                                 st.st_mtime_ns)
+def index_search(tree: StandbyOutput, cache: BuildCache, metas: list[UnitMeta], jobs: int) -> None:
+    """The search bundles: each re-indexed only when a page it indexes changed, two at a time
+    (Pagefind works on one core)."""
+    forms = {m.slug: len(m.forms) for m in metas}
+    if not any(forms.values()):  # no form yet: an index of what there is, so the search page works
+        pages = [(rel, tree.path / rel) for rel in sorted(tree.manifest) if rel.endswith(".html")]
+        for rel, data in index_pages(pages, BUNDLE).items():
+            put(tree, rel, data)
+        return
+    plan = plan_bundles(forms)
+    todo = []
+    for bundle in bundle_names(forms):
+        pages = sorted((rel, d) for m in metas if plan[m.slug] == bundle
+                       for rel, d in m.outputs.items() if rel.endswith(".html"))
+        key = hashlib.sha256(repr((bundle, search_version(), pages)).encode()).hexdigest()
+        kept = cache.load_bundle(bundle)
+        if kept is not None and kept[0] == key and all(tree.has(rel, d) for rel, d in kept[1].items()):
+            for rel, d in kept[1].items():
+                tree.reuse(rel, d)
+        else:
+            todo.append((bundle, key, [(rel, tree.path / rel) for rel, _ in pages]))
+    with ThreadPoolExecutor(max_workers=max(1, min(jobs, 2))) as pool:
+        made = list(pool.map(lambda job: index_pages(job[2], job[0]), todo))
+    for (bundle, key, _), files in zip(todo, made, strict=True):
+        for rel, data in files.items():
+            put(tree, rel, data)
+        cache.save_bundle(bundle, key, {rel: digest(data) for rel, data in files.items()})
 
 
 def run_shards(shards: list[list[str]], jobs: int, total_forms: int, progress) -> list[ShardResult]:

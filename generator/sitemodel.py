@@ -10,13 +10,14 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cached_property, lru_cache, partial
 
 from . import charts
 from .check import CheckedSite
 from .markdown import render_markdown
 from .model import Department
 from .scoring import ScoredReport
+from .search import bundle_names
 
 EVERY_RECORD = "*"
 
@@ -47,6 +48,10 @@ class Page:
         return "../" * self.dest_path.count("/")
 
 
+_INDICATOR_PATH = re.compile(r"indicators\[(\d+)\]")
+_FLAGGED_PATH = re.compile(r"indicators\[(\d+)\](?:\.(\w+))?")
+
+
 def form_url(slug: str, year: int) -> str:
     return f"departments/{slug}/{year}/index.html"
 
@@ -59,9 +64,11 @@ def year_url(year: int) -> str:
     return f"{year}/index.html"
 
 
+@lru_cache(maxsize=4096)
 def finding_anchor(path: str) -> str:
-    """The id of the table cell or section a finding points at."""
-    match = re.match(r"indicators\[(\d+)\]", path)
+    """The id of the table cell or section a finding points at (cached: the quality page asks for
+    every finding of the site, and the same few paths recur on every form)."""
+    match = _INDICATOR_PATH.match(path)
     if match:
         return f"indicator-{match.group(1)}"
     if path.startswith("funds.reported.rate"):
@@ -88,28 +95,26 @@ def indicator_rows(form: ScoredReport) -> list[IndicatorRow]:
     results = form.indicators
     flagged: dict[int, set[str]] = defaultdict(set)
     for f in form.findings:
-        match = re.match(r"indicators\[(\d+)\](?:\.(\w+))?", f.path)
-        if match and f.severity in ("error", "warning"):
-            flagged[int(match.group(1))].add(match.group(2) or "row")
+        if f.severity in ("error", "warning"):
+            match = _FLAGGED_PATH.match(f.path)
+            if match:
+                flagged[int(match.group(1))].add(match.group(2) or "row")
+    level1 = [r.indicator.level1 for r in results]
+    level2 = [r.indicator.level2 for r in results]
+    # run lengths from the end: how many rows from each one on share its 一级 (and its 二级)
+    n = len(results)
+    run1, run2 = [1] * n, [1] * n
+    for i in range(n - 2, -1, -1):
+        if level1[i] == level1[i + 1]:
+            run1[i] = run1[i + 1] + 1
+            if level2[i] == level2[i + 1]:
+                run2[i] = run2[i + 1] + 1
     rows = []
     for i, r in enumerate(results):
-        ind = r.indicator
-        span1 = span2 = 0
-        if i == 0 or results[i - 1].indicator.level1 != ind.level1:
-            span1 = _run_length(results, i, lambda x: x.indicator.level1)
-        if span1 or results[i - 1].indicator.level2 != ind.level2:
-            key = (ind.level1, ind.level2)
-            span2 = _run_length(results, i, lambda x: (x.indicator.level1, x.indicator.level2), key)
-        rows.append(IndicatorRow(r, span1, span2, frozenset(flagged.get(ind.index, ()))))
+        span1 = run1[i] if i == 0 or level1[i - 1] != level1[i] else 0
+        span2 = run2[i] if span1 or level2[i - 1] != level2[i] else 0
+        rows.append(IndicatorRow(r, span1, span2, frozenset(flagged.get(r.indicator.index, ()))))
     return rows
-
-
-def _run_length(results, start, key, value=None) -> int:
-    value = key(results[start]) if value is None else value
-    n = 0
-    while start + n < len(results) and key(results[start + n]) == value:
-        n += 1
-    return n
 
 
 def build_site_model(site: CheckedSite, t: dict, glossary: tuple[dict, ...] = (), preview: bool = False) -> list[Page]:
@@ -154,7 +159,10 @@ def build_site_model(site: CheckedSite, t: dict, glossary: tuple[dict, ...] = ()
                                        "codes": finding_code_counts(forms)}), every))
     pages.append(Page("glossary/index.html", "glossary.html", t["glossary"], partial(dict, glossary=glossary)))
     if site.config.search:
-        pages.append(Page("search/index.html", "search.html", t["search"], partial(dict), in_sitemap=False))
+        # the bundles to merge depend on how many forms there are: re-rendered with any of them
+        bundles = bundle_names({slug: len(found) for slug, found in by_department.items()})
+        pages.append(Page("search/index.html", "search.html", t["search"], partial(dict, bundles=bundles), every,
+                          in_sitemap=False))
     # served for any missing URL, so relative links only work with an absolute root
     not_found = {"root": "/"} if preview else {"root": site.config.base_url + "/"} if site.config.base_url else {}
     pages.append(Page("404.html", "404.html", t["not_found"], partial(dict, not_found), in_sitemap=False))
@@ -177,11 +185,12 @@ def index_context(site: CheckedSite, by_year, years, departments, grades, t) -> 
 
 
 def year_context(year: int, forms: list[ScoredReport], profile, grades: list[str], t: dict) -> dict:
+    ranked = sorted(forms, key=lambda f: (-f.total, f.report.department.slug))
     return {
         "summary": year_summary(year, forms, profile, grades),
-        "ranked": sorted(forms, key=lambda f: (-f.total, f.report.department.slug)),
+        "ranked": ranked,
         "grades": grades,
-        "charts": charts.year_charts(forms, t, grades),
+        "charts": charts.year_charts(forms, t, grades, ranked),
     }
 
 
@@ -193,7 +202,7 @@ def year_summary(year: int, forms: list[ScoredReport], profile, grades: list[str
         "year": year, "url": year_url(year), "count": len(forms),
         "average": charts.average([f.total for f in forms], profile),
         "grade_counts": counts,
-        "findings": sum(1 for f in forms for x in f.findings if x.severity == "error"),
+        "findings": [x.severity for f in forms for x in f.findings].count("error"),
     }
 
 
@@ -219,15 +228,26 @@ def form_context(form: ScoredReport, previous, following, t: dict) -> dict:
     }
 
 
+class QualityItem:
+    """One form on the quality page. Its findings list is made only when the form's section is
+    rendered: a build splices in the sections it already has (170,000 findings at 10,000 forms)."""
+
+    def __init__(self, form: ScoredReport, url: str):
+        self.form, self.url = form, url
+
+    @cached_property
+    def findings(self) -> list[tuple]:
+        return [(x, finding_anchor(x.path)) for x in self.form.findings]
+
+
 def quality_groups(departments, by_department) -> list[dict]:
     groups = []
     for department in departments:
         forms = [f for f in sorted(by_department.get(department.slug, []), key=lambda f: f.report.year)
                  if f.findings]
         if forms:
-            groups.append({"department": department, "forms": [
-                {"form": f, "url": form_url(department.slug, f.report.year),
-                 "findings": [(x, finding_anchor(x.path)) for x in f.findings]} for f in forms]})
+            groups.append({"department": department,
+                           "forms": [QualityItem(f, form_url(department.slug, f.report.year)) for f in forms]})
     return groups
 
 

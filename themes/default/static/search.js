@@ -12,11 +12,16 @@
     element.appendChild(note);
     return;
   }
+  // the index knows pages from the site root; where that root is, only the browser knows
+  var baseUrl = new URL(element.getAttribute("data-base"), window.location.href).pathname;
+  var merge = (element.getAttribute("data-merge") || "").split(" ").filter(Boolean).map(function (path) {
+    return { bundlePath: path, baseUrl: baseUrl };
+  });
   var ui = new PagefindUI({
     element: "#search",
     bundlePath: element.getAttribute("data-bundle"),
-    // the index knows pages from the site root; where that root is, only the browser knows
-    baseUrl: new URL(element.getAttribute("data-base"), window.location.href).pathname,
+    mergeIndex: merge,
+    baseUrl: baseUrl,
     showSubResults: true,
     showImages: false,
     resetStyles: false
