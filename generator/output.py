@@ -131,13 +131,18 @@ def standby_path(out_dir: Path) -> Path:
 
 def write_new(root: Path, rel: str, data: bytes) -> tuple[int, int, int]:
     """Write a file as a new inode (never through an existing one, which may be a hard link
-    into the live site); returns its inode, size and mtime."""
-    target = root / rel
+    into the live site); returns its inode, size and mtime. Tries the common case first (a new
+    file in a folder that exists): a syscall saved per file is a second saved per 10,000 forms."""
+    target = os.path.join(root, rel)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
     try:
+        fd = os.open(target, flags, 0o644)
+    except FileExistsError:
         os.unlink(target)
+        fd = os.open(target, flags, 0o644)
     except FileNotFoundError:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        fd = os.open(target, flags, 0o644)
     try:
         view = memoryview(data)
         while view:
