@@ -47,8 +47,6 @@ def build(project_dir: Path, out_dir: Path | None = None, progress=None, jobs: i
     if state is not None and state.inputs == inputs:
         return BuildResult(None, out_dir, 0, 0, 0, time.perf_counter() - started)
     config = load_config(project_dir)
-    if state is not None and state.standby is not None:
-        cache.save_state(BuildState(state.inputs, state.live, None))  # the standby is about to change
     jobs = jobs or os.cpu_count() or 1
     built = build_sharded(config, out_dir, jobs, progress, cache,
                           state.live if state else None, state.standby if state else None)

@@ -202,6 +202,8 @@ class StandbyOutput:
             shutil.rmtree(self.path, ignore_errors=True)
             self.path.mkdir()
             base = None
+        else:  # from now on its content is in flux: a build that dies here leaves it unmarked, unused
+            (self.path / MARKER).unlink()
         self.base_manifest: dict[str, bytes] = base.manifest if base else {}
         self.base_stats: dict = base.stats if base else {}
         self.manifest: dict[str, bytes] = {}

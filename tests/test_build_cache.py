@@ -149,3 +149,25 @@ def test_lost_standby_is_rebuilt_from_the_live_site(built, tmp_path):
     edit(built / RECORD, "units: 1", "units: 2")
     assert build(built).rebuilt == 1
     assert_clean(built, tmp_path)
+
+
+def test_build_dying_midway_leaves_nothing_that_is_trusted(built, tmp_path, monkeypatch):
+    """As if killed after changing the standby: no cleanup runs, and the next build must not
+    take the half-updated standby for the site it was."""
+    from generator import output
+
+    edit(built / RECORD, "units: 14", "units: 15")
+    build(built)  # now the standby holds the site with 14 units, the live site 15
+    edit(built / RECORD, "units: 15", "units: 16")
+
+    def dies(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(output.StandbyOutput, "__exit__", lambda *args: None)  # no cleanup, like SIGKILL
+    monkeypatch.setattr(output.StandbyOutput, "delete_the_rest", dies)  # after everything is written
+    with pytest.raises(KeyboardInterrupt):
+        build(built)
+    monkeypatch.undo()
+    edit(built / RECORD, "units: 16", "units: 14")  # back to what the standby held before it was touched
+    assert build(built).site is not None
+    assert_clean(built, tmp_path)
