@@ -233,8 +233,14 @@ class StandbyOutput:
                 os.unlink(target)
             except FileNotFoundError:
                 target.parent.mkdir(parents=True, exist_ok=True)
-            os.link(self.out_dir / rel, target)
-            self.adopt(rel, file_digest, self.live.stats[rel])
+            try:
+                os.link(self.out_dir / rel, target)
+                stat = self.live.stats[rel]
+            except OSError:  # a file system without hard links: copy it (a new inode, so its own stat)
+                shutil.copyfile(self.out_dir / rel, target)
+                st = os.stat(target)
+                stat = (st.st_ino, st.st_size, st.st_mtime_ns)
+            self.adopt(rel, file_digest, stat)
             return True
         return False
 

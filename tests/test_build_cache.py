@@ -171,3 +171,14 @@ def test_build_dying_midway_leaves_nothing_that_is_trusted(built, tmp_path, monk
     edit(built / RECORD, "units: 16", "units: 14")  # back to what the standby held before it was touched
     assert build(built).site is not None
     assert_clean(built, tmp_path)
+
+
+def test_file_system_without_hard_links(built, tmp_path, monkeypatch):
+    def no_links(*_args):
+        raise OSError(1, "Operation not permitted (simulated)")
+
+    monkeypatch.setattr("os.link", no_links)
+    for units in ("15", "16"):  # the first builds the standby from the live site, the second updates it
+        edit(built / RECORD, f"units: {int(units) - 1}", f"units: {units}")
+        assert build(built).rebuilt == 1
+        assert_clean(built, tmp_path, f"clean-{units}")
