@@ -40,6 +40,11 @@ def build(project_dir: Path, out_dir: Path | None = None, progress=None, jobs: i
     out_dir = (out_dir or project_dir / "site").resolve()
     check_output_dir(out_dir, project_dir)  # fail before any work, not after
     cache = BuildCache(project_dir, out_dir)
+    with cache.locked():
+        return _build(project_dir, out_dir, cache, progress, jobs, force, started)
+
+
+def _build(project_dir: Path, out_dir: Path, cache: BuildCache, progress, jobs, force, started) -> BuildResult:
     state = None if force else cache.load_state()
     if state is not None and output_stats(out_dir) != state.live.stats:
         state = None  # the site was changed by hand (or by a build killed after its swap): trust none of it

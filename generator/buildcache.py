@@ -18,6 +18,7 @@ cache file cannot run code; one that does not load is ignored.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -232,19 +233,52 @@ class BuildState:
     standby: Tree | None        # the copy beside it, one build older, or None when unknown
 
 
+def user_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "perfsite"
+
+
 class BuildCache:
-    """The cache folder of one project and output folder."""
+    """The cache folder of one project and output folder: ``.perfsite-cache/`` in the project,
+    or the user's cache folder when the project cannot be written to (a read-only checkout)."""
 
     def __init__(self, project_dir: Path, out_dir: Path):
-        name = hashlib.sha256(str(out_dir).encode()).hexdigest()[:16]
-        self.root = project_dir / CACHE_DIR / f"build-{name}"
+        name = f"build-{hashlib.sha256(str(out_dir).encode()).hexdigest()[:16]}"
+        project = hashlib.sha256(str(project_dir).encode()).hexdigest()[:16]
+        self.root = project_dir / CACHE_DIR / name
+        for candidate in (self.root, user_cache_dir() / project / name):
+            try:
+                (candidate / "units").mkdir(parents=True, exist_ok=True)
+                probe = candidate / f".probe-{os.getpid()}"
+                probe.write_bytes(b"")
+                probe.unlink()
+            except OSError:
+                continue
+            self.root = candidate
+            break
         self.units = self.root / "units"
+        ignore = project_dir / CACHE_DIR / ".gitignore"
+        if self.root.parent == ignore.parent and not ignore.is_file():
+            ignore.write_text("*\n", encoding="utf-8")
+
+    @contextlib.contextmanager
+    def locked(self):
+        """One build at a time per project and output folder (they share the standby copy);
+        a second build waits for the first. The lock goes with the process, however it ends."""
+        try:
+            import fcntl
+        except ImportError:  # not on POSIX: no lock
+            yield
+            return
+        with open(self.root / "lock", "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def prepare(self) -> None:
         self.units.mkdir(parents=True, exist_ok=True)
-        ignore = self.root.parent / ".gitignore"
-        if not ignore.is_file():
-            ignore.write_text("*\n", encoding="utf-8")
 
     def load_state(self) -> BuildState | None:
         state = load(self.root / "state.pickle")

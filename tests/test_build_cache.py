@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import pickle
 import shutil
+from pathlib import Path
 
 import pytest
 from conftest import tree_bytes
@@ -182,3 +183,38 @@ def test_file_system_without_hard_links(built, tmp_path, monkeypatch):
         edit(built / RECORD, f"units: {int(units) - 1}", f"units: {units}")
         assert build(built).rebuilt == 1
         assert_clean(built, tmp_path, f"clean-{units}")
+
+
+def test_concurrent_builds_take_turns(built, tmp_path):
+    """Two builds of one project share the standby copy: the second waits for the first."""
+    import subprocess
+    import sys
+
+    edit(built / RECORD, "units: 14", "units: 15")
+    command = [sys.executable, "-m", "generator", "build", "-q", "-p", str(built)]
+    runs = [subprocess.Popen(command, stderr=subprocess.PIPE) for _ in range(3)]
+    assert [run.wait(timeout=300) for run in runs] == [0, 0, 0], [run.stderr.read() for run in runs]
+    assert_clean(built, tmp_path)
+
+
+def test_read_only_project_keeps_its_cache_elsewhere(built, tmp_path, monkeypatch):
+    from generator import buildcache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    real_mkdir = Path.mkdir
+
+    def refuse_in_project(self, *args, **kwargs):
+        if buildcache.CACHE_DIR in self.parts and tmp_path / "user-cache" not in self.parents:
+            raise PermissionError(13, "Read-only file system (simulated)", str(self))
+        return real_mkdir(self, *args, **kwargs)
+
+    shutil.rmtree(built / buildcache.CACHE_DIR)
+    monkeypatch.setattr(Path, "mkdir", refuse_in_project)
+    edit(built / RECORD, "units: 14", "units: 15")
+    assert build(built).site is not None
+    assert not (built / buildcache.CACHE_DIR).exists()
+    assert list((tmp_path / "user-cache" / "perfsite").glob("*/build-*/state.pickle"))
+    edit(built / RECORD, "units: 15", "units: 16")
+    assert build(built).rebuilt == 1  # the cache elsewhere is used
+    monkeypatch.undo()
+    assert_clean(built, tmp_path)
