@@ -19,7 +19,7 @@ import gc
 import hashlib
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -279,27 +279,39 @@ def _build(config, out_dir, jobs, progress, cache, live, standby) -> Built:
     with frozen_heap():
         metas = {slug: reusable(cache, slug, key, config, live) for slug, _ in departments}
     dirty = [(slug, n) for slug, n in departments if metas[slug] is None]
-    with StandbyOutput(out_dir, config.project_dir, live, standby) as tree:
-        _CONTEXT = _Context(config, theme, assets, nav_years, tree.path, key, cache, fragment_pages)
-        try:
-            forms = sum(n for _, n in dirty)
-            jobs = jobs if forms >= PROCESSES_FROM else 1
-            results = run_shards(plan_shards(dirty, jobs), jobs, forms, progress)
-        finally:
-            _CONTEXT = None
-        problems = [p for r in results for p in r.problems]
-        if problems:
-            raise ContentError(problems)
-        for unit in (u for r in results for u in r.units):
-            metas[unit.meta.slug] = unit.meta
-            for rel, file_digest in unit.meta.outputs.items():
-                tree.adopt(rel, file_digest, unit.stats[rel])
-        rebuilt = {slug for slug, _ in dirty}
+    rebuilt = {slug for slug, _ in dirty}
+    with StandbyOutput(out_dir, config.project_dir, live, standby) as tree, \
+            contextlib.ExitStack() as stack:
+        search = None
+        if config.search:
+            search = SearchIndexer(tree, cache, dict(departments), lanes=min(jobs, 2))
+            stack.callback(search.close)
+            dirty.sort(key=lambda d: search.order(d[0]))
         for slug, _ in departments:  # the departments that did not change: their files as they are
             if slug not in rebuilt:
                 for rel, file_digest in metas[slug].outputs.items():
                     if not tree.reuse(rel, file_digest):
                         raise RuntimeError(f"{rel}: cached output missing from the site; run with --force")
+                if search:
+                    search.ready(metas[slug])
+
+        def built(unit: UnitResult) -> None:
+            metas[unit.meta.slug] = unit.meta
+            for rel, file_digest in unit.meta.outputs.items():
+                tree.adopt(rel, file_digest, unit.stats[rel])
+            if search:
+                search.ready(unit.meta)
+
+        _CONTEXT = _Context(config, theme, assets, nav_years, tree.path, key, cache, fragment_pages)
+        try:
+            forms = sum(n for _, n in dirty)
+            jobs = jobs if forms >= PROCESSES_FROM else 1
+            results = run_shards(plan_shards(dirty, jobs), jobs, forms, progress, built)
+        finally:
+            _CONTEXT = None
+        problems = sorted((p for r in results for p in r.problems), key=lambda p: p.location)
+        if problems:
+            raise ContentError(problems)
         cache.forget_others({slug for slug, _ in departments})
         ordered = [metas[slug] for slug, _ in departments]
         site = CheckedSite(config, Content(tuple(m.department for m in ordered),
@@ -325,8 +337,8 @@ def _build(config, out_dir, jobs, progress, cache, live, standby) -> Built:
             put(tree, "sitemap.xml", sitemap_xml(pages, config.base_url))
         put(tree, "feed.xml", feed_xml(site, theme.strings))
         put(tree, "robots.txt", robots_txt(config.base_url))
-        if config.search:
-            index_search(tree, cache, ordered, jobs)
+        if search:
+            search.finish()
         tree.delete_the_rest()
         swapped = tree.swap()
     size = sum(s[1] for s in tree.stats.values())
@@ -364,42 +376,78 @@ def put(tree: StandbyOutput, rel: str, data: bytes) -> None:
     tree.put(rel, data, digest(data))
 
 
-def index_search(tree: StandbyOutput, cache: BuildCache, metas: list[UnitMeta], jobs: int) -> None:
-    """The search bundles: each re-indexed only when a page it indexes changed, two at a time
-    (Pagefind works on one core)."""
-    forms = {m.slug: len(m.forms) for m in metas}
-    if not any(forms.values()):  # no form yet: an index of what there is, so the search page works
-        pages = [(rel, tree.path / rel) for rel in sorted(tree.manifest) if rel.endswith(".html")]
-        for rel, data in index_pages(pages, BUNDLE).items():
-            put(tree, rel, data)
-        return
-    plan = plan_bundles(forms)
-    todo = []
-    for bundle in bundle_names(forms):
-        pages = sorted((rel, d) for m in metas if plan[m.slug] == bundle
-                       for rel, d in m.outputs.items() if rel.endswith(".html"))
+class SearchIndexer:
+    """The search bundles, each indexed as soon as all its pages are in the standby, on threads
+    beside the workers (Pagefind runs on one core: overlapped with rendering, it adds about
+    half its time to a cold build instead of all of it), and only when a page it indexes
+    changed since the bundle was last made."""
+
+    def __init__(self, tree: StandbyOutput, cache: BuildCache, forms: dict[str, int], lanes: int):
+        self.tree, self.cache, self.forms = tree, cache, forms
+        self.plan = plan_bundles(forms)
+        self.names = bundle_names(forms) if any(forms.values()) else []
+        self.waiting = {name: {slug for slug, bundle in self.plan.items() if bundle == name} for name in self.names}
+        self.metas: dict[str, UnitMeta] = {}
+        self.started: dict[str, tuple] = {}  # bundle -> (key, future or None, files kept from last time)
+        self.pool = ThreadPoolExecutor(max_workers=max(1, lanes), thread_name_prefix="perfsite-search")
+
+    def order(self, slug: str) -> tuple:
+        """Build departments bundle by bundle, so bundles complete (and index) one after another."""
+        return (self.names.index(self.plan[slug]) if self.plan[slug] in self.names else -1, slug)
+
+    def ready(self, meta: UnitMeta) -> None:
+        """The department's pages are in the standby."""
+        self.metas[meta.slug] = meta
+        waiting = self.waiting.get(self.plan.get(meta.slug))
+        if waiting is not None:
+            waiting.discard(meta.slug)
+            if not waiting:
+                self._start(self.plan[meta.slug])
+
+    def _start(self, bundle: str) -> None:
+        pages = sorted((rel, d) for slug, name in self.plan.items() if name == bundle
+                       for rel, d in self.metas[slug].outputs.items() if rel.endswith(".html"))
         key = hashlib.sha256(repr((bundle, search_version(), pages)).encode()).hexdigest()
-        kept = cache.load_bundle(bundle)
-        if kept is not None and kept[0] == key and all(tree.has(rel, d) for rel, d in kept[1].items()):
-            for rel, d in kept[1].items():
-                tree.reuse(rel, d)
+        kept = self.cache.load_bundle(bundle)
+        if kept is not None and kept[0] == key and all(self.tree.has(rel, d) for rel, d in kept[1].items()):
+            self.started[bundle] = (key, None, kept[1])
         else:
-            todo.append((bundle, key, [(rel, tree.path / rel) for rel, _ in pages]))
-    with ThreadPoolExecutor(max_workers=max(1, min(jobs, 2))) as pool:
-        made = list(pool.map(lambda job: index_pages(job[2], job[0]), todo))
-    for (bundle, key, _), files in zip(todo, made, strict=True):
-        for rel, data in files.items():
-            put(tree, rel, data)
-        cache.save_bundle(bundle, key, {rel: digest(data) for rel, data in files.items()})
+            job = self.pool.submit(index_pages, [(rel, self.tree.path / rel) for rel, _ in pages], bundle)
+            self.started[bundle] = (key, job, None)
+
+    def finish(self) -> None:
+        """Wait for the bundles and put them in the standby (called once every page is written)."""
+        if not self.names:  # no form yet: an index of what there is, so the search page works
+            pages = [(rel, self.tree.path / rel) for rel in sorted(self.tree.manifest) if rel.endswith(".html")]
+            for rel, data in index_pages(pages, BUNDLE).items():
+                put(self.tree, rel, data)
+            return
+        for bundle in self.names:
+            key, job, kept = self.started[bundle]
+            if job is None:
+                for rel, d in kept.items():
+                    self.tree.reuse(rel, d)
+                continue
+            files = job.result()
+            for rel, data in files.items():
+                put(self.tree, rel, data)
+            self.cache.save_bundle(bundle, key, {rel: digest(data) for rel, data in files.items()})
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-def run_shards(shards: list[list[str]], jobs: int, total_forms: int, progress) -> list[ShardResult]:
+def run_shards(shards: list[list[str]], jobs: int, total_forms: int, progress, on_unit=None) -> list[ShardResult]:
+    """Build the shards; ``on_unit`` hears of each department built, as soon as its shard is done."""
     done = 0
     results: list[ShardResult] = []
 
     def report(result: ShardResult) -> None:
         nonlocal done
         results.append(result)
+        for unit in result.units:
+            if on_unit:
+                on_unit(unit)
         done += sum(len(u.meta.forms) for u in result.units)
         if progress:
             progress(done, total_forms)
@@ -410,7 +458,7 @@ def run_shards(shards: list[list[str]], jobs: int, total_forms: int, progress) -
     else:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
             futures = [pool.submit(build_shard, i, slugs) for i, slugs in enumerate(shards)]
-            for future in futures:
+            for future in as_completed(futures):
                 report(future.result())
     return sorted(results, key=lambda r: r.index)
 
