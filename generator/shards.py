@@ -263,7 +263,6 @@ def build_sharded(config: SiteConfig, out_dir: Path, jobs: int, progress=None, c
 
 
 def _build(config, out_dir, jobs, progress, cache, live, standby) -> Built:
-    global _CONTEXT
     cache = cache or BuildCache(config.project_dir, out_dir.resolve())
     departments, problems = list_departments(config)
     if problems:
@@ -278,59 +277,21 @@ def _build(config, out_dir, jobs, progress, cache, live, standby) -> Built:
     cache.prepare()
     with frozen_heap():
         metas = {slug: reusable(cache, slug, key, config, live) for slug, _ in departments}
-    dirty = [(slug, n) for slug, n in departments if metas[slug] is None]
-    rebuilt = {slug for slug, _ in dirty}
+    rebuilt = {slug for slug, meta in metas.items() if meta is None}
     with StandbyOutput(out_dir, config.project_dir, live, standby) as tree, \
             contextlib.ExitStack() as stack:
+        ctx = _Context(config, theme, assets, nav_years, tree.path, key, cache, fragment_pages)
         search = None
         if config.search:
             search = SearchIndexer(tree, cache, dict(departments), lanes=min(jobs, 2))
             stack.callback(search.close)
-            dirty.sort(key=lambda d: search.order(d[0]))
-        for slug, _ in departments:  # the departments that did not change: their files as they are
-            if slug not in rebuilt:
-                for rel, file_digest in metas[slug].outputs.items():
-                    if not tree.reuse(rel, file_digest):
-                        raise RuntimeError(f"{rel}: cached output missing from the site; run with --force")
-                if search:
-                    search.ready(metas[slug])
-
-        def built(unit: UnitResult) -> None:
-            metas[unit.meta.slug] = unit.meta
-            for rel, file_digest in unit.meta.outputs.items():
-                tree.adopt(rel, file_digest, unit.stats[rel])
-            if search:
-                search.ready(unit.meta)
-
-        _CONTEXT = _Context(config, theme, assets, nav_years, tree.path, key, cache, fragment_pages)
-        try:
-            forms = sum(n for _, n in dirty)
-            jobs = jobs if forms >= PROCESSES_FROM else 1
-            results = run_shards(plan_shards(dirty, jobs), jobs, forms, progress, built)
-        finally:
-            _CONTEXT = None
-        problems = sorted((p for r in results for p in r.problems), key=lambda p: p.location)
-        if problems:
-            raise ContentError(problems)
-        cache.forget_others({slug for slug, _ in departments})
+        place_departments(ctx, tree, departments, metas, jobs, progress, search)
+        cache.forget_others(set(metas))
         ordered = [metas[slug] for slug, _ in departments]
         site = CheckedSite(config, Content(tuple(m.department for m in ordered),
                                            tuple(f.report for m in ordered for f in m.forms)),
                            tuple(f for m in ordered for f in m.forms))
-        known = write_bulk(tree, cache, [m.slug for m in ordered])
-        from_units = set(known)
-        for section, data in cache.load_sections(sections_key).items():  # the main process's, last time
-            if all(unit_of(src) in metas and unit_of(src) not in rebuilt for src in section[1]):
-                known.setdefault(section, data)
-        ctx = _Context(config, theme, assets, sorted({f.report.year for f in site.forms}, reverse=True),
-                       tree.path, key, cache, fragment_pages)
-        sections = theme.env.globals["cached"].current = Fragments(known)
-        pages = build_site_model(site, theme.strings, theme.glossary)
-        common = common_context(ctx)
-        for page in pages:
-            if EVERY_RECORD in page.deps or not page.deps:  # the pages that show every form, and 404
-                tree.put_pieces(page.dest_path, sections.pieces(render_page(theme, page, common)))
-        cache.save_sections(sections_key, {k: known[k] for k in sections.spliced - from_units} | sections.made)
+        pages = write_every_form_pages(ctx, tree, site, ordered, rebuilt, sections_key)
         for rel in sorted(static):
             put(tree, rel, static[rel])
         if config.base_url:
@@ -343,7 +304,65 @@ def _build(config, out_dir, jobs, progress, cache, live, standby) -> Built:
         swapped = tree.swap()
     size = sum(s[1] for s in tree.stats.values())
     return Built(site, len(pages), len(tree.stats), size, Tree(tree.manifest, tree.stats),
-                 live if swapped else None, len(dirty))
+                 live if swapped else None, len(rebuilt))
+
+
+def place_departments(ctx: _Context, tree: StandbyOutput, departments: list[tuple[str, int]],
+                      metas: dict[str, UnitMeta | None], jobs: int, progress, search: SearchIndexer | None) -> None:
+    """Every department's files into the standby: kept ones as they are, the others rebuilt in
+    shards (``metas`` gets their new records); raises with every content problem found."""
+    global _CONTEXT
+    dirty = [(slug, n) for slug, n in departments if metas[slug] is None]
+    if search:
+        dirty.sort(key=lambda d: search.order(d[0]))
+    for slug, _ in departments:
+        meta = metas[slug]
+        if meta is not None:
+            for rel, file_digest in meta.outputs.items():
+                if not tree.reuse(rel, file_digest):
+                    raise RuntimeError(f"{rel}: cached output missing from the site; run with --force")
+            if search:
+                search.ready(meta)
+
+    def built(unit: UnitResult) -> None:
+        metas[unit.meta.slug] = unit.meta
+        for rel, file_digest in unit.meta.outputs.items():
+            tree.adopt(rel, file_digest, unit.stats[rel])
+        if search:
+            search.ready(unit.meta)
+
+    forms = sum(n for _, n in dirty)
+    jobs = jobs if forms >= PROCESSES_FROM else 1
+    _CONTEXT = ctx
+    try:
+        results = run_shards(plan_shards(dirty, jobs), jobs, forms, progress, built)
+    finally:
+        _CONTEXT = None
+    problems = sorted((p for r in results for p in r.problems), key=lambda p: p.location)
+    if problems:
+        raise ContentError(problems)
+
+
+def write_every_form_pages(ctx: _Context, tree: StandbyOutput, site: CheckedSite, ordered: list[UnitMeta],
+                           rebuilt: set[str], sections_key: str) -> list:
+    """The bulk downloads and the pages that show every form (and the 404 page), with the
+    sections made with each department, or kept from the last build, spliced in; returns
+    every page of the site (for the sitemap)."""
+    cache, theme = ctx.cache, ctx.theme
+    slugs = [m.slug for m in ordered]
+    known = write_bulk(tree, cache, slugs)
+    from_units, present = set(known), set(slugs)
+    for section, data in cache.load_sections(sections_key).items():  # the main process's, last time
+        if all(unit_of(src) in present and unit_of(src) not in rebuilt for src in section[1]):
+            known.setdefault(section, data)
+    sections = theme.env.globals["cached"].current = Fragments(known)
+    pages = build_site_model(site, theme.strings, theme.glossary)
+    common = common_context(ctx)
+    for page in pages:
+        if EVERY_RECORD in page.deps or not page.deps:
+            tree.put_pieces(page.dest_path, sections.pieces(render_page(theme, page, common)))
+    cache.save_sections(sections_key, {k: known[k] for k in sections.spliced - from_units} | sections.made)
+    return pages
 
 
 @contextlib.contextmanager
