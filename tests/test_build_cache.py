@@ -44,22 +44,20 @@ def test_one_record_rebuilds_one_department(built, tmp_path):
     assert_clean(built, tmp_path)
 
 
-def test_template_of_every_form_pages_only_rebuilds_no_department(built, tmp_path):
-    override = built / "overrides/templates/index.html"
+@pytest.mark.parametrize(("template", "page", "rebuilds_all"), [
+    ("index.html", "index.html", False),       # shows every form: no department depends on it
+    ("year.html", "2021/index.html", False),
+    ("form.html", RECORD.replace("content/", "").replace(".yaml", "/index.html"), True),
+    ("quality.html", "quality/index.html", True),  # its sections are made with each department
+])
+def test_template_edit_rebuilds_the_departments_that_use_it(built, tmp_path, template, page, rebuilds_all):
+    override = built / "overrides/templates" / template
     override.parent.mkdir(parents=True, exist_ok=True)
-    override.write_text('{% extends "!theme/index.html" %}{% block content %}<p>front</p>{{ super() }}'
+    override.write_text(f'{{% extends "!theme/{template}" %}}{{% block content %}}<p>override</p>{{{{ super() }}}}'
                         '{% endblock %}', encoding="utf-8")
-    assert build(built).rebuilt == 0
-    assert "<p>front</p>" in (built / "site/index.html").read_text(encoding="utf-8")
-    assert_clean(built, tmp_path)
-
-
-def test_template_of_form_pages_rebuilds_every_department(built, tmp_path):
-    override = built / "overrides/templates/form.html"
-    override.parent.mkdir(parents=True, exist_ok=True)
-    override.write_text('{% extends "!theme/form.html" %}{% block content %}<p>form v2</p>{{ super() }}'
-                        '{% endblock %}', encoding="utf-8")
-    assert build(built).rebuilt == len(list((built / "content/departments").iterdir()))
+    departments = len(list((built / "content/departments").iterdir()))
+    assert build(built).rebuilt == (departments if rebuilds_all else 0)
+    assert "<p>override</p>" in (built / "site" / page).read_text(encoding="utf-8")
     assert_clean(built, tmp_path)
 
 
