@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
 from .audit import audit_report
@@ -19,6 +20,11 @@ class CheckedSite:
     forms: tuple[ScoredReport, ...]
 
     def findings_by_severity(self) -> dict[str, int]:
+        return dict(self._severity_counts)
+
+    @cached_property
+    def _severity_counts(self) -> dict[str, int]:
+        """Counted once: the overview, the quality page and the command line all ask."""
         counts = {"error": 0, "warning": 0, "info": 0}
         for form in self.forms:
             for finding in form.findings:

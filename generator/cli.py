@@ -114,8 +114,11 @@ def run_build(args) -> int:
                 print(format_form(form, colour=use_colour()))
     if not args.quiet:
         size = result.bytes / 1024 / 1024
+        departments = len(result.site.content.departments)
+        reused = (f" ({result.rebuilt} of {departments} departments rebuilt, the others unchanged)"
+                  if result.rebuilt < departments else "")
         print(f"built {result.out_dir}: {result.pages} pages, {result.files} files ({size:.1f} MiB) "
-              f"from {len(result.site.forms)} forms in {result.seconds:.2f} s; findings: "
+              f"from {len(result.site.forms)} forms in {result.seconds:.2f} s{reused}; findings: "
               f"{counts['error']} errors, {counts['warning']} warnings, {counts['info']} info")
         if not result.site.config.base_url:
             print("note: sitemap.xml not written (it needs absolute URLs): set base_url in content/site.yaml")

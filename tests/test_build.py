@@ -98,6 +98,15 @@ def test_cli_build_writes_every_expected_file(tiny_project, capsys):
             if not p.startswith(("assets/", "pagefind/"))} == set()
 
 
+def test_cli_build_says_how_many_departments_it_rebuilt(tiny_project, capsys):
+    code, out, _ = run_cli(capsys, "build", "-p", str(tiny_project))
+    assert code == 0 and "departments rebuilt" not in out  # the first build makes every one
+    record = tiny_project / "content/departments/beta/2021.yaml"
+    record.write_text(record.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    code, out, _ = run_cli(capsys, "build", "-p", str(tiny_project))
+    assert code == 0 and "(1 of 2 departments rebuilt, the others unchanged)" in out, out
+
+
 def test_plotly_bundle_is_local_hashed_and_unmodified(tiny_project):
     site = build(tiny_project).out_dir
     bundles = sorted((site / "assets").glob("plotly.*.min.js"))
