@@ -26,7 +26,7 @@ from corpus import write_corpus  # noqa: E402
 
 from generator import build as build_module  # noqa: E402
 from generator import shards  # noqa: E402
-from generator.buildcache import BuildCache  # noqa: E402
+from generator.buildcache import BuildCache, fragment_templates, template_closures  # noqa: E402
 from generator.config import load_config  # noqa: E402
 from generator.records import list_departments  # noqa: E402
 from generator.render import asset_files, configure_env  # noqa: E402
@@ -74,8 +74,9 @@ def per_form_stages(project: Path) -> tuple[float, dict[str, float], int]:
     scratch = Path(tempfile.mkdtemp(prefix="perfsite-stages-"))
     try:
         cache = BuildCache(scratch, scratch / "site")
+        closures = template_closures(theme, shards.PRERENDERED)
         context = shards._Context(config, theme, assets, shards.nav_years_of(config, departments), scratch / "out",
-                                  "key", cache, shards.fragment_templates(theme, shards.PRERENDERED))
+                                  "key", cache, fragment_templates(theme, closures, shards.PRERENDERED))
         started = time.perf_counter()
         for slug, _ in departments:
             shards.build_unit(context, slug)

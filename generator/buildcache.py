@@ -32,6 +32,7 @@ from pathlib import Path
 from . import __version__
 from .config import SiteConfig
 from .model import Department
+from .output import digest
 from .scoring import ScoredReport
 from .theme import Theme, template_closure
 
@@ -40,11 +41,6 @@ FORMAT = "perfsite-build-cache-1"
 UNIT_TEMPLATES = ("department.html", "form.html")  # the pages a department folder makes on its own
 
 Stat = tuple[int, int, int]  # inode, size, mtime_ns of one output file
-
-
-def digest(data: bytes) -> bytes:
-    """Identity of an output file's bytes (128 bits of SHA-256)."""
-    return hashlib.sha256(data).digest()[:16]
 
 
 # -- restricted pickles --------------------------------------------------------------------
@@ -126,15 +122,16 @@ def folder_signature(folder: Path) -> tuple:
     return tuple(sorted(entries))
 
 
-def fragment_templates(theme: Theme, names) -> list[str]:
+def template_closures(theme: Theme, names) -> dict[str, frozenset[str]]:
+    """Every template each page template pulls in (all of them when that cannot be known),
+    worked out once per build."""
+    return {name: template_closure(theme, name) or _all_templates(theme) for name in names}
+
+
+def fragment_templates(theme: Theme, closures: dict[str, frozenset[str]], names) -> list[str]:
     """The page templates that render sections through ``cached(...)``: a department's
     sections of them are made with the department and kept with it."""
-    found = []
-    for name in names:
-        closure = template_closure(theme, name) or _all_templates(theme)
-        if any("cached(" in _source(theme, n) for n in closure):
-            found.append(name)
-    return found
+    return [name for name in names if any("cached(" in _source(theme, n) for n in closures[name])]
 
 
 def _all_templates(theme: Theme) -> frozenset[str]:
@@ -148,15 +145,21 @@ def _source(theme: Theme, name: str) -> str:
         return ""
 
 
-def _code_stamp(digest_) -> None:
-    """The generator's own files (code and profiles), by path, size and mtime."""
-    root = Path(__file__).parent
+def stamp_folder(root: Path, digest_) -> None:
+    """Every file below ``root`` by path, size, mtime, ctime and inode (a copy that keeps mtimes
+    still changes the last two); dot-files and ``__pycache__`` left out."""
+    if not root.exists():
+        digest_.update(f"missing:{root}\n".encode())
+        return
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
         for name in sorted(files):
-            st = os.stat(os.path.join(folder, name))
-            digest_.update(f"{os.path.relpath(os.path.join(folder, name), root)}\0{st.st_size}\0"
-                           f"{st.st_mtime_ns}\n".encode())
+            if name.startswith("."):
+                continue
+            path = os.path.join(folder, name)
+            st = os.stat(path)
+            digest_.update(f"{os.path.relpath(path, root)}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0"
+                           f"{st.st_ino}\n".encode())
 
 
 def library_versions() -> list[str]:
@@ -169,24 +172,28 @@ def library_versions() -> list[str]:
     return versions
 
 
-def environment_key(config: SiteConfig, theme: Theme, static: dict[str, bytes], nav_years: list[int],
-                    templates: list[str]) -> str:
-    """Everything outside its own folder that a department's outputs depend on."""
+def shared_stamp(config: SiteConfig, theme: Theme, static: dict[str, bytes], nav_years: list[int]) -> str:
+    """What every page depends on: the generator, ``site.yaml``, strings, glossary, static
+    files and the years in the navigation."""
     h = hashlib.sha256()
     h.update("\n".join([FORMAT, *library_versions(), repr(nav_years)]).encode())
-    _code_stamp(h)
+    stamp_folder(Path(__file__).parent, h)  # the generator's code and profiles
     site_yaml = config.project_dir / "content" / "site.yaml"
     h.update(site_yaml.read_bytes() if site_yaml.is_file() else b"no site.yaml")
     h.update(repr(sorted(theme.strings.items())).encode())
     h.update(repr(theme.glossary).encode())
     for name in sorted(static):
         h.update(f"\n{name}\0".encode() + digest(static[name]))
-    names: set[str] = set()
-    for template in templates:
-        closure = template_closure(theme, template)
-        names |= closure if closure is not None else _all_templates(theme)
+    return h.hexdigest()
+
+
+def environment_key(shared: str, theme: Theme, closures: dict[str, frozenset[str]], templates) -> str:
+    """Everything outside its own folder that pages made from ``templates`` depend on: the
+    shared stamp and the source of every template they pull in, in every theme folder."""
+    h = hashlib.sha256(shared.encode())
+    names = sorted(set().union(*(closures[t] for t in templates)))
     for folder in theme.template_dirs:
-        for name in sorted(names):
+        for name in names:
             path = folder / name
             if path.is_file():
                 h.update(f"\n{path}\0".encode() + path.read_bytes())
@@ -276,9 +283,6 @@ class BuildCache:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
-
-    def prepare(self) -> None:
-        self.units.mkdir(parents=True, exist_ok=True)
 
     def load_state(self) -> BuildState | None:
         state = load(self.root / "state.pickle")

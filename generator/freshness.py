@@ -14,24 +14,9 @@ import hashlib
 import os
 from pathlib import Path
 
-from .buildcache import library_versions
+from .buildcache import library_versions, stamp_folder
 from .config import themes_root
 from .output import MARKER
-
-
-def _walk(root: Path, digest) -> None:
-    if not root.exists():
-        digest.update(f"missing:{root}\n".encode())
-        return
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
-        for name in sorted(files):
-            if name.startswith("."):
-                continue
-            path = os.path.join(folder, name)
-            st = os.stat(path)
-            digest.update(f"{os.path.relpath(path, root)}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0"
-                          f"{st.st_ino}\n".encode())
 
 
 def input_stamp(project_dir: Path, out_dir: Path) -> str:
@@ -39,7 +24,7 @@ def input_stamp(project_dir: Path, out_dir: Path) -> str:
     digest.update("\n".join(library_versions() + [str(out_dir)]).encode())
     for root in (project_dir / "content", project_dir / "overrides", themes_root(), Path(__file__).parent):
         digest.update(f"\n[{root.name}]\n".encode())
-        _walk(root, digest)
+        stamp_folder(root, digest)
     return digest.hexdigest()
 
 

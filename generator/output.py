@@ -1,9 +1,9 @@
 """Write the rendered site so that a reader never sees half of it.
 
-Everything goes into a temporary folder beside the target, which is then swapped in
-with one atomic ``renameat2(RENAME_EXCHANGE)`` (two renames where the kernel lacks
-it). A killed or failed build leaves the previous site untouched. A non-empty folder
-that perfsite did not write is never overwritten.
+The new site is made in the standby copy beside the target (:class:`StandbyOutput`),
+which is then swapped in with one atomic ``renameat2(RENAME_EXCHANGE)`` (two renames
+where the kernel lacks it). A killed or failed build leaves the previous site untouched.
+A non-empty folder that perfsite did not write is never overwritten.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 from .errors import ConfigError
 
 MARKER = ".perfsite-output"
-MARKER_TEXT = b"This folder is written by perfsite build; it is replaced whole on every build.\n"
+MARKER_TEXT = b"This folder is written by perfsite build; the next build undoes any edit made here.\n"
 TMP_TAG = ".perfsite-tmp-"
 
 
@@ -54,95 +54,36 @@ def _clean_leftovers(out_dir: Path) -> None:
         shutil.rmtree(stale, ignore_errors=True)
 
 
-class StagedOutput:
-    """A new site written file by file into a folder beside the target, then swapped in.
-
-    Use as a context manager: leaving the block normally swaps the staged folder in;
-    an exception (or a kill) leaves the previous site as it was.
-    """
-
-    def __init__(self, out_dir: Path, project_dir: Path):
-        self.out_dir = out_dir.resolve()
-        check_output_dir(self.out_dir, project_dir)
-        self.out_dir.parent.mkdir(parents=True, exist_ok=True)
-        _clean_leftovers(self.out_dir)
-        self.path = self.out_dir.parent / f".{self.out_dir.name}{TMP_TAG}{os.getpid()}"
-        self._made: set[Path] = set()
-
-    def __enter__(self) -> StagedOutput:
-        self.path.mkdir()
-        self._made.add(self.path)
-        return self
-
-    def write(self, rel: str, data: bytes) -> None:
-        write_file(self.path, rel, data, self._made)
-
-    def write_all(self, files: dict[str, bytes]) -> None:
-        for rel in sorted(files):
-            self.write(rel, files[rel])
-
-    def __exit__(self, kind, _value, _tb) -> None:
-        if kind is not None:
-            shutil.rmtree(self.path, ignore_errors=True)
-            return
-        try:
-            self._swap()
-        except BaseException:
-            shutil.rmtree(self.path, ignore_errors=True)
-            raise
-
-    def _swap(self) -> None:
-        (self.path / MARKER).write_bytes(MARKER_TEXT)
-        out_dir, tmp = self.out_dir, self.path
-        if out_dir.exists() and _exchange(tmp, out_dir):
-            shutil.rmtree(tmp)  # now holds the previous site
-            return
-        if out_dir.exists():
-            old = out_dir.parent / f".{out_dir.name}{TMP_TAG}old-{os.getpid()}"
-            out_dir.rename(old)
-            tmp.rename(out_dir)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(out_dir)
-
-
-def write_file(root: Path, rel: str, data: bytes, made: set[Path] | None = None) -> None:
-    """Write one output file below ``root``, creating folders as needed."""
-    target = root / rel
-    if made is None or target.parent not in made:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if made is not None:
-            made.add(target.parent)
-    target.write_bytes(data)
-
-
-def write_site(files: dict[str, bytes], out_dir: Path, project_dir: Path) -> None:
-    """Write ``files`` as the complete new content of ``out_dir``."""
-    with StagedOutput(out_dir, project_dir) as staged:
-        staged.write_all(files)
-
-
+DIGEST_SIZE = 16
 STANDBY_TAG = ".perfsite-standby"
+
+
+def digest(data: bytes) -> bytes:
+    """Identity of an output file's bytes (128 bits of SHA-256)."""
+    return hashlib.sha256(data).digest()[:DIGEST_SIZE]
 
 
 def standby_path(out_dir: Path) -> Path:
     return out_dir.parent / f".{out_dir.name}{STANDBY_TAG}"
 
 
-def write_new(root: Path, rel: str, data: bytes) -> tuple[int, int, int]:
-    """Write a file as a new inode (never through an existing one, which may be a hard link
-    into the live site); returns its inode, size and mtime. Tries the common case first (a new
-    file in a folder that exists): a syscall saved per file is a second saved per 10,000 forms."""
-    target = os.path.join(root, rel)
+def _create(target: str) -> int:
+    """Open ``target`` as a new inode (never through an existing one, which may be a hard link
+    into the live site). Tries the common case first, a new file in a folder that exists: a
+    syscall saved per file is a second saved per 10,000 forms."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
     try:
-        fd = os.open(target, flags, 0o644)
+        return os.open(target, flags, 0o644)
     except FileExistsError:
         os.unlink(target)
-        fd = os.open(target, flags, 0o644)
     except FileNotFoundError:
         os.makedirs(os.path.dirname(target), exist_ok=True)
-        fd = os.open(target, flags, 0o644)
+    return os.open(target, flags, 0o644)
+
+
+def write_new(root: Path, rel: str, data: bytes) -> tuple[int, int, int]:
+    """Write a file as a new inode; returns its inode, size and mtime."""
+    fd = _create(os.path.join(root, rel))
     try:
         view = memoryview(data)
         while view:
@@ -157,12 +98,8 @@ class NewFile:
     """A file written in pieces as a new inode, its digest taken on the way (for big files)."""
 
     def __init__(self, root: Path, rel: str):
-        self.rel, target = rel, root / rel
-        try:
-            os.unlink(target)
-        except FileNotFoundError:
-            target.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(target, "xb")  # noqa: SIM115 - closed in close()
+        self.rel = rel
+        self._file = os.fdopen(_create(os.path.join(root, rel)), "wb")
         self._hash = hashlib.sha256()
 
     def write(self, data: bytes) -> None:
@@ -173,7 +110,7 @@ class NewFile:
         self._file.flush()
         st = os.fstat(self._file.fileno())
         self._file.close()
-        return self._hash.digest()[:16], (st.st_ino, st.st_size, st.st_mtime_ns)
+        return self._hash.digest()[:DIGEST_SIZE], (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 class StandbyOutput:
@@ -212,8 +149,9 @@ class StandbyOutput:
     def __enter__(self) -> StandbyOutput:
         return self
 
-    def put(self, rel: str, data: bytes, file_digest: bytes) -> None:
-        """Make ``rel`` hold ``data`` (whose digest is given), writing only if it must."""
+    def put(self, rel: str, data: bytes) -> None:
+        """Make ``rel`` hold ``data``, writing only if neither copy has it already."""
+        file_digest = digest(data)
         if not self.reuse(rel, file_digest):
             self.adopt(rel, file_digest, write_new(self.path, rel, data))
 

@@ -32,17 +32,18 @@ from .buildcache import (
     Tree,
     UnitData,
     UnitMeta,
-    digest,
     environment_key,
     folder_signature,
     fragment_templates,
+    shared_stamp,
+    template_closures,
 )
 from .check import CheckedSite
 from .config import SiteConfig
 from .errors import ContentError, Problem
 from .feeds import feed_xml, robots_txt, sitemap_xml
 from .opendata import INDICATOR_COLUMNS, REPORT_COLUMNS, csv_document, form_outputs, reports_json
-from .output import NewFile, StandbyOutput, write_new
+from .output import NewFile, StandbyOutput, digest, write_new
 from .records import YEAR_FILE, Content, list_departments, read_department_folder
 from .render import asset_files, configure_env, render_page
 from .scoring import ScoredReport, score_report
@@ -271,10 +272,11 @@ def _build(config, out_dir, jobs, progress, cache, live, standby) -> Built:
     assets, static = asset_files(theme)
     configure_env(theme, static, _ActiveFragments())
     nav_years = nav_years_of(config, departments)
-    fragment_pages = fragment_templates(theme, PRERENDERED)
-    key = environment_key(config, theme, static, nav_years, [*UNIT_TEMPLATES, *fragment_pages])
-    sections_key = environment_key(config, theme, static, nav_years, list(EVERY_FORM_TEMPLATES))
-    cache.prepare()
+    closures = template_closures(theme, {*UNIT_TEMPLATES, *EVERY_FORM_TEMPLATES})
+    fragment_pages = fragment_templates(theme, closures, PRERENDERED)
+    shared = shared_stamp(config, theme, static, nav_years)
+    key = environment_key(shared, theme, closures, [*UNIT_TEMPLATES, *fragment_pages])
+    sections_key = environment_key(shared, theme, closures, EVERY_FORM_TEMPLATES)
     with frozen_heap():
         metas = {slug: reusable(cache, slug, key, config, live) for slug, _ in departments}
     rebuilt = {slug for slug, meta in metas.items() if meta is None}
@@ -293,11 +295,11 @@ def _build(config, out_dir, jobs, progress, cache, live, standby) -> Built:
                            tuple(f for m in ordered for f in m.forms))
         pages = write_every_form_pages(ctx, tree, site, ordered, rebuilt, sections_key)
         for rel in sorted(static):
-            put(tree, rel, static[rel])
+            tree.put(rel, static[rel])
         if config.base_url:
-            put(tree, "sitemap.xml", sitemap_xml(pages, config.base_url))
-        put(tree, "feed.xml", feed_xml(site, theme.strings))
-        put(tree, "robots.txt", robots_txt(config.base_url))
+            tree.put("sitemap.xml", sitemap_xml(pages, config.base_url))
+        tree.put("feed.xml", feed_xml(site, theme.strings))
+        tree.put("robots.txt", robots_txt(config.base_url))
         if search:
             search.finish()
         tree.delete_the_rest()
@@ -391,10 +393,6 @@ def reusable(cache: BuildCache, slug: str, key: str, config: SiteConfig, live: T
     return meta
 
 
-def put(tree: StandbyOutput, rel: str, data: bytes) -> None:
-    tree.put(rel, data, digest(data))
-
-
 class SearchIndexer:
     """The search bundles, each indexed as soon as all its pages are in the standby, on threads
     beside the workers (Pagefind runs on one core: overlapped with rendering, it adds about
@@ -439,7 +437,7 @@ class SearchIndexer:
         if not self.names:  # no form yet: an index of what there is, so the search page works
             pages = [(rel, self.tree.path / rel) for rel in sorted(self.tree.manifest) if rel.endswith(".html")]
             for rel, data in index_pages(pages, BUNDLE).items():
-                put(self.tree, rel, data)
+                self.tree.put(rel, data)
             return
         for bundle in self.names:
             key, job, kept = self.started[bundle]
@@ -449,7 +447,7 @@ class SearchIndexer:
                 continue
             files = job.result()
             for rel, data in files.items():
-                put(self.tree, rel, data)
+                self.tree.put(rel, data)
             self.cache.save_bundle(bundle, key, {rel: digest(data) for rel, data in files.items()})
 
     def close(self) -> None:
