@@ -30,6 +30,11 @@ def wheel(tmp_path_factory):
 
 def test_wheel_carries_profiles_and_themes(wheel):
     names = zipfile.ZipFile(wheel).namelist()
+    tracked = subprocess.run(["git", "ls-files", "themes", "generator/profiles"], cwd=REPO, capture_output=True,
+                             text=True, check=True).stdout.split()
+    shipped = {n.replace("perfsite_themes/", "themes/", 1) for n in names}
+    missing = [rel for rel in tracked if rel not in shipped]
+    assert missing == []  # every theme file (glossary.yaml included) and every profile ships
     assert "generator/profiles/national.yaml" in names
     assert "perfsite_themes/default/templates/form.html" in names
     assert "perfsite_themes/default/strings/en.yaml" in names
@@ -48,3 +53,5 @@ def test_installed_wheel_builds_a_project_elsewhere(wheel, tmp_path, tiny_projec
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0].startswith(str(target))  # not this checkout
     assert (tiny_project / "site" / "departments" / "alpha" / "2021" / "index.html").is_file()
+    glossary = (tiny_project / "site" / "glossary" / "index.html").read_text(encoding="utf-8")
+    assert glossary.count('<th scope="row" lang="zh-CN">') >= 20  # the glossary shipped with its rows
