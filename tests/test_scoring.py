@@ -129,7 +129,8 @@ def test_merge_options_replaces_lists_and_does_not_mutate():
 def test_invalid_override_is_a_problem():
     loaded, problems = load_profile("national", {"execution": {"method": "nonsense"}})
     assert loaded is None
-    assert problems
+    assert [(p.path, p.message) for p in problems] == [
+        ("execution.method", 'expected one of capped, symmetric_deviation, step_bands, got "nonsense"')]
 
 
 # ---------------------------------------------------------------- execution: the seed (§3.4)
@@ -760,6 +761,34 @@ def test_not_applicable_drop():
     assert scored.not_applicable_weight == D("10")
     assert scored.total == D("75.00")   # 10 + 50 + 15, not rescaled
     assert scored.grade == "中"
+
+
+def _all_not_applicable(funds_weight, *weights) -> Report:
+    return report(source(100, 90), funds_weight=funds_weight, indicators=[
+        row("100个", "100个", w, w, applicable=False) for w in weights])
+
+
+@pytest.mark.parametrize(("funds_weight", "weights", "total", "grade"), [
+    # funds weight 0, every indicator (50 + 30 + 20 = 100) not applicable: nothing is left to
+    # rescale to, so the total is what was scored, 0.00, and not 0 × 100 / (100 − 100)
+    (0, (50, 30, 20), D("0.00"), "差"),
+    # execution 10 × 90/100 = 9.00; not-applicable 60 + 40 = 100: no rescale, total 9.00
+    (10, (60, 40), D("9.00"), "差"),
+    # not-applicable 70 + 40 = 110 (weights over 100, a warning): still no rescale (a negative
+    # divisor would turn 9 into −90)
+    (10, (70, 40), D("9.00"), "差"),
+])
+def test_not_applicable_weight_of_100_or_more_is_not_rescaled(funds_weight, weights, total, grade):
+    scored = score_report(_all_not_applicable(funds_weight, *weights), profile())
+    assert [r.kind for r in scored.indicators] == ["not_applicable"] * len(weights)
+    assert scored.not_applicable_weight == sum(D(w) for w in weights)
+    assert (scored.total, scored.grade) == (total, grade)
+
+
+def test_not_applicable_weight_below_100_rescales_what_is_left():
+    # execution 9.00; not-applicable 50 + 40 = 90: 9 × 100 / (100 − 90) = 90.00 → 优
+    scored = score_report(_all_not_applicable(10, 50, 40), profile())
+    assert (scored.not_applicable_weight, scored.total, scored.grade) == (D("90"), D("90.00"), "优")
 
 
 @pytest.mark.parametrize(("mode", "total"), [
