@@ -175,7 +175,7 @@ def _audit_indicator(row: IndicatorResult, profile: Profile, add) -> None:
 def _audit_quantity(row: IndicatorResult, profile: Profile, add, base, name) -> None:
     ind = row.indicator
     if row.over_achieved:
-        ratio = round_to(row.ratio * HUNDRED, 0, "half_up")
+        ratio = round_to(row.ratio * 100, 0, "half_up")
         if row.score != row.computed:
             add("over-achievement", base + ("score",),
                 f"“{name}”完成值达目标的 {ratio}%，评价人按偏离度扣分（{ind.score}，公式得 {row.computed}），"

@@ -1,7 +1,10 @@
 """Recompute every rate, score, total and grade of a form under one rule profile.
 
-All arithmetic is :class:`decimal.Decimal`; rounding happens only where the profile
-says (the rate in percent when ``rate_first``, then each score, then the total). The
+Inputs and results are :class:`decimal.Decimal`; every quotient in between is an exact
+:class:`fractions.Fraction`, so a number is the exact result rounded once, where the
+profile says (the rate in percent when ``rate_first``, then each score, then the total).
+Dividing first in Decimal would round midway: 3 × 5.35/30 came out 0.5349…9 → 0.53
+instead of the exact 0.535 → 0.54. The
 rules are DESIGN §3.1, with every jurisdictional difference (§3.2) read from the
 :class:`~generator.profiles.Profile`, never hard-coded here.
 """
@@ -10,19 +13,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal
+from fractions import Fraction
 
 from .model import Indicator, Report
 from .profiles import Profile
 from .values import AT_LEAST, AT_MOST, LESS, MORE, UnitMismatch, common_numbers
 
-ZERO, ONE, HUNDRED = Decimal(0), Decimal(1), Decimal(100)
+ZERO, HUNDRED = Decimal(0), Decimal(100)
 _WIDE = Context(prec=60)  # validated amounts (≤ 1e15, ≤ 6 places) never overflow this
 _MODES = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "truncate": ROUND_DOWN}
 
 
-def round_to(value: Decimal, places: int, mode: str) -> Decimal:
-    """Round to ``places`` decimals by the profile's mode (truncate goes toward zero)."""
-    return value.quantize(Decimal(1).scaleb(-places), rounding=_MODES[mode], context=_WIDE)
+def round_to(value: Decimal | Fraction, places: int, mode: str) -> Decimal:
+    """Round an exact value to ``places`` decimals by the profile's mode (truncate goes toward zero)."""
+    if isinstance(value, Decimal):
+        return value.quantize(Decimal(1).scaleb(-places), rounding=_MODES[mode], context=_WIDE)
+    scaled = value * 10 ** places
+    whole, rest = divmod(abs(scaled.numerator), scaled.denominator)
+    twice = 2 * rest
+    if mode == "half_up":
+        whole += twice >= scaled.denominator
+    elif mode == "half_even":
+        whole += twice > scaled.denominator or (twice == scaled.denominator and whole % 2 == 1)
+    elif mode != "truncate":
+        raise ValueError(f"unknown rounding mode {mode!r}")
+    return Decimal(-whole if scaled < 0 else whole).scaleb(-places)
 
 
 @dataclass(frozen=True)
@@ -56,7 +71,7 @@ class IndicatorResult:
     achievement: str | None = None   # achieved | partial | missed
     direction: str | None = None     # higher | lower
     met: bool | None = None
-    ratio: Decimal | None = None     # actual/target (higher) or target/actual (lower)
+    ratio: Fraction | None = None    # exact actual/target (higher) or target/actual (lower)
     over_achieved: bool = False
     unit_mismatch: str = ""
     unparsed: bool = False           # a value has digits but is not a readable quantity
@@ -86,7 +101,7 @@ def score_report(report: Report, profile: Profile) -> ScoredReport:
     subtotal = execution.score + sum((r.score for r in rows if r.score is not None), ZERO)
     na_weight = sum((r.indicator.weight or ZERO for r in rows if r.kind == "not_applicable"), ZERO)
     if na_weight and profile.not_applicable == "rescale" and na_weight < HUNDRED:
-        subtotal = subtotal * HUNDRED / (HUNDRED - na_weight)
+        subtotal = Fraction(subtotal) * 100 / (100 - Fraction(na_weight))
     total = round_to(subtotal, profile.places, profile.rounding_mode)
     return ScoredReport(report, profile, execution, rows, total, grade_for(total, profile), na_weight)
 
@@ -108,14 +123,14 @@ def fund_totals(report: Report) -> FundTotals:
     return FundTotals(total("budget"), total("executed"), total("transfer") or ZERO)
 
 
-def execution_rate(totals: FundTotals, profile: Profile) -> Decimal | None:
-    """The unrounded rate as a fraction (1 = 100 %); None when A is zero or unknown."""
+def execution_rate(totals: FundTotals, profile: Profile) -> Fraction | None:
+    """The exact rate (1 = 100 %); None when A is zero or unknown."""
     if not totals.budget or totals.executed is None:
         return None
     executed = totals.executed
     if profile.rate_basis == "net_of_transfer":
         executed -= totals.transfer
-    return executed / totals.budget
+    return Fraction(executed) / Fraction(totals.budget)
 
 
 def score_execution(report: Report, profile: Profile) -> ExecutionResult:
@@ -127,22 +142,24 @@ def score_execution(report: Report, profile: Profile) -> ExecutionResult:
     if raw is None:
         return ExecutionResult(totals, weight, None, round_to(ZERO, places, mode),
                                reported.rate, reported.score)
-    percent = round_to(raw * HUNDRED, places, mode)
-    rate = percent / HUNDRED if profile.rate_first else raw
+    percent = round_to(raw * 100, places, mode)
+    rate = Fraction(percent) / 100 if profile.rate_first else raw
     score = round_to(execution_points(rate, weight, profile), places, mode)
     return ExecutionResult(totals, weight, percent, score, reported.rate, reported.score)
 
 
-def execution_points(rate: Decimal, weight: Decimal, profile: Profile) -> Decimal:
-    """Points for an execution rate (a fraction) under the profile's method."""
+def execution_points(rate: Fraction | Decimal, weight: Decimal, profile: Profile) -> Fraction:
+    """Exact points for an execution rate (1 = 100 %) under the profile's method."""
+    rate = Fraction(rate)
     if profile.execution_method == "capped":
-        share = min(max(rate, ZERO), ONE)
+        share = min(max(rate, Fraction(0)), Fraction(1))
     elif profile.execution_method == "symmetric_deviation":
-        share = max(ZERO, ONE - abs(rate - ONE))
+        share = max(Fraction(0), 1 - abs(rate - 1))
     else:  # step_bands: the first band whose threshold the rate reaches
-        percent = rate * HUNDRED
-        share = next((s / HUNDRED for minimum, s in profile.step_bands if percent >= minimum), ZERO)
-    return weight * share
+        percent = rate * 100
+        share = next((Fraction(s) / 100 for minimum, s in profile.step_bands if percent >= Fraction(minimum)),
+                     Fraction(0))
+    return Fraction(weight) * share
 
 
 def score_indicator(row: Indicator, profile: Profile) -> IndicatorResult:
@@ -180,14 +197,14 @@ def _score_quantity(row: Indicator, profile: Profile, t: Decimal, a: Decimal) ->
     weight, direction = row.weight, direction_of(row, profile)
     if direction == "higher":
         met = a >= t
-        ratio = ONE if t <= ZERO else a / t
+        ratio = Fraction(1) if t <= ZERO else Fraction(a) / Fraction(t)
     else:
         met = a <= t
-        ratio = ONE if a <= ZERO else t / a
-    share = ONE if met else min(ONE, max(ZERO, ratio))
-    computed = round_to(weight * share, profile.places, profile.rounding_mode)
-    over = met and ratio >= profile.over_achievement_ratio if direction == "higher" else (
-        met and a > ZERO and ratio >= profile.over_achievement_ratio)
+        ratio = Fraction(1) if a <= ZERO else Fraction(t) / Fraction(a)
+    share = Fraction(1) if met else min(Fraction(1), max(Fraction(0), ratio))
+    computed = round_to(Fraction(weight) * share, profile.places, profile.rounding_mode)
+    over_limit = Fraction(profile.over_achievement_ratio)
+    over = met and ratio >= over_limit if direction == "higher" else (met and a > ZERO and ratio >= over_limit)
     score = computed
     # 按偏离度: an evaluator may cut an over-achieved score; accept the cut, audit flags it.
     if over and row.score is not None and ZERO <= row.score < computed:
@@ -206,7 +223,7 @@ def _score_by_band(row: Indicator, profile: Profile, *, unit_mismatch: str = "",
     weight = row.weight
     if achievement:
         low, high = profile.qualitative_bands[achievement]
-        band = (weight * low / HUNDRED, weight * high / HUNDRED)
+        band = (_WIDE.divide(_WIDE.multiply(weight, low), HUNDRED), _WIDE.divide(_WIDE.multiply(weight, high), HUNDRED))
     else:
         band = (ZERO, weight)
     if row.score is None:
