@@ -11,6 +11,7 @@ import html
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 
 from .profiles import Profile
 from .scoring import ScoredReport, round_to
@@ -175,7 +176,7 @@ def overview_chart(by_year: dict[int, list[ScoredReport]], t: dict, profile: Pro
 
 
 def average(values: list[Decimal], profile: Profile) -> Decimal | None:
-    """The mean, rounded as the profile rounds scores."""
+    """The exact mean, rounded once as the profile rounds scores."""
     if not values:
         return None
-    return round_to(sum(values, Decimal(0)) / len(values), profile.places, profile.rounding_mode)
+    return round_to(Fraction(sum(values, Decimal(0))) / len(values), profile.places, profile.rounding_mode)

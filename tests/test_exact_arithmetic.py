@@ -252,3 +252,10 @@ def test_rescaled_totals_equal_the_exact_reference():
         if got != decimal_of(expected):
             disagreements.append((target, actual, na_weight, prof.rounding_mode, got, expected))
     assert disagreements[:5] == []
+
+
+@pytest.mark.parametrize(("mode", "expected"), [("half_up", "90.01"), ("half_even", "90.00"), ("truncate", "90.00")])
+def test_average_total_is_rounded_once(mode, expected):
+    # (90.00 + 90.01) / 2 = 90.005 exactly, a tie at two places
+    from generator.charts import average
+    assert average([Decimal("90.00"), Decimal("90.01")], profile(mode, 2)) == Decimal(expected)
