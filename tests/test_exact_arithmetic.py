@@ -18,6 +18,7 @@ from functools import cache
 
 import pytest
 
+from generator.charts import average
 from generator.model import Department, FundSource, Indicator, Report
 from generator.profiles import load_profile
 from generator.scoring import score_execution, score_indicator, score_report
@@ -257,5 +258,4 @@ def test_rescaled_totals_equal_the_exact_reference():
 @pytest.mark.parametrize(("mode", "expected"), [("half_up", "90.01"), ("half_even", "90.00"), ("truncate", "90.00")])
 def test_average_total_is_rounded_once(mode, expected):
     # (90.00 + 90.01) / 2 = 90.005 exactly, a tie at two places
-    from generator.charts import average
     assert average([Decimal("90.00"), Decimal("90.01")], profile(mode, 2)) == Decimal(expected)
