@@ -32,6 +32,11 @@ def test_bundle_count_doubles_and_departments_keep_their_bundle():
     grown = search.plan_bundles({s: 5 for s in slugs})         # 1,500 forms: still 2
     assert set(small.values()) == set(grown.values()) == {"pagefind", "pagefind-2"}
     assert all(grown[s] == small[s] for s in small)
+    # crc32("dept-0000") = 0x17d805fe (even: bundle 0), crc32("dept-0001") = 0x60df3568 (even too);
+    # with 16 bundles 0x…fe mod 16 = 14 and 0x…68 mod 16 = 8
+    assert (small["dept-0000"], small["dept-0001"]) == ("pagefind", "pagefind")
+    large = search.plan_bundles({s: 50 for s in slugs})  # 15,000 forms: 16 bundles
+    assert (large["dept-0000"], large["dept-0001"]) == ("pagefind-15", "pagefind-9")
     assert search.bundle_names({}) == ["pagefind"]
 
 
@@ -87,7 +92,9 @@ def test_one_record_reindexes_one_bundle(split_sample: Path, tmp_path: Path, mon
     record = split_sample / "content/departments/demo-jiaoyu/2022.yaml"
     record.write_text(record.read_text(encoding="utf-8").replace("units: 14", "units: 15"), encoding="utf-8")
     assert build(split_sample).rebuilt == 1
-    assert indexed == [search.plan_bundles({"demo-jiaoyu": 1, **{f"x{i}": 3 for i in range(8)}})["demo-jiaoyu"]]
+    # 25 forms at 4 a bundle: 8 bundles (1, 2, 4 are too few); crc32("demo-jiaoyu") = 0x950775ad,
+    # and 0x950775ad mod 8 = 5 (its last hex digit d = 1101, low three bits 101): the sixth bundle
+    assert indexed == ["pagefind-6"]
     clean = build(split_sample, tmp_path / "clean", force=True)
     assert tree_bytes(split_sample / "site") == tree_bytes(clean.out_dir)
 
