@@ -78,3 +78,38 @@ def write_corpus(root: Path, forms: int, years: int = 5, seed: int = 2021, searc
             write_form(folder / f"{2019 + y}.yaml", rng, 2019 + y)
             written += 1
     return root
+
+
+HUGO_CONFIG = ('baseURL = "https://example.org/bench/"\ntitle = "基准测试站点"\nlanguageCode = "zh-CN"\n'
+               'disableKinds = ["taxonomy", "term"]\n')
+HUGO_PAGE = ("<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{{ .Title }}</title></head>"
+             "<body><h1>{{ .Title }}</h1>{{ .Content }}</body></html>\n")
+HUGO_LIST = ("<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{{ .Title }}</title></head>"
+             "<body><h1>{{ .Title }}</h1><ul>{{ range .Pages }}<li><a href=\"{{ .RelPermalink }}\">{{ .Title }}"
+             "</a></li>{{ end }}</ul></body></html>\n")
+
+
+def write_hugo_site(root: Path, project: Path) -> Path:
+    """A Hugo site with one plain markdown page per form of ``project``: its narratives and indicator table.
+
+    The closest page Hugo makes to a perfsite form page without a theme: no scores worked
+    out, no charts, no downloads; a reference for the cost of a page, not the same product.
+    """
+    import yaml
+
+    (root / "layouts" / "_default").mkdir(parents=True, exist_ok=True)
+    (root / "hugo.toml").write_text(HUGO_CONFIG, encoding="utf-8")
+    (root / "layouts" / "_default" / "single.html").write_text(HUGO_PAGE, encoding="utf-8")
+    (root / "layouts" / "_default" / "list.html").write_text(HUGO_LIST, encoding="utf-8")
+    for record in sorted((project / "content" / "departments").glob("*/[0-9]*.yaml")):
+        form = yaml.load(record.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+        rows = "".join(f"| {i['level1']} | {i['level2']} | {i['content']} | {i['target']} | {i['actual']} | "
+                       f"{i['weight']} | {i['score']} |\n" for i in form["indicators"])
+        page = (f"---\ntitle: \"{record.parent.name} {form['year']}\"\n---\n\n## 主要职能\n\n{form['functions']}\n"
+                f"## 年度目标\n\n{form['goals']['planned']}\n## 完成情况\n\n{form['goals']['achieved']}\n"
+                "## 绩效指标\n\n| 一级指标 | 二级指标 | 指标内容 | 年度指标值 | 实际完成值 | 分值 | 得分 |\n"
+                f"|---|---|---|---|---|---|---|\n{rows}")
+        target = root / "content" / "departments" / record.parent.name / f"{record.stem}.md"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(page, encoding="utf-8")
+    return root
