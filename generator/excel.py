@@ -3,7 +3,8 @@
 Departments fill 部门整体支出绩效自评表 in Excel. ``perfsite template`` writes a blank
 workbook, ``perfsite export`` writes every record as one filled workbook
 (``<out>/<slug>/<year>.xlsx``, the same layout as ``content/departments``) and
-``perfsite import`` turns filled workbooks back into YAML records.
+``perfsite import`` turns filled workbooks back into YAML records. Like import, template and
+export replace an existing file only with ``--overwrite``.
 
 This module is the public face and the three commands; the work is done in pipeline order by
 
@@ -12,6 +13,7 @@ This module is the public face and the three commands; the work is done in pipel
 * :mod:`generator.excel_yaml` — deterministic YAML text for imported records;
 * :mod:`generator.excel_formsheet` — one form sheet laid out from record data;
 * :mod:`generator.excel_write` — the template and the export, byte for byte stable;
+* :mod:`generator.excel_unpack` — a workbook file checked before anything parses it (sizes, DTDs);
 * :mod:`generator.excel_grid` — a workbook file as guarded grids of cells;
 * :mod:`generator.excel_read` — one form sheet → record data located by cell;
 * :mod:`generator.excel_import` — filled workbooks → YAML records, all or nothing.
@@ -31,7 +33,7 @@ __all__ = ["ILLEGIBLE", "add_commands", "export_records", "import_workbooks", "w
 
 
 def run_template(args) -> int:
-    write_template(args.out)
+    write_template(args.out, overwrite=args.overwrite)
     print(f"wrote the fill-in template {args.out} (sheets {SHEET} and {HELP_SHEET})")
     return 0
 
@@ -48,7 +50,7 @@ def run_import(args) -> int:
 
 def run_export(args) -> int:
     out = args.out if args.out is not None else args.project / "excel"
-    written = export_records(args.project, out)
+    written = export_records(args.project, out, overwrite=args.overwrite)
     print(f"exported {len(written)} form{'s' if len(written) != 1 else ''} to {out} (one workbook per form, "
           "<slug>/<year>.xlsx)")
     return 0
@@ -58,6 +60,7 @@ def add_commands(sub, common: argparse.ArgumentParser) -> dict[str, Callable[[ar
     """Add ``template``, ``import`` and ``export`` to the CLI's subparsers; returns name → handler."""
     template = sub.add_parser("template", help="write a blank Excel fill-in workbook of the form")
     template.add_argument("out", type=Path, metavar="OUT.xlsx", help="the workbook to write")
+    template.add_argument("--overwrite", action="store_true", help="replace OUT.xlsx if it exists")
     template.set_defaults(func=run_template)
 
     imp = sub.add_parser("import", parents=[common], help="turn filled Excel workbooks into YAML records")
@@ -67,5 +70,6 @@ def add_commands(sub, common: argparse.ArgumentParser) -> dict[str, Callable[[ar
 
     exp = sub.add_parser("export", parents=[common], help="write every form as an Excel workbook")
     exp.add_argument("-o", "--out", type=Path, metavar="DIR", help="output folder (default: DIR/excel)")
+    exp.add_argument("--overwrite", action="store_true", help="replace workbooks that already exist")
     exp.set_defaults(func=run_export)
     return {"template": run_template, "import": run_import, "export": run_export}

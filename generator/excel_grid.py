@@ -1,8 +1,10 @@
 """A workbook file as grids of cells, and one cell read as a field's value.
 
-Workbooks come from anyone, so loading is guarded: size limits before unpacking, only
-sheets named 自评表…, at most 5000 rows by 40 columns, and a formula is taken at its
-saved result (a formula without one is a problem). :class:`SheetReader` then finds
+Workbooks come from anyone, so loading is guarded: the file is checked before openpyxl
+parses it (:mod:`generator.excel_unpack`), only sheets named 自评表… are read, at most 5000
+rows by 40 columns, a cell whose stored value cannot be read is reported by its cell (all of
+them at once), and a formula is taken at its saved result (a formula without one is a
+problem). :class:`SheetReader` then finds
 labels and table columns by their text (spaces and full-width brackets do not matter), and
 reads one cell as the kind of value its field holds; the numbers rules are in
 :mod:`generator.excel_numbers`.
@@ -11,7 +13,7 @@ reads one cell as the kind of value its field holds; the numbers rules are in
 from __future__ import annotations
 
 import datetime
-import zipfile
+import io
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -19,11 +21,10 @@ from pathlib import Path
 from .errors import Location, Problem
 from .excel_layout import CHOICES, ILLEGIBLE_MARKS, SHEET, norm_label
 from .excel_numbers import format_section, number_text, read_number
+from .excel_unpack import read_workbook
 from .schema import describe_value, suggest
 from .yamlsource import KeyPath, format_path
 
-MAX_WORKBOOK_BYTES = 20 * 1024 * 1024
-MAX_UNPACKED_BYTES = 200 * 1024 * 1024
 MAX_ROWS = 5000
 MAX_COLUMNS = 40
 
@@ -33,32 +34,27 @@ class Cell:
     """One non-empty cell as openpyxl read it."""
 
     value: object
-    kind: str  # openpyxl data type: n(umber), s(tring), b(ool), d(ate), e(rror), f(ormula)
+    kind: str  # openpyxl data type: n(umber), s(tring), b(ool), d(ate), e(rror), f(ormula), x (unreadable)
     fmt: str
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A cell whose stored value openpyxl cannot turn into one (``NaN`` in a number cell)."""
+
+    text: str
+    kind: str
 
 
 def load_grids(path: Path, display: str) -> tuple[list[tuple[str, dict]], list[Problem]]:
     """The form sheets of a workbook as {(row, column): cell}; formulas give their saved results."""
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        return [], [Problem(Location(display), "", f"cannot read: {exc.strerror}")]
-    if size > MAX_WORKBOOK_BYTES:
-        return [], [Problem(Location(display), "", f"file too large: {size / 1024 / 1024:.1f} MiB, limit 20 MiB")]
-    try:
-        with zipfile.ZipFile(path) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError):
-        hint = "save it as an Excel workbook (.xlsx)"
-        if path.suffix.lower() == ".xls":
-            hint = "this is the old .xls format: open it in Excel and save it as .xlsx"
-        return [], [Problem(Location(display), "", "not an Excel workbook (.xlsx)", hint)]
-    if unpacked > MAX_UNPACKED_BYTES:
-        return [], [Problem(Location(display), "", "the workbook unpacks to more than 200 MiB")]
-    grids, problems = _read_grids(path, display, data_only=False)
+    raw, problems = read_workbook(path, display)
+    if raw is None:
+        return [], problems
+    grids, problems = _read_grids(raw, display, data_only=False)
     formulas = {(name, pos) for name, grid in grids for pos, cell in grid.items() if cell.kind == "f"}
     if formulas and not problems:
-        saved, problems = _read_grids(path, display, data_only=True)
+        saved, problems = _read_grids(raw, display, data_only=True)
         for name, grid in saved:
             for pos in sorted(p for n, p in formulas if n == name):
                 if grid.get(pos) is None or grid[pos].value is None:
@@ -71,11 +67,11 @@ def load_grids(path: Path, display: str) -> tuple[list[tuple[str, dict]], list[P
     return grids, problems
 
 
-def _read_grids(path: Path, display: str, data_only: bool):
+def _read_grids(raw: bytes, display: str, data_only: bool):
     from openpyxl import load_workbook
 
     try:
-        book = load_workbook(path, read_only=True, data_only=data_only)
+        book = load_workbook(io.BytesIO(raw), read_only=True, data_only=data_only)
     except Exception as exc:  # a broken file is the user's problem, not a bug: name it
         return [], [Problem(Location(display), "", f"cannot open the workbook: {exc}",
                             "save it again from Excel as .xlsx")]
@@ -88,19 +84,61 @@ def _read_grids(path: Path, display: str, data_only: bool):
         grids, problems = [], []
         for ws in sheets:
             grid: dict[tuple[int, int], Cell] = {}
-            for row in ws.iter_rows(min_row=1, max_row=MAX_ROWS + 1, max_col=MAX_COLUMNS):
-                for cell in row:
-                    if getattr(cell, "value", None) is None:
+            try:
+                for cell in _cells(ws):
+                    if cell.value is None or cell.column > MAX_COLUMNS:
                         continue
                     if cell.row > MAX_ROWS:
                         problems.append(Problem(Location(f"{display}!{ws.title}"), "",
                                                 f"more than {MAX_ROWS} rows", "one form per sheet"))
                         break
-                    grid[(cell.row, cell.column)] = Cell(cell.value, cell.data_type, cell.number_format or "")
+                    grid[(cell.row, cell.column)] = Cell(cell.value, cell.data_type, _number_format(cell))
+            except Exception as exc:  # a sheet openpyxl cannot read past (a bad row number): name it
+                problems.append(Problem(Location(f"{display}!{ws.title}"), "", f"cannot read the sheet: {exc}",
+                                        "save it again from Excel as .xlsx"))
             grids.append((ws.title, grid))
         return grids, problems
     finally:
         book.close()
+
+
+def _cells(ws):
+    """Every stored cell of a read-only sheet, in order; a value openpyxl cannot cast is :class:`Unreadable`.
+
+    openpyxl's own ``iter_rows`` stops the whole sheet at the first such cell with a bare
+    ``ValueError``; this parser keeps going, so every bad cell is reported at once, by its cell.
+    """
+    from openpyxl.cell.read_only import ReadOnlyCell
+    from openpyxl.utils import coordinate_to_tuple
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    class Parser(WorkSheetParser):
+        def parse_cell(self, element):
+            try:
+                return super().parse_cell(element)
+            except (ValueError, TypeError, IndexError, KeyError, OverflowError):
+                row, column = coordinate_to_tuple(element.get("r"))  # unlocated: the sheet's problem
+                text = element.findtext(f"{{{SHEET_MAIN}}}v") or ""
+                return {"row": row, "column": column, "value": Unreadable(text, element.get("t", "n")),
+                        "data_type": "x", "style_id": 0}
+
+    book = ws.parent
+    with ws._get_source() as source:
+        parser = Parser(source, ws._shared_strings, data_only=book.data_only, epoch=book.epoch,
+                        date_formats=book._date_formats, timedelta_formats=book._timedelta_formats)
+        for _, row in parser.parse():
+            for cell in row:
+                yield ReadOnlyCell(ws, **cell)
+
+
+SHEET_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+def _number_format(cell) -> str:
+    try:
+        return cell.number_format or ""
+    except IndexError:  # a style number the workbook does not define: shown as General
+        return ""
 
 
 class SheetReader:
@@ -175,6 +213,11 @@ class SheetReader:
         if cell.kind == "e":
             self.fail(where, path, f"the cell shows the Excel error {value}", "type the value itself")
             return None
+        if isinstance(value, Unreadable):
+            self.fail(where, path, f"the cell stores {describe_value(value.text)}, not "
+                      f"{_STORED.get(value.kind, 'a value')} Excel can hold",
+                      "type the number itself" if value.kind == "n" else "type the value itself")
+            return None
         if isinstance(value, str):
             value = value.replace("\r\n", "\n").replace("\r", "\n").strip()
             if not value:
@@ -184,16 +227,25 @@ class SheetReader:
         if kind == "choice":
             return self.choice(key, value, where, path)
         if kind in ("money", "rate", "weight", "score", "integer"):
-            number = read_number(value, cell.fmt) if not isinstance(value, bool) else value
+            number = self.number(value, cell.fmt, where, path) if not isinstance(value, bool) else value
             if kind == "integer" and isinstance(number, Decimal) and number == number.to_integral_value():
                 number = int(number)
             return number
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            number = read_number(value, cell.fmt)
+            number = self.number(value, cell.fmt, where, path)
+            if number is None:
+                return None
             if kind == "value" and "%" not in format_section(cell.fmt):
                 return number
             return number_text(number) + ("%" if "%" in format_section(cell.fmt) else "")
         return value
+
+    def number(self, value: object, fmt: str, where: Location, path: KeyPath) -> object:
+        try:
+            return read_number(value, fmt)
+        except ValueError as exc:  # infinite, or more digits than any form holds
+            self.fail(where, path, f"the cell stores {exc}", "type the number itself")
+            return None
 
     def choice(self, key: str, value: object, where: Location, path: KeyPath) -> object:
         options = CHOICES[key]
@@ -208,6 +260,9 @@ class SheetReader:
         self.fail(where, path, f"expected one of {', '.join(options)}, got {describe_value(value)}",
                   suggest(str(value), list(options)))
         return None
+
+
+_STORED = {"n": "a number", "s": "a text", "b": "a true/false value", "d": "a date"}
 
 
 def _date_text(value) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 EXCEL_DIGITS = 15  # Excel keeps 15 significant digits
 
@@ -51,35 +51,50 @@ def format_section(fmt: str) -> str:
 
 
 def read_number(value: object, fmt: str) -> object:
-    """A numeric cell as Excel shows it (see the module docstring); text is parsed exactly."""
+    """A numeric cell as Excel shows it (see the module docstring); text is parsed exactly.
+
+    Raises ValueError, worded to follow "the cell stores", for an infinite number or one with
+    more than :data:`MAX_DIGITS` digits; any other is read exactly, whatever its size.
+    """
     if isinstance(value, str):
         text = value.strip()
-        if _PLAIN_INT.match(text):
-            return int(text)
-        if _PLAIN_DECIMAL.match(text):
-            return Decimal(text)
+        if _PLAIN_INT.match(text) or _PLAIN_DECIMAL.match(text):
+            number = _bounded(Decimal(text))
+            return int(number) if _PLAIN_INT.match(text) else number
         return value  # the schema says what is wrong with it
     if isinstance(value, int):
-        number = Decimal(value)
+        number = _bounded(Decimal(value))
     elif isinstance(value, float):
         if not math.isfinite(value):
-            return str(value)
-        number = Decimal(format(value, f".{EXCEL_DIGITS}g"))
+            raise ValueError("an infinite number" if math.isinf(value) else "NaN, not a number")
+        number = _bounded(Decimal(format(value, f".{EXCEL_DIGITS}g")))
     else:
         return value
     section = format_section(fmt)
     places = None  # General, text and scientific formats show the number as it is
     if section not in ("General", "@") and not re.search(r"[eE][+-]", section):
         match = re.search(r"0\.(0+)", section)
-        places = len(match.group(1)) if match else (0 if re.search(r"[0#]", section) else None)
-    if "%" in section:
-        number *= 100
-    number = number.normalize()
-    if number.as_tuple().exponent > 0:
-        number = number.quantize(Decimal(1))
-    if places and decimal_places(number) < places:
-        number = number.quantize(Decimal(1).scaleb(-places))
+        places = min(len(match.group(1)), EXCEL_PLACES) if match else (0 if re.search(r"[0#]", section) else None)
+    with localcontext(prec=MAX_DIGITS + 2 * EXCEL_PLACES):  # exact: never rounds (the default keeps 28 digits)
+        if "%" in section:
+            number *= 100
+        number = number.normalize()
+        if number.as_tuple().exponent > 0:
+            number = number.quantize(Decimal(1))
+        if places and decimal_places(number) < places:
+            number = number.quantize(Decimal(1).scaleb(-places))
     return int(number) if number.as_tuple().exponent >= 0 else number
+
+
+MAX_DIGITS = 100  # far beyond any figure (the schema stops amounts at 10**15), short enough to show
+EXCEL_PLACES = 30  # a number format shows at most 30 decimals
+
+
+def _bounded(number: Decimal) -> Decimal:
+    digits = max(number.adjusted() + 1, len(number.as_tuple().digits))
+    if digits > MAX_DIGITS:
+        raise ValueError(f"a number with {digits} digits, more than any form holds")
+    return number
 
 
 def number_text(number: object) -> str:

@@ -19,7 +19,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from .errors import ContentError, Location, Problem
+from .errors import ConfigError, ContentError, Location, Problem
 from .excel_formsheet import FormData, SheetWriter
 from .excel_layout import HELP_SHEET, ILLEGIBLE, SHEET, TEMPLATE_ROWS, TITLE
 from .records import read_content
@@ -30,8 +30,18 @@ FIXED_TIME = datetime.datetime(2020, 1, 1)  # workbook properties: same input, s
 EXCEL_CELL_CHARS = 32767
 
 
-def write_template(path: Path) -> None:
-    """A blank fill-in workbook: the 自评表 sheet with drop-down lists, and the 说明 sheet."""
+def write_template(path: Path, *, overwrite: bool = True) -> None:
+    """A blank fill-in workbook: the 自评表 sheet with drop-down lists, and the 说明 sheet.
+
+    A folder is never replaced, an existing file only with ``overwrite``: the CLI passes
+    ``--overwrite`` (``perfsite template content/site.yaml`` is a slip, not a wish); the
+    library default keeps what callers have always had.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{path} is a folder: name the workbook to write, e.g. {path / 'template.xlsx'}")
+    if (path.exists() or path.is_symlink()) and not overwrite:
+        raise ConfigError(f"{path} already exists: perfsite template --overwrite replaces it")
     rows = [{"level1": level1, "level2": level2} for level1, level2 in TEMPLATE_ROWS]
     form = FormData(slug="", department={},
                     report={"form": "department", "money_unit": "万元",
@@ -41,10 +51,17 @@ def write_template(path: Path) -> None:
     _save(_workbook([form]), path)
 
 
-def export_records(project_dir: Path, out_dir: Path) -> list[Path]:
-    """Every form of the project as ``out_dir/<slug>/<year>.xlsx``; returns the files written."""
+def export_records(project_dir: Path, out_dir: Path, *, overwrite: bool = True) -> list[Path]:
+    """Every form of the project as ``out_dir/<slug>/<year>.xlsx``; returns the files written.
+
+    Without ``overwrite`` (the CLI's ``--overwrite``) nothing is written if a workbook to write
+    exists already: it may hold a department's edits.
+    """
     from .config import load_config
 
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"{out_dir} is a file, not a folder: export -o takes the folder to write the workbooks into")
     config = load_config(project_dir)
     content = read_content(config)
     departments: dict[str, dict] = {}
@@ -65,12 +82,19 @@ def export_records(project_dir: Path, out_dir: Path) -> list[Path]:
         _too_long(data, (), lambda path, rel=rel: Location(rel), problems)
     if problems:
         raise ContentError(problems)
-    written = []
-    for form in forms:
-        target = Path(out_dir) / form.slug / f"{form.report['year']}.xlsx"
+    targets = [out_dir / form.slug / f"{form.report['year']}.xlsx" for form in forms]
+    for target in targets:
+        if target.is_dir():
+            raise ConfigError(f"{target} is a folder, not a workbook: move it away to export")
+    existing = [target for target in targets if target.exists() or target.is_symlink()]
+    if existing and not overwrite:
+        more = len(existing) - 1
+        raise ConfigError(f"{existing[0]} already exists"
+                          + (f" (and {more} more workbook{'s' if more != 1 else ''})" if more else "")
+                          + f": perfsite export --overwrite replaces {'them' if more else 'it'}")
+    for form, target in zip(forms, targets, strict=True):
         _save(_workbook([form]), target)
-        written.append(target)
-    return written
+    return targets
 
 
 def _too_long(value: object, path: KeyPath, where: Callable[[KeyPath], Location], out: list[Problem]) -> None:
@@ -168,7 +192,10 @@ def _save(book, path: Path) -> None:
             entry.compress_type = zipfile.ZIP_DEFLATED
             entry.external_attr = 0o644 << 16
             target.writestr(entry, source.read(info.filename))
-    write_atomic(Path(path), out.getvalue())
+    try:
+        write_atomic(Path(path), out.getvalue())
+    except OSError as exc:  # a full disk, a read-only folder, a file where a folder should be
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def write_atomic(path: Path, data: bytes) -> None:
