@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from .explain import explain_execution_score, explain_indicator_score, explain_rate
 from .profiles import Profile
-from .scoring import HUNDRED, ZERO, IndicatorResult, ScoredReport, round_to
+from .scoring import HUNDRED, ZERO, IndicatorResult, ScoredReport, possible_grades, round_to
 from .yamlsource import format_path
 
 ERROR, WARNING, INFO = "error", "warning", "info"
@@ -21,7 +22,12 @@ CODES = {
     "rate-mismatch": ERROR,
     "execution-score-mismatch": ERROR,
     "indicator-score-mismatch": ERROR,
+    "rate-other-rule": WARNING,
+    "execution-score-other-rule": WARNING,
+    "indicator-score-other-rule": WARNING,
     "total-mismatch": ERROR,
+    "total-follows-scores": INFO,
+    "total-unconfirmed": INFO,
     "grade-mismatch": ERROR,
     "score-exceeds-weight": ERROR,
     "qualitative-out-of-band": ERROR,
@@ -73,9 +79,10 @@ def audit_report(scored: ScoredReport) -> ScoredReport:
 
     _audit_funds(scored, add)
     for row in scored.indicators:
-        _audit_indicator(row, scored.profile, add)
+        _audit_indicator(row, scored.profile, add, scored.unknown_weight)
     _audit_weights(scored, add)
-    _audit_total(scored, add)
+    row_findings = sum(1 for f in findings if f.severity != INFO and f.path.startswith(("indicators[", "funds.")))
+    _audit_total(scored, add, row_findings)
     return replace(scored, findings=tuple(findings))
 
 
@@ -109,15 +116,40 @@ def _audit_funds(scored: ScoredReport, add) -> None:
             f"执行率 {ex.rate}% 超过 100%，执行数大于预算数，请核实是否有预算调整。", None, ex.rate,
             en=f"Execution rate {ex.rate}% is above 100%: more was spent than budgeted; check for adjustments.")
     basis = "(B−C)/A" if profile.rate_basis == "net_of_transfer" else "B/A"
+    score_differs = _differs(ex.reported_score, ex.score, profile)
     if _differs(ex.reported_rate, ex.rate, profile):
-        add("rate-mismatch", ("funds", "reported", "rate"),
-            f"填报执行率 {ex.reported_rate}% 与按 {basis} 计算的 {ex.rate}% 不一致。", ex.reported_rate, ex.rate,
-            en=f"Reported execution rate {ex.reported_rate}% differs from {ex.rate}% computed as {basis}.")
-    if _differs(ex.reported_score, ex.score, profile):
-        add("execution-score-mismatch", ("funds", "reported", "score"),
-            f"填报执行率得分 {ex.reported_score} 与按“{profile.title}”计算的 {ex.score} 不一致。",
-            ex.reported_score, ex.score,
-            en=f"Reported execution score {ex.reported_score} differs from {ex.score} under “{profile.title}”.")
+        variant = explain_rate(report, ex, profile)
+        if variant is None:
+            add("rate-mismatch", ("funds", "reported", "rate"),
+                f"填报执行率 {ex.reported_rate}% 与按 {basis} 计算的 {ex.rate}% 不一致，已知的口径都得不出这个数。",
+                ex.reported_rate, ex.rate,
+                en=f"Reported execution rate {ex.reported_rate}% differs from {ex.rate}% computed as {basis}; "
+                   "no known rule gives it.")
+        else:
+            both = ex.reported_score is not None and ex.reported_score == ex.score  # the score follows our rate
+            gap = "" if variant.zh.endswith("）") else " "
+            add("rate-other-rule", ("funds", "reported", "rate"),
+                f"填报执行率 {ex.reported_rate}% 符合 {variant.zh}{gap}的口径；"
+                + (f"得分 {ex.reported_score} 按 {basis} = {ex.rate}% 计算：两处口径不一致。" if both
+                   else f"本表按“{profile.title}”以 {basis} 计算为 {ex.rate}%。"),
+                ex.reported_rate, ex.rate,
+                en=f"The reported rate {ex.reported_rate}% follows {variant.en}; "
+                   + (f"the score {ex.reported_score} follows {basis} = {ex.rate}%: the form uses two rules."
+                      if both else f"“{profile.title}” computes {basis} = {ex.rate}%."))
+    if score_differs:
+        variant = explain_execution_score(report, ex, profile)
+        if variant is None:
+            add("execution-score-mismatch", ("funds", "reported", "score"),
+                f"填报执行率得分 {ex.reported_score} 与按“{profile.title}”计算的 {ex.score} 不一致，"
+                "已知的计分口径都得不出这个数。", ex.reported_score, ex.score,
+                en=f"Reported execution score {ex.reported_score} differs from {ex.score} under "
+                   f"“{profile.title}”; no known rule gives it.")
+        else:
+            add("execution-score-other-rule", ("funds", "reported", "score"),
+                f"填报执行率得分 {ex.reported_score} 可由{variant.zh}得出；按“{profile.title}”计算为 {ex.score}。",
+                ex.reported_score, ex.score,
+                en=f"The reported execution score {ex.reported_score} follows {variant.en}; "
+                   f"“{profile.title}” gives {ex.score}.")
     if report.funds_weight is not None and report.funds_weight != profile.execution_weight:
         add("execution-weight", ("funds", "weight"),
             f"执行率分值 {report.funds_weight} 与评分规则的 {profile.execution_weight} 不同。",
@@ -125,15 +157,24 @@ def _audit_funds(scored: ScoredReport, add) -> None:
             en=f"Execution weight {report.funds_weight} differs from the profile's {profile.execution_weight}.")
 
 
-def _audit_indicator(row: IndicatorResult, profile: Profile, add) -> None:
+def _audit_indicator(row: IndicatorResult, profile: Profile, add, unknown_weight: Decimal) -> None:
     ind = row.indicator
     base = ("indicators", ind.index)
     name = ind.content or ind.level2
     if ind.illegible:
-        counted = "，未计入得分" if "weight" in ind.illegible else ""
+        open_weight = "weight" in ind.illegible and unknown_weight > ZERO
+        if open_weight:
+            counted = (f"；分值合计 100 中尚余 {_plain(unknown_weight)} 分归无法辨认的分值，总分按其得 0 至 "
+                       f"{_plain(unknown_weight)} 分计为范围")
+            counted_en = (f"; the weights leave {_plain(unknown_weight)} of 100 for illegible weights, so the "
+                          f"total is a range (0 to {_plain(unknown_weight)} points for them)")
+        elif "weight" in ind.illegible:
+            counted = "；其余分值已合计 100，该行未计入得分"
+            counted_en = "; the other weights already make 100: not counted"
+        else:
+            counted, counted_en = "", ""
         add("illegible", base, f"“{name}”的{_cells(ind.illegible)}在原表中无法辨认{counted}。",
-            en=f"“{name}”: {', '.join(ind.illegible)} illegible on the original form"
-               f"{'; not counted' if counted else ''}.")
+            en=f"“{name}”: {', '.join(ind.illegible)} illegible on the original form{counted_en}.")
     if row.kind in ("empty", "not_applicable", "illegible"):
         return
     if ind.score is not None and ind.weight is not None and ind.score > ind.weight:
@@ -187,10 +228,18 @@ def _audit_quantity(row: IndicatorResult, profile: Profile, add, base, name) -> 
                 f"“{name}”完成值达目标的 {ratio}%，目标可能定得过低，可按偏离度扣分。", None, None,
                 en=f"“{name}”: actual is {ratio}% of target; the target may have been set too low.")
     elif _differs(ind.score, row.computed, profile):
-        add("indicator-score-mismatch", base + ("score",),
-            f"“{name}”填报得分 {ind.score} 与按目标值和完成值计算的 {row.computed} 不一致。",
-            ind.score, row.computed,
-            en=f"“{name}”: reported score {ind.score} differs from {row.computed} computed from target and actual.")
+        variant = explain_indicator_score(row, profile)
+        if variant is None:
+            add("indicator-score-mismatch", base + ("score",),
+                f"“{name}”填报得分 {ind.score} 与按目标值和完成值计算的 {row.computed} 不一致。",
+                ind.score, row.computed,
+                en=f"“{name}”: reported score {ind.score} differs from {row.computed} computed from target and actual.")
+        else:
+            add("indicator-score-other-rule", base + ("score",),
+                f"“{name}”填报得分 {ind.score} 可由{variant.zh}得出；按“{profile.title}”计算为 {row.computed}。",
+                ind.score, row.computed,
+                en=f"“{name}”: the reported score {ind.score} follows {variant.en}; “{profile.title}” gives "
+                   f"{row.computed}.")
 
 
 def _audit_band(row: IndicatorResult, add, base, name) -> None:
@@ -211,8 +260,8 @@ def _audit_weights(scored: ScoredReport, add) -> None:
         return
     weights = [r.indicator.weight for r in rows if r.indicator.weight is not None]
     total = scored.execution.weight + sum(weights, ZERO)
-    if total != HUNDRED:
-        unknown = sum(1 for r in rows if r.kind == "illegible")
+    unknown = sum(1 for r in rows if r.kind == "illegible")
+    if total > HUNDRED or (total < HUNDRED and not unknown):  # illegible weights may hold the rest of 100
         extra = f"（另有 {unknown} 项分值无法辨认）" if unknown else ""
         add("weights-sum", ("indicators",),
             f"执行率分值与各指标分值合计为 {_plain(total)}，不是 100{extra}。", total, HUNDRED,
@@ -221,24 +270,60 @@ def _audit_weights(scored: ScoredReport, add) -> None:
     for level1, standard in scored.profile.level1_weights.items():
         got = sum((r.indicator.weight or ZERO for r in rows if r.indicator.level1 == level1), ZERO)
         present = any(r.indicator.level1 == level1 for r in rows)
+        open_weight = any(r.kind == "illegible" and r.indicator.level1 == level1 for r in rows)
+        if open_weight and got <= standard <= got + scored.unknown_weight:
+            continue  # the illegible weight may make up the difference
         if present and got != standard:
             add("level1-weights", ("indicators",),
                 f"{level1}分值合计 {_plain(got)}，评分规则的标准权重为 {_plain(standard)}。", got, standard,
                 en=f"{level1} weights add up to {_plain(got)}; the profile's standard is {_plain(standard)}.")
 
 
-def _audit_total(scored: ScoredReport, add) -> None:
+def _audit_total(scored: ScoredReport, add, row_findings: int) -> None:
+    """The total: an error only when the reported one cannot be right whatever the unknown parts hold."""
     report, profile = scored.report, scored.profile
-    if _differs(report.reported_total, scored.total, profile):
-        add("total-mismatch", ("reported", "total"),
-            f"填报总分 {report.reported_total} 与重新计算的 {scored.total} 不一致。",
-            report.reported_total, scored.total,
-            en=f"Reported total {report.reported_total} differs from the recomputed {scored.total}.")
-    if report.reported_grade and report.reported_grade != scored.grade:
+    reported, shown = report.reported_total, scored.total_shown
+    if reported is not None and not scored.total_known:
+        tolerance = profile.tolerance
+        if scored.total - tolerance <= reported <= scored.total_high + tolerance:
+            add("total-unconfirmed", ("reported", "total"),
+                f"填报总分 {reported} 在可复核的范围 {shown} 之内；表中有无法辨认或未填的分值、得分，无法确认。",
+                reported, str(shown),
+                en=f"The reported total {reported} lies within the range {shown} that the legible parts allow; "
+                   "illegible or blank weights or scores leave it unconfirmed.")
+        else:
+            add("total-mismatch", ("reported", "total"),
+                f"填报总分 {reported} 不在可复核的范围 {shown} 之内（已计入无法辨认部分的最低和最高可能得分）。",
+                reported, str(shown),
+                en=f"The reported total {reported} lies outside {shown}, the range the legible parts allow "
+                   "(illegible parts counted at their lowest and highest).")
+    elif _differs(reported, scored.total, profile):
+        if row_findings and not _differs(reported, _sum_of_reported(scored), profile):
+            add("total-follows-scores", ("reported", "total"),
+                f"填报总分 {reported} 等于表中各项填报得分之和；"
+                f"与复核总分 {scored.total} 的差异来自上面已指出的得分差异。",
+                reported, scored.total,
+                en=f"The reported total {reported} is the sum of the reported scores; it differs from the "
+                   f"recomputed {scored.total} only through the score differences listed above.")
+        else:
+            add("total-mismatch", ("reported", "total"),
+                f"填报总分 {reported} 与重新计算的 {scored.total} 不一致。", reported, scored.total,
+                en=f"Reported total {reported} differs from the recomputed {scored.total}.")
+    possible = possible_grades(scored)
+    if report.reported_grade and report.reported_grade not in possible:
         add("grade-mismatch", ("reported", "grade"),
-            f"填报等级“{report.reported_grade}”与按总分 {scored.total} 评定的“{scored.grade}”不一致。",
+            f"填报等级“{report.reported_grade}”与按总分 {shown} 评定的“{scored.grade}”不一致。",
             report.reported_grade, scored.grade,
-            en=f"Reported grade “{report.reported_grade}” differs from “{scored.grade}” for the total {scored.total}.")
+            en=f"Reported grade “{report.reported_grade}” differs from “{scored.grade}” for the total {shown}.")
+
+
+def _sum_of_reported(scored: ScoredReport) -> Decimal:
+    """The total the form's own printed scores add up to (recomputed where it printed none)."""
+    ex = scored.execution
+    parts = [ex.reported_score if ex.reported_score is not None else ex.score]
+    parts += [r.indicator.score if r.indicator.score is not None else r.score for r in scored.indicators
+              if r.kind in ("quantity", "qualitative")]
+    return sum((p for p in parts if p is not None), ZERO)
 
 
 CELL_NAMES = {

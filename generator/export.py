@@ -15,7 +15,7 @@ from decimal import Decimal
 from .config import SITE_SCHEMA
 from .profiles import OVERRIDE_SCHEMA, PROFILE_SCHEMA
 from .schema import DEPARTMENT_SCHEMA, REPORT_SCHEMA, json_schema
-from .scoring import IndicatorResult, ScoredReport
+from .scoring import IndicatorResult, ScoredReport, possible_grades
 
 SCHEMA_BASE = "https://perfsite.invalid/schema/"
 
@@ -47,14 +47,17 @@ def form_to_dict(scored: ScoredReport) -> dict:
         },
         "execution": {
             "rate": ex.rate,
-            "score": ex.score,
+            "score": ex.score if ex.score_high is None else None,
+            "score_range": [ex.score, ex.score if ex.score_high is None else ex.score_high],
             "weight": ex.weight,
             "reported": {"rate": ex.reported_rate, "score": ex.reported_score},
         },
         "indicators": [indicator_to_dict(r) for r in scored.indicators],
-        "total": scored.total,
+        "total": scored.total if scored.total_known else None,
+        "total_range": [scored.total, scored.total if scored.total_known else scored.total_high],
         "reported_total": report.reported_total,
         "grade": scored.grade,
+        "grade_range": list(possible_grades(scored)),
         "reported_grade": report.reported_grade,
         "findings": [f.as_dict() for f in scored.findings],
     }

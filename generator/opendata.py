@@ -19,7 +19,7 @@ from .sitemodel import form_url
 REPORT_COLUMNS = [
     "department", "department_name", "fictional", "year", "form", "budget", "executed", "transfer",
     "rate", "reported_rate", "execution_weight", "execution_score", "reported_execution_score",
-    "total", "reported_total", "grade", "errors", "warnings", "infos", "profile", "url",
+    "total", "total_min", "total_max", "reported_total", "grade", "errors", "warnings", "infos", "profile", "url",
 ]
 INDICATOR_COLUMNS = [
     "department", "year", "path", "level1", "level2", "level3", "content", "target", "actual",
@@ -71,7 +71,9 @@ def report_row(form: ScoredReport) -> list[object]:
     severities = [f.severity for f in form.findings]
     return [r.department.slug, r.department.name, r.department.fictional, r.year, r.form,
             ex.totals.budget, ex.totals.executed, ex.totals.transfer, ex.rate, ex.reported_rate,
-            ex.weight, ex.score, ex.reported_score, form.total, r.reported_total, form.grade,
+            ex.weight, ex.score if ex.score_high is None else None, ex.reported_score,
+            form.total if form.total_known else None, form.total,
+            form.total if form.total_known else form.total_high, r.reported_total, form.grade,
             severities.count("error"), severities.count("warning"), severities.count("info"),
             form.profile.name, form_url(r.department.slug, r.year)]
 

@@ -11,7 +11,7 @@ import sys
 from decimal import Decimal
 
 from .check import CheckedSite
-from .scoring import ScoredReport
+from .scoring import Interval, ScoredReport
 
 _SEVERITY_LABEL = {"error": "error  ", "warning": "warning", "info": "info   "}
 _COLOUR = {"error": "\033[31m", "warning": "\033[33m", "info": "\033[36m", "bold": "\033[1m"}
@@ -27,11 +27,11 @@ def _paint(text: str, style: str, colour: bool) -> str:
     return f"{_COLOUR[style]}{text}{_RESET}" if colour else text
 
 
-def _num(value: Decimal | None) -> str:
-    return "—" if value is None else format(value, "f")
+def _num(value: Decimal | Interval | None) -> str:
+    return "—" if value is None else format(value, "f") if isinstance(value, Decimal) else str(value)
 
 
-def _vs(computed: Decimal | None, reported: Decimal | None, suffix: str = "") -> str:
+def _vs(computed: Decimal | Interval | None, reported: Decimal | None, suffix: str = "") -> str:
     text = f"{_num(computed)}{suffix if computed is not None else ''}"
     if reported is not None and reported != computed:
         text += f" (reported {_num(reported)}{suffix})"
@@ -44,9 +44,9 @@ def format_form(form: ScoredReport, colour: bool = False, verbose: bool = False)
     lines = [
         _paint(f"{r.department.slug} {r.year}", "bold", colour) + f"  {r.department.name}{tag}",
         f"  execution rate {_vs(ex.rate, ex.reported_rate, '%')}   "
-        f"score {_vs(ex.score, ex.reported_score)} / {_num(ex.weight)}",
+        f"score {_vs(ex.score_shown, ex.reported_score)} / {_num(ex.weight)}",
         f"  indicators {sum(1 for i in form.indicators if i.kind in ('quantity', 'qualitative'))}   "
-        f"total {_vs(form.total, r.reported_total)}   grade {form.grade}",
+        f"total {_vs(form.total_shown, r.reported_total)}   grade {form.grade}",
     ]
     if verbose:
         for row in form.indicators:
@@ -76,4 +76,8 @@ def format_summary(site: CheckedSite, elapsed: float, colour: bool = False) -> s
 def format_check(site: CheckedSite, elapsed: float, colour: bool = False, verbose: bool = False,
                  quiet: bool = False) -> str:
     blocks = [] if quiet else [format_form(form, colour, verbose) for form in site.forms]
+    if site.notices and not quiet:  # the content folder's own findings (unused files)
+        blocks.append("content\n" + "\n".join(
+            f"  {_paint(_SEVERITY_LABEL[f.severity], f.severity, colour)} {f.file}: [{f.code}] {f.message}"
+            for f in site.notices))
     return "\n\n".join(blocks + [format_summary(site, elapsed, colour)])

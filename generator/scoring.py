@@ -50,13 +50,33 @@ class FundTotals:
 
 
 @dataclass(frozen=True)
+class Interval:
+    """A number known only to lie between two bounds, because part of the form is unknown."""
+
+    low: Decimal
+    high: Decimal
+
+    def __str__(self) -> str:
+        return f"{format(self.low, 'f')}–{format(self.high, 'f')}"
+
+    def __contains__(self, value: Decimal) -> bool:
+        return self.low <= value <= self.high
+
+
+@dataclass(frozen=True)
 class ExecutionResult:
     totals: FundTotals
     weight: Decimal
     rate: Decimal | None          # percent, rounded to the profile's places
-    score: Decimal
+    score: Decimal                # the low end when the score cannot be known (``score_high`` set)
     reported_rate: Decimal | None
     reported_score: Decimal | None
+    score_high: Decimal | None = None   # set when an amount is illegible and no rate was printed
+    from_printed_rate: bool = False     # amounts illegible: scored from the rate the form prints
+
+    @property
+    def score_shown(self) -> Decimal | Interval:
+        return self.score if self.score_high is None else Interval(self.score, self.score_high)
 
 
 @dataclass(frozen=True)
@@ -88,22 +108,68 @@ class ScoredReport:
     profile: Profile
     execution: ExecutionResult
     indicators: tuple[IndicatorResult, ...]
-    total: Decimal
-    grade: str
+    total: Decimal                 # the recomputed total; its low end when parts are unknown
+    grade: str                     # one grade, or a range such as 良–优 when the total's range spans grades
     not_applicable_weight: Decimal = ZERO
     findings: tuple = field(default=())
+    total_high: Decimal | None = None  # set only when illegible or missing parts leave the total open
+    unknown_weight: Decimal = ZERO     # weight not printed legibly: what the form's 100 leaves for it
+
+    @property
+    def total_known(self) -> bool:
+        return self.total_high is None
+
+    @property
+    def total_shown(self) -> Decimal | Interval:
+        """The total as it may be published: a number, or the range it lies in."""
+        return self.total if self.total_high is None else Interval(self.total, self.total_high)
 
 
 def score_report(report: Report, profile: Profile) -> ScoredReport:
     """The whole form: execution, each indicator, total and grade."""
     execution = score_execution(report, profile)
     rows = tuple(score_indicator(row, profile) for row in report.indicators)
-    subtotal = execution.score + sum((r.score for r in rows if r.score is not None), ZERO)
     na_weight = sum((r.indicator.weight or ZERO for r in rows if r.kind == "not_applicable"), ZERO)
+    unknown_weight = _unknown_weight(execution, rows)
+    low = execution.score + sum((r.score for r in rows if r.score is not None), ZERO)
+    high = (execution.score_high if execution.score_high is not None else execution.score) + unknown_weight + sum(
+        (r.score if r.score is not None else _open_band(r)[1] for r in rows if r.kind in SCORED_KINDS), ZERO)
+    low += sum((_open_band(r)[0] for r in rows if r.kind in SCORED_KINDS and r.score is None), ZERO)
+    total, total_high = (_total(value, na_weight, profile) for value in (low, high))
+    grade_low, grade_high = grade_for(total, profile), grade_for(total_high, profile)
+    grade = grade_low if grade_low == grade_high else f"{grade_low}–{grade_high}"
+    return ScoredReport(report, profile, execution, rows, total, grade, na_weight,
+                        total_high=None if total_high == total else total_high, unknown_weight=unknown_weight)
+
+
+SCORED_KINDS = ("quantity", "qualitative")
+
+
+def _open_band(row: IndicatorResult) -> tuple[Decimal, Decimal]:
+    """What a row whose score is unknown may still have scored."""
+    return row.band if row.band is not None else (ZERO, row.indicator.weight or ZERO)
+
+
+def _unknown_weight(execution: ExecutionResult, rows: tuple[IndicatorResult, ...]) -> Decimal:
+    """The weight of rows whose 分值 is illegible: what is left of the form's 100 (zero if nothing is)."""
+    if not any(r.kind == "illegible" for r in rows):
+        return ZERO
+    known = execution.weight + sum((r.indicator.weight or ZERO for r in rows), ZERO)
+    return max(ZERO, HUNDRED - known)
+
+
+def _total(subtotal: Decimal, na_weight: Decimal, profile: Profile) -> Decimal:
     if na_weight and profile.not_applicable == "rescale" and na_weight < HUNDRED:
-        subtotal = Fraction(subtotal) * 100 / (100 - Fraction(na_weight))
-    total = round_to(subtotal, profile.places, profile.rounding_mode)
-    return ScoredReport(report, profile, execution, rows, total, grade_for(total, profile), na_weight)
+        return round_to(Fraction(subtotal) * 100 / (100 - Fraction(na_weight)), profile.places, profile.rounding_mode)
+    return round_to(subtotal, profile.places, profile.rounding_mode)
+
+
+def possible_grades(scored: ScoredReport) -> tuple[str, ...]:
+    """Every grade a total in the form's range could earn (one when the total is known)."""
+    names = [name for name, _minimum in scored.profile.grades]
+    high = scored.total if scored.total_high is None else scored.total_high
+    best, worst = (names.index(grade_for(value, scored.profile)) for value in (high, scored.total))
+    return tuple(names[best:worst + 1])
 
 
 def grade_for(total: Decimal, profile: Profile) -> str:
@@ -139,9 +205,14 @@ def score_execution(report: Report, profile: Profile) -> ExecutionResult:
     totals = fund_totals(report)
     raw = execution_rate(totals, profile)
     reported = report.reported_funds
-    if raw is None:
-        return ExecutionResult(totals, weight, None, round_to(ZERO, places, mode),
-                               reported.rate, reported.score)
+    if raw is None and totals.budget is not None and totals.executed is not None:  # a zero budget scores 0
+        return ExecutionResult(totals, weight, None, round_to(ZERO, places, mode), reported.rate, reported.score)
+    if raw is None and reported.rate is not None:  # an amount is illegible: the printed rate is all there is
+        score = round_to(execution_points(Fraction(reported.rate) / 100, weight, profile), places, mode)
+        return ExecutionResult(totals, weight, None, score, reported.rate, reported.score, from_printed_rate=True)
+    if raw is None:  # an amount is illegible and no rate printed: anything from 0 to the weight
+        return ExecutionResult(totals, weight, None, round_to(ZERO, places, mode), reported.rate,
+                               reported.score, score_high=round_to(weight, places, mode))
     percent = round_to(raw * 100, places, mode)
     rate = Fraction(percent) / 100 if profile.rate_first else raw
     score = round_to(execution_points(rate, weight, profile), places, mode)

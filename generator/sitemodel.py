@@ -197,11 +197,13 @@ def year_context(year: int, forms: list[ScoredReport], profile, grades: list[str
 def year_summary(year: int, forms: list[ScoredReport], profile, grades: list[str]) -> dict:
     counts = {g: 0 for g in grades}
     for f in forms:
-        counts[f.grade] += 1
+        if f.grade in counts:
+            counts[f.grade] += 1
     return {
         "year": year, "url": year_url(year), "count": len(forms),
-        "average": charts.average([f.total for f in forms], profile),
+        "average": charts.average_total(forms, profile),
         "grade_counts": counts,
+        "open_grades": len(forms) - sum(counts.values()),  # totals whose range spans grades
         "findings": [x.severity for f in forms for x in f.findings].count("error"),
     }
 

@@ -144,23 +144,55 @@ def test_execution_score_mismatch():
 
 
 @pytest.mark.parametrize(("name", "overrides", "expected"), [
-    # B/A = 120.49 %, capped 10.00: both the printed 118.65 and 7.95 are off
-    ("national", {}, [("rate-mismatch", D("118.65"), D("120.49")),
-                      ("execution-score-mismatch", D("7.95"), D("10.00"))]),
-    # B/A, symmetric: 10 × (1 − 0.2049) = 7.95 agrees, the rate does not
-    ("deviation", {}, [("rate-mismatch", D("118.65"), D("120.49"))]),
-    # (B − C)/A = 118.65 % agrees; symmetric 10 × (1 − 0.1865) = 8.135 → 8.14 does not
+    # B/A = 120.49 %, capped 10.00: the printed 118.65 is (B−C)/A, the printed 7.95 is 10 × (2 − B/A):
+    # each follows a known rule, so each is an inconsistency (warning), neither an error
+    ("national", {}, [("rate-other-rule", D("118.65"), D("120.49")),
+                      ("execution-score-other-rule", D("7.95"), D("10.00"))]),
+    # B/A, symmetric: 10 × (1 − 0.2049) = 7.95 agrees; the rate follows (B−C)/A
+    ("deviation", {}, [("rate-other-rule", D("118.65"), D("120.49"))]),
+    # (B − C)/A = 118.65 % agrees; symmetric 10 × (1 − 0.1865) = 8.135 → 8.14, while 7.95 follows B/A
     ("deviation", {"execution": {"rate_basis": "net_of_transfer"}},
-     [("execution-score-mismatch", D("7.95"), D("8.14"))]),
-    # (B − C)/A agrees; capped → 10.00
+     [("execution-score-other-rule", D("7.95"), D("8.14"))]),
+    # (B − C)/A agrees; capped → 10.00; 7.95 follows B/A by deviation
     ("national", {"execution": {"rate_basis": "net_of_transfer"}},
-     [("execution-score-mismatch", D("7.95"), D("10.00"))]),
+     [("execution-score-other-rule", D("7.95"), D("10.00"))]),
 ])
 def test_seed_always_flags_one_of_rate_and_score(name, overrides, expected):
     r = form(sources=[source("302", "363.88", "5.56")], rows=[],
              reported_funds=funds("302", "363.88", "5.56", rate="118.65", score="7.95"), total=None, grade=None)
     findings = [f for f in audit(r, profile(name, overrides)) if f.code != "over-execution"]
     assert [(f.code, f.reported, f.computed) for f in findings] == expected
+
+
+def test_seed_rate_finding_names_the_printed_formula():
+    r = form(sources=[source("302", "363.88", "5.56")], rows=[],
+             reported_funds=funds("302", "363.88", "5.56", rate="118.65", score="7.95"), total=None, grade=None)
+    f = one(audit(r, profile("deviation")), "rate-other-rule")
+    assert f.message == "填报执行率 118.65% 符合 (B−C)/A 的口径；得分 7.95 按 B/A = 120.49% 计算：两处口径不一致。"
+    assert f.severity == "warning"
+
+
+def test_rate_printed_to_whole_percent_and_scored_on_it():
+    # R1 (北京 海淀 2016): 154.74 / 310.2 = 49.88 %, printed 50 % (whole percent); score 5 = 10 × 50 %
+    # is within the 0.01 tolerance of 10 × 49.88 % = 4.99, so only the rate is remarked on
+    r = form(sources=[source("310.2", "154.74")], rows=[],
+             reported_funds=funds("310.2", "154.74", rate="50", score="5"), total=None, grade=None)
+    findings = audit(r)
+    assert [(f.code, f.reported, f.computed) for f in findings] == [("rate-other-rule", D("50"), D("49.88"))]
+    assert findings[0].message.startswith("填报执行率 50% 符合 B/A（取整（四舍五入））的口径")
+
+
+def test_rate_no_rule_gives_is_an_error():
+    r = form(reported_funds=funds(100, 95, rate="93.00", score="9.50"))  # B/A 95 %, no basis gives 93
+    assert codes(audit(r)) == ["rate-mismatch"]
+
+
+def test_indicator_score_in_whole_points():
+    # 3 × 17/30 = 1.7: printed 2 is whole points half-up, explained; 2.5 follows no rounding of 1.7
+    explained = audit(form(change={0: row("30个", "17个", 3, 2, reason="r", measures="m")}, total=None))
+    assert [f.code for f in explained if f.path == "indicators[0].score"] == ["indicator-score-other-rule"]
+    unexplained = audit(form(change={0: row("30个", "17个", 3, "2.5", reason="r", measures="m")}, total=None))
+    assert [f.code for f in unexplained if f.path == "indicators[0].score"] == ["indicator-score-mismatch"]
 
 
 def test_sources_sum():
@@ -292,8 +324,10 @@ def test_missing_score_unassessed_qualitative():
     r = form(change={1: row("长期坚持", "持续坚持", 30, None, level1="效益指标", level2="社会效益指标")},
              total="69.50", grade="中")
     findings = audit(r)
-    assert codes(findings) == ["missing-score"]
+    # the blank row may have scored 0–30: total 69.50–99.50, grades 中 … 优 — 中 is possible
+    assert codes(findings) == ["missing-score", "total-unconfirmed"]
     check(findings[0], "missing-score", "indicators[1].score", None, None)
+    check(findings[1], "total-unconfirmed", "reported.total", D("69.50"), "69.50–99.50")
 
 
 def test_missing_value():
@@ -397,13 +431,81 @@ def test_weights_sum():
 
 
 def test_weights_sum_mentions_illegible_weights():
-    # an illegible weight plus a 满意度 row of 5: 10 + 50 + 30 + 5 = 95, one weight unknown
-    extra = row("1次", None, None, illegible=("weight",))
-    r = form(change={2: row("90%以上", "95%", 5, 5, level1="满意度指标", level2="服务对象满意度指标"), 3: extra},
-             total="91.50")
+    # an illegible weight beside a 满意度 row of 15: 10 + 50 + 30 + 15 = 105, already over 100
+    extra = row("1次", None, None, illegible=("actual", "weight", "score"))
+    r = form(change={2: row("90%以上", "95%", 15, 15, level1="满意度指标", level2="服务对象满意度指标"), 3: extra},
+             total="101.50")
     f = one(audit(r), "weights-sum")
-    check(f, "weights-sum", "indicators", D("95"), D("100"))
+    check(f, "weights-sum", "indicators", D("105"), D("100"))
     assert "另有 1 项" in f.message
+
+
+def test_an_illegible_weight_holds_what_100_leaves():
+    # 10 + 50 + 30 + 5 = 95 legible: the illegible row weighs 5, no weights-sum warning;
+    # counted 9.50 + 50 + 27 + 5 = 91.50, the illegible row adds 0–5 → 91.50–96.50
+    extra = row("1次", None, None, illegible=("actual", "weight", "score"))
+    r = form(change={2: row("90%以上", "95%", 5, 5, level1="满意度指标", level2="服务对象满意度指标"), 3: extra},
+             total="94.00", grade="优")
+    scored = audit_report(score_report(r, profile()))
+    assert (scored.unknown_weight, scored.total, scored.total_high) == (D("5"), D("91.50"), D("96.50"))
+    assert scored.grade == "优"
+    assert codes(scored.findings) == ["illegible", "level1-weights", "total-unconfirmed"]  # 满意度 5, not 10
+
+
+# ---------------------------------------------------------------- totals that cannot be known exactly
+
+def _illegible_ten(total: str, grade: str | None = None) -> Report:
+    """The seed's shape: a row of weight 10 unreadable. Counted 9.50 + 50 + 27 = 86.50 → 86.50–96.50."""
+    extra = row("1次", None, None, illegible=("actual", "weight", "score"))
+    return form(change={2: extra}, total=total, grade=grade)
+
+
+@pytest.mark.parametrize(("total", "expected"), [
+    ("86.50", "total-unconfirmed"), ("96.50", "total-unconfirmed"), ("94.52", "total-unconfirmed"),
+    ("86.49", "total-unconfirmed"), ("86.48", "total-mismatch"), ("96.52", "total-mismatch"),  # tolerance 0.01
+    ("100", "total-mismatch"),
+])
+def test_total_in_or_outside_its_range(total, expected):
+    f = one(audit(_illegible_ten(total)), expected)
+    check(f, expected, "reported.total", D(total), "86.50–96.50")
+
+
+@pytest.mark.parametrize(("grade", "flagged"), [("良", False), ("优", False), ("中", True), ("差", True)])
+def test_grade_range(grade, flagged):
+    # 86.50 is 良 and 96.50 is 优: either may be right, 中 and 差 cannot be
+    scored = audit_report(score_report(_illegible_ten("94.52", grade), profile()))
+    assert scored.grade == "良–优"
+    assert ("grade-mismatch" in codes(scored.findings)) is flagged
+
+
+def test_total_that_adds_the_reported_scores_is_one_finding_not_two():
+    # row 0 reported 45 of 50 while 100 ≥ 100 earns 50: total printed 9.50 + 45 + 27 + 10 = 91.50
+    findings = audit(form(change={0: row("100个", "100个", 50, 45)}, total="91.50"))
+    assert codes(findings) == ["indicator-score-mismatch", "total-follows-scores"]
+    check(findings[1], "total-follows-scores", "reported.total", D("91.50"), D("96.50"))
+    assert CODES["total-follows-scores"] == "info"
+
+
+def test_total_that_adds_up_to_neither_is_an_error():
+    findings = audit(form(change={0: row("100个", "100个", 50, 45)}, total="93.00"))
+    assert codes(findings) == ["indicator-score-mismatch", "total-mismatch"]
+
+
+def test_illegible_amount_scores_from_the_printed_rate():
+    # B illegible, nothing printed for the total row's B: the printed 95 % gives 10 × 0.95 = 9.50
+    r = form(sources=(source(100, None, illegible=("executed",)),), reported_funds=funds(rate="95.00"))
+    scored = score_report(r, profile())
+    assert (scored.execution.score, scored.execution.from_printed_rate) == (D("9.50"), True)
+    assert (scored.total, scored.total_high) == (D("96.50"), None)
+
+
+def test_illegible_amount_without_a_printed_rate_is_a_range():
+    r = form(sources=(source(100, None, illegible=("executed",)),), reported_funds=funds(), total="96.50")
+    scored = audit_report(score_report(r, profile()))
+    # execution 0–10: 87.00–97.00 (良–优); the printed 96.50 lies inside
+    assert (scored.execution.score, scored.execution.score_high) == (D("0.00"), D("10.00"))
+    assert (scored.total, scored.total_high, scored.grade) == (D("87.00"), D("97.00"), "良–优")
+    assert "total-unconfirmed" in codes(scored.findings)
 
 
 def test_level1_weights():
@@ -451,7 +553,8 @@ def test_findings_in_form_order():
     r = form(reported_funds=funds(100, 95, rate="90", score="9"),
              change={0: row("100个", "80个", 50, 50, reason="r", measures="m")}, total="99", grade="良")
     # total 9.50 + 40 + 27 + 10 = 86.50 → 良 (grade agrees)
-    assert codes(audit(r)) == ["rate-mismatch", "execution-score-mismatch", "indicator-score-mismatch",
+    # 9 is 10 × the printed 90 %: scored on the printed rate, an inconsistency rather than an error
+    assert codes(audit(r)) == ["rate-mismatch", "execution-score-other-rule", "indicator-score-mismatch",
                                "total-mismatch"]
 
 
@@ -461,7 +564,8 @@ def test_every_code_is_covered_here():
         "grade-mismatch", "score-exceeds-weight", "qualitative-out-of-band", "sources-sum", "unit-mismatch",
         "weights-sum", "execution-weight", "missing-reason", "missing-score", "missing-value",
         "unparseable-value", "zero-budget", "transfer-exceeds-executed", "level1-weights", "over-execution",
-        "over-achievement", "illegible",
+        "over-achievement", "illegible", "total-unconfirmed", "total-follows-scores", "rate-other-rule",
+        "execution-score-other-rule", "indicator-score-other-rule",
     }
     assert covered == set(CODES)
 

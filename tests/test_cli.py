@@ -25,25 +25,29 @@ def test_check_json_reproduces_the_seed_execution_score(capsys, sample_project):
     form = seed_form(run_json(capsys, sample_project))
     # B/A = 363.88 / 302 = 1.204900... → 120.49 %; symmetric deviation: 10 × (1 − 0.2049) = 7.951 → 7.95
     assert form["execution"] == {"rate": Decimal("120.49"), "score": Decimal("7.95"), "weight": 10,
+                                 "score_range": [Decimal("7.95"), Decimal("7.95")],
                                  "reported": {"rate": Decimal("118.65"), "score": Decimal("7.95")}}
     assert form["profile"]["name"] == "deviation"
     assert form["fictional"] is False
 
 
-def test_check_json_flags_the_seed_rate_and_total(capsys, sample_project):
-    findings = {f["code"]: f for f in seed_form(run_json(capsys, sample_project))["findings"]}
-    rate = findings["rate-mismatch"]
-    assert (rate["path"], rate["reported"], rate["computed"]) == ("funds.reported.rate", Decimal("118.65"),
-                                                                  Decimal("120.49"))
+def test_check_json_explains_the_seed_rate_and_bounds_its_total(capsys, sample_project):
+    form = seed_form(run_json(capsys, sample_project))
+    findings = {f["code"]: f for f in form["findings"]}
+    # the printed 118.65 % is (B − C)/A = 358.32 / 302, the form's own header formula; the score follows B/A
+    rate = findings["rate-other-rule"]
+    assert (rate["severity"], rate["path"], rate["reported"], rate["computed"]) == (
+        "warning", "funds.reported.rate", Decimal("118.65"), Decimal("120.49"))
+    assert "(B−C)/A" in rate["message"]
     assert rate["file"] == "content/departments/wangcheng-kexie/2021.yaml" and rate["line"] > 0
-    # 7.95 + 10 + 5 + 5 + 5 + 5 + 5 + 5 + 15 + 15 + 10 = 87.95; the printed 94.52 belongs to the merged form
-    total = findings["total-mismatch"]
-    assert (total["path"], total["reported"], total["computed"]) == ("reported.total", Decimal("94.52"),
-                                                                     Decimal("87.95"))
-    # 10 (execution) + 80 (legible indicator weights) = 90; the training row's weight is illegible
-    weights = findings["weights-sum"]
-    assert (weights["severity"], weights["reported"], weights["computed"]) == ("warning", 90, 100)
-    assert "execution-score-mismatch" not in findings
+    # legible: 7.95 + 80 = 87.95; 10 (execution) + 80 legible weights leave 10 for the illegible training row,
+    # so the total lies in 87.95–97.95 and the printed 94.52 cannot be called wrong
+    assert (form["total"], form["total_range"]) == (None, [Decimal("87.95"), Decimal("97.95")])
+    assert (form["grade"], form["grade_range"]) == ("良–优", ["优", "良"])
+    total = findings["total-unconfirmed"]
+    assert (total["severity"], total["reported"], total["computed"]) == ("info", Decimal("94.52"), "87.95–97.95")
+    for wrong in ("rate-mismatch", "total-mismatch", "grade-mismatch", "weights-sum", "execution-score-mismatch"):
+        assert wrong not in findings
 
 
 def test_check_json_contract_fields(capsys, sample_project):
@@ -67,7 +71,7 @@ def test_check_text_summary_exits_zero(capsys, sample_project):
     out = capsys.readouterr().out
     assert "wangcheng-kexie 2021  长沙市望城区科学技术协会" in out
     assert "execution rate 120.49% (reported 118.65%)   score 7.95 / 10" in out
-    assert "total 87.95 (reported 94.52)   grade 良" in out
+    assert "total 87.95–97.95 (reported 94.52)   grade 良–优" in out
     assert "25 forms from 9 departments checked under profile 'deviation'" in out
 
 

@@ -731,12 +731,15 @@ def test_seed_form_total():
                      "quantity", "quantity", "empty", "qualitative", "empty", "qualitative", "quantity"]
     # indicators: 10 + 5 + 5 + 5 + 5 + 5 + 5 + 15 + 15 + 10 = 80; execution 7.95 → 87.95
     assert scored.execution.score == D("7.95")
-    assert scored.total == D("87.95")
-    assert scored.grade == "良"
+    # the illegible row's weight is what the form's 100 leaves: 100 − 10 − 80 = 10, so it scored 0–10
+    assert scored.unknown_weight == D("10")
+    assert (scored.total, scored.total_high) == (D("87.95"), D("97.95"))
+    assert str(scored.total_shown) == "87.95–97.95"
+    assert scored.grade == "良–优"  # 87.95 is 良, 97.95 is 优: the data does not decide
     assert scored.not_applicable_weight == D("0")
-    # national (capped): 10.00 + 80 = 90.00 → 优
+    # national (capped): 10.00 + 80 = 90.00 … 100.00 → 优 either way
     scored = score_report(r, profile())
-    assert scored.total == D("90.00")
+    assert (scored.total, scored.total_high) == (D("90.00"), D("100.00"))
     assert scored.grade == "优"
 
 
@@ -811,15 +814,17 @@ def test_empty_and_illegible_rows_contribute_nothing():
     ])
     scored = score_report(r, profile())
     assert [res.score for res in scored.indicators] == [D("50.00"), None, None, D("30.00")]
-    assert scored.total == D("89.00")   # 9 + 50 + 30
-    assert scored.grade == "良"
+    # 9 + 50 + 30 = 89 counted; the illegible row weighs what 100 leaves (100 − 10 − 50 − 30 = 10)
+    assert (scored.total, scored.total_high) == (D("89.00"), D("99.00"))
+    assert scored.grade == "良–优"
 
 
 def test_unassessed_without_score_adds_nothing():
     r = report(source(100, 100), indicators=[row("长期坚持", "持续坚持", 20)])
     scored = score_report(r, profile())
-    assert scored.total == D("10.00")   # execution only; the unknown score is not guessed
-    assert scored.grade == "差"
+    # execution 10 counted; the unassessed row may have scored anything from 0 to its weight 20
+    assert (scored.total, scored.total_high) == (D("10.00"), D("30.00"))
+    assert scored.grade == "差"  # < 60 at both ends
 
 
 def test_over_achievement_cut_enters_total():
