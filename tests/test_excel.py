@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import argparse
+import json
 import shutil
 from decimal import Decimal
 from pathlib import Path
 
+import openpyxl
 import pytest
 
-openpyxl = pytest.importorskip("openpyxl")
-
-from generator.check import check_project  # noqa: E402
-from generator.errors import ContentError  # noqa: E402
-from generator.excel import ILLEGIBLE, add_commands, export_records, import_workbooks, write_template  # noqa: E402
-from generator.export import dumps, form_to_dict  # noqa: E402
-from generator.schema import LEVEL1, LEVEL2, MONEY_UNITS  # noqa: E402
+from generator.check import check_project
+from generator.cli import main
+from generator.errors import ContentError
+from generator.excel import ILLEGIBLE, export_records, import_workbooks, write_template
+from generator.export import dumps, form_to_dict
+from generator.schema import LEVEL1, LEVEL2, MONEY_UNITS
 
 SEED = "wangcheng-kexie"
 
@@ -40,6 +40,11 @@ def comparable(form) -> str:
 def filled_template(path: Path, **cells) -> Path:
     """The blank template with a minimal valid form typed in, then ``cells`` (coordinate → value)."""
     write_template(path)
+    return fill(path, **cells)
+
+
+def fill(path: Path, **cells) -> Path:
+    """Type a minimal valid form into a blank template, then ``cells`` (coordinate → value)."""
     book = openpyxl.load_workbook(path)
     ws = book["自评表"]
     values = {"B2": "示例局", "B3": "demo-x", "G2": 2023, "C9": 100, "D9": 90,
@@ -162,7 +167,7 @@ def test_import_refuses_to_overwrite_unless_asked(sample_project, tmp_path):
 
     files = import_workbooks(seed, sample_project, overwrite=True)
     assert files == [sample_project / f"content/departments/{SEED}/2021.yaml"]  # department.yaml unchanged
-    assert check_project(sample_project).content.reports  # still valid
+    assert len(check_project(sample_project).content.reports) == 25  # still valid
 
 
 def test_import_refuses_a_header_block_that_contradicts_department_yaml(sample_project, tmp_path):
@@ -286,23 +291,50 @@ def test_several_form_sheets_in_one_workbook(tmp_path):
 
 # --- command line -------------------------------------------------------------------------
 
-def test_commands_for_the_cli(sample_project, tmp_path, capsys):
-    parser = argparse.ArgumentParser(prog="perfsite")
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("-p", "--project", type=Path, default=Path("."))
-    handlers = add_commands(parser.add_subparsers(dest="command", required=True), common)
-    assert set(handlers) == {"template", "import", "export"}
+def check_json(capsys, project: Path) -> list[dict]:
+    """``perfsite check --format json``, finding lines left out (they follow the YAML layout)."""
+    assert main(["check", "--format", "json", "-p", str(project)]) == 0
+    forms = json.loads(capsys.readouterr().out, parse_float=Decimal)["forms"]
+    for form in forms:
+        for finding in form["findings"]:
+            finding.pop("line")
+    return forms
 
-    def run(*argv: str) -> int:
-        args = parser.parse_args(argv)
-        assert args.func is handlers[args.command]
-        return args.func(args)
 
-    assert run("template", str(tmp_path / "t.xlsx")) == 0 and (tmp_path / "t.xlsx").is_file()
-    assert run("export", "-p", str(sample_project), "--out", str(tmp_path / "x")) == 0
+def test_cli_template_fill_import_round_trip(tmp_path, capsys):
+    """``perfsite template``, typed in, ``perfsite import``: the record reads back as typed."""
+    project = empty_project(Path(__file__).parent.parent, tmp_path / "p")
+    book = tmp_path / "t.xlsx"
+    assert main(["template", str(book)]) == 0
+    assert capsys.readouterr().out.startswith("wrote the fill-in template")
+    assert main(["template", str(book)]) == 1  # exists: not replaced without --overwrite
+    assert "--overwrite" in capsys.readouterr().err
+    fill(book, D20="服务人数", E20="100人次", F20="80人次", G20=50, H20=40, I20="天气")
+    assert main(["import", "-p", str(project), str(book)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "imported 1 form from 1 workbook into content/departments (1 department.yaml written)"]
+    [form] = check_json(capsys, project)
+    assert (form["department"], form["year"]) == ("demo-x", 2023)
+    # execution: 90 / 100 → 90.00 %, 10 × 0.9 = 9.00; the row: 50 × 80/100 = 40.00
+    assert (form["execution"]["rate"], form["execution"]["score"]) == (Decimal("90.00"), Decimal("9.00"))
+    row = form["indicators"][0]
+    assert (row["content"], row["target"]["text"], row["actual"]["text"], row["score"], row["reason"]) == (
+        "服务人数", "100人次", "80人次", Decimal("40.00"), "天气")
+    assert main(["import", "-p", str(project), str(book)]) == 1  # the record exists now
+    assert "already exists (import with --overwrite to replace it)" in capsys.readouterr().err
+
+
+def test_cli_export_import_round_trip(sample_project, tmp_path, capsys):
+    """``perfsite export`` then ``perfsite import`` into an empty project: ``check`` says the same."""
+    before = check_json(capsys, sample_project)
+    assert main(["export", "-p", str(sample_project), "-o", str(tmp_path / "x")]) == 0
+    assert capsys.readouterr().out.startswith("exported 25 forms to")
     target = empty_project(sample_project, tmp_path / "new")
-    assert run("import", "-p", str(target), *map(str, sorted((tmp_path / "x").glob("*/*.xlsx")))) == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("wrote the fill-in template")
-    assert lines[1].startswith("exported 25 forms to")
-    assert lines[2] == "imported 25 forms from 25 workbooks into content/departments (9 department.yaml written)"
+    books = sorted(map(str, (tmp_path / "x").glob("*/*.xlsx")))
+    assert len(books) == 25
+    assert main(["import", "-p", str(target), *books]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "imported 25 forms from 25 workbooks into content/departments (9 department.yaml written)"]
+    assert check_json(capsys, target) == before
+    assert main(["export", "-p", str(sample_project), "-o", str(tmp_path / "x")]) == 1  # no silent overwrite
+    assert "--overwrite" in capsys.readouterr().err
