@@ -7,6 +7,7 @@ worked out by hand in the comments.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from decimal import Decimal
 
@@ -15,11 +16,13 @@ import pytest
 from generator.audit import CODES, ERROR, INFO, SEVERITIES, WARNING, Finding, audit_report
 from generator.model import Department, FundSource, Indicator, Report, ReportedFunds
 from generator.profiles import Profile, load_profile
+from generator.schema import LEVEL1, LEVEL2
 from generator.scoring import score_report
 from generator.values import parse_value
 
 D = Decimal
 SRC = "content/departments/test-dept/2021.yaml"
+NUMBERS_NOT_IN_MESSAGE = {"missing-score"}  # the computed score is its own table column
 
 
 # ---------------------------------------------------------------- helpers
@@ -99,7 +102,21 @@ def check(f: Finding, code: str, path: str, reported, computed) -> None:
     assert f.reported == reported
     assert f.computed == computed
     assert f.file == SRC
-    assert f.message
+    assert_messages(f)
+
+
+# record text is quoted “…”; level names and the profile's title are Chinese in either language
+CJK = re.compile(r"[\u3400-\u9fff\u3000-\u303f\uff00-\uffef]")
+KEPT_IN_ENGLISH = re.compile("“[^”]*”|" + "|".join(sorted(LEVEL1 + LEVEL2, key=len, reverse=True)))
+
+
+def assert_messages(f: Finding) -> None:
+    """A finding says it in Chinese and in English: the English page must not show Chinese."""
+    assert CJK.search(f.message), f.message
+    assert f.message_en and not CJK.search(KEPT_IN_ENGLISH.sub("", f.message_en)), f.message_en
+    for value in (f.reported, f.computed):
+        if value is not None and f.code not in NUMBERS_NOT_IN_MESSAGE:
+            assert str(value) in f.message and str(value) in f.message_en, (f.code, value, f.message_en)
 
 
 # ---------------------------------------------------------------- the clean form
