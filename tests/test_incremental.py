@@ -104,10 +104,35 @@ def test_sequence_of_edits_matches_clean_builds(state_and_project):
     def switch_language():
         return {replace_in(content / "site.yaml", "language: zh-CN", "language: en")}
 
+    def write_override(rel: str, text: str):
+        path = project / "overrides" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return {path}
+
+    def add_strings_override():
+        return write_override("strings/zh-CN.yaml", "findings: 审计发现甲\n")
+
+    def edit_strings_override():
+        return write_override("strings/zh-CN.yaml", "findings: 审计发现乙\n")
+
+    def add_glossary_override():
+        return write_override("glossary.yaml", "- {zh: 术语甲, en: Term A, meaning_zh: 释义, meaning_en: meaning}\n")
+
+    def edit_glossary_override():
+        return write_override("glossary.yaml", "- {zh: 术语乙, en: Term B, meaning_zh: 释义, meaning_en: meaning}\n")
+
+    def add_english_strings_override():
+        return write_override("strings/en.yaml", "findings: Findings B\n")
+
     for step in (edit_number, add_template_override, edit_template_override, add_static_override,
                  change_profile, delete_record, rename_department, rename_department_name, add_year,
-                 switch_language):
+                 add_strings_override, edit_strings_override, add_glossary_override, edit_glossary_override,
+                 switch_language, add_english_strings_override):
         assert_same_as_clean(state, project, step())
+    files = state.update(set()).files
+    assert b"Findings B" in files["departments/demo-jiaoyu/2024/index.html"]
+    assert b"Term B" in files["glossary/index.html"]
 
 
 def test_no_change_renders_nothing(state_and_project):
