@@ -1,7 +1,7 @@
 """perfsite: performance self-evaluation forms to a static disclosure website.
 
 Modules in pipeline order, each importing only those above it:
-errors → yamlsource → schema → profiles → config → values → model → records →
+errors → inputs → yamlsource → schema → profiles → config → values → model → records →
 scoring → audit → export → check → report_text → (site model, charts, theme,
 render, output, buildcache, shards, build, serve) → cli.
 """

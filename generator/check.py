@@ -6,10 +6,10 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
-from .audit import audit_report
+from .audit import Finding, audit_report
 from .config import SiteConfig, load_config
 from .errors import ContentError
-from .records import Content, list_departments, read_department_folder
+from .records import Content, list_departments, read_department_folder, unused_files
 from .scoring import ScoredReport, score_report
 
 
@@ -18,6 +18,7 @@ class CheckedSite:
     config: SiteConfig
     content: Content
     forms: tuple[ScoredReport, ...]
+    notices: tuple[Finding, ...] = ()  # about the content folder, not one form: unused files
 
     def findings_by_severity(self) -> dict[str, int]:
         return dict(self._severity_counts)
@@ -29,6 +30,8 @@ class CheckedSite:
         for form in self.forms:
             for finding in form.findings:
                 counts[finding.severity] += 1
+        for finding in self.notices:
+            counts[finding.severity] += 1
         return counts
 
 
@@ -53,4 +56,6 @@ def check_project(project_dir: Path) -> CheckedSite:
             forms.append(replace(form, report=replace(form.report, doc=None)))
     if problems:
         raise ContentError(problems)
-    return CheckedSite(config, Content(tuple(departments), tuple(f.report for f in forms)), tuple(forms))
+    notices = tuple(Finding("unused-file", "warning", "", str(p.location), 0, 0, None, None,
+                            f"{p.message} ({p.hint})") for p in unused_files(config))
+    return CheckedSite(config, Content(tuple(departments), tuple(f.report for f in forms)), tuple(forms), notices)

@@ -7,10 +7,12 @@ built site in ``site/``. Unknown keys are errors; free-form data goes under ``ex
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigError, ContentError, Problem
+from .inputs import folder_problem
 from .profiles import Profile, available_profiles, load_profile
 from .schema import suggest, validate
 from .yamlsource import Document, read_yaml
@@ -85,13 +87,16 @@ def load_config(project_dir: Path) -> SiteConfig:
     """Read and check ``content/site.yaml``; raise with every problem found."""
     project_dir = project_dir.resolve()
     content = project_dir / "content"
+    problem = folder_problem(content, project_dir, "content")
+    if problem is not None:
+        raise ContentError([problem])
     if not content.is_dir():
         raise ConfigError(f"{project_dir}: no content/ folder here "
                           "(run in a project folder or pass --project DIR)")
     path = content / "site.yaml"
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise ConfigError("content/site.yaml: missing (every site needs one, at least `title:`)")
-    doc, problems = read_yaml(path, "content/site.yaml")
+    doc, problems = read_yaml(path, "content/site.yaml", project_dir)
     if not problems:
         problems = validate(doc, SITE_SCHEMA)
     if problems:

@@ -17,7 +17,7 @@ from .errors import Location, Problem
 from .schema import LEVEL1, LEVEL2, check_value
 from .yamlsource import Document, KeyPath, format_path, read_yaml
 
-PROFILE_DIR = Path(__file__).parent / "profiles"
+PROFILE_DIR = Path(__file__).resolve().parent / "profiles"  # resolved: shipped files are checked like inputs
 
 def _band(title: str) -> dict:
     return {"type": "array", "minItems": 2, "maxItems": 2, "title": title,
@@ -187,9 +187,29 @@ def load_profile(name: str, overrides: dict | None = None, *, doc: Document | No
             where = doc.where(path + at) if doc is not None and in_site else Location(f"profiles/{name}.yaml")
             problems.append(Problem(where, format_path((path if in_site else ()) + at),
                                     f"expected [low, high] with low ≤ high, got [{low}, {high}]"))
+    problems += _grade_order(options["grades"], "grades" in overrides, name, doc, path)
     if problems:
         return None, problems
     return _to_profile(name, options, overrides), []
+
+
+def _grade_order(grades: list[dict], in_site: bool, name: str, doc: Document | None,
+                 path: KeyPath) -> list[Problem]:
+    """Grades must be listed from the highest ``min`` down, each strictly lower: a total gets the
+    first grade whose min it reaches, so a list in another order would mean one thing to the
+    reader and another to the code (it is refused rather than sorted behind their back)."""
+    out = []
+    for i in range(1, len(grades)):
+        above, here = grades[i - 1], grades[i]
+        if Decimal(here["min"]) >= Decimal(above["min"]):
+            at = ("grades", i, "min")
+            where = doc.where(path + at) if doc is not None and in_site else Location(f"profiles/{name}.yaml")
+            hint = (f"list {here['grade']} before {above['grade']}" if Decimal(here["min"]) > Decimal(above["min"])
+                    else "two grades cannot share a minimum")
+            out.append(Problem(where, format_path((path if in_site else ()) + at),
+                               f"expected a min below {above['min']} (grades go from the highest min to the "
+                               f"lowest), got {here['min']}", hint))
+    return out
 
 
 def _to_profile(name: str, o: dict, overrides: dict) -> Profile:
@@ -210,8 +230,7 @@ def _to_profile(name: str, o: dict, overrides: dict) -> Profile:
         over_achievement_ratio=Decimal(indicators["over_achievement_ratio"]),
         not_applicable=indicators["not_applicable"],
         level1_weights={k: Decimal(v) for k, v in o["level1_weights"].items()},
-        grades=tuple(sorted(((g["grade"], Decimal(g["min"])) for g in o["grades"]),
-                            key=lambda g: g[1], reverse=True)),
+        grades=tuple((g["grade"], Decimal(g["min"])) for g in o["grades"]),  # in order: see _grade_order
         places=rounding["places"],
         rounding_mode=rounding["mode"],
         rate_first=rounding["rate_first"],

@@ -10,13 +10,26 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import os
 import re
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 from .config import SiteConfig
 from .errors import ContentError, Location, Problem
+from .inputs import (
+    folder_problem,
+    is_folder,
+    link_problem,
+    list_folder,
+    open_input,
+    read_input,
+    read_open,
+    root_of,
+    shown_name,
+)
 from .model import Department, FundSource, Indicator, Report, ReportedFunds
 from .schema import DEPARTMENT_SCHEMA, LEVEL2_BY_LEVEL1, REPORT_SCHEMA, describe_value, validate
 from .values import parse_value
@@ -24,7 +37,7 @@ from .yamlsource import Document, format_path, parse_source
 
 _ARTICLE = {"target": "a target", "actual": "an actual"}
 SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?\Z")
-YEAR_FILE = re.compile(r"(\d{4})\.yaml\Z")
+YEAR_FILE = re.compile(r"([0-9]{4})\.yaml\Z")  # ASCII digits only: ２０２１.yaml is not a year
 
 
 @dataclass(frozen=True)
@@ -46,18 +59,17 @@ class RecordCache:
         self._entries: dict[str, tuple] = {}
 
     def read(self, path: Path, rel: str, parse, extra=None):
-        try:
-            st = path.stat()
-        except OSError:
-            return parse(None)
+        fd, st, problem = open_input(path, root_of(path, rel), rel)
+        if problem is not None:
+            return None, [problem]
         stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
         entry = self._entries.get(rel)
         if entry and entry[0] == stamp and entry[2] == extra:
+            os.close(fd)
             return entry[3]
-        try:
-            raw = path.read_bytes()
-        except OSError:
-            return parse(None)
+        raw, problem = read_open(fd, st, rel)
+        if raw is None:
+            return None, [problem]
         digest = hashlib.blake2b(raw, digest_size=16).digest()
         unchanged = entry and entry[1] == digest and entry[2] == extra
         result = entry[3] if unchanged else parse(raw)
@@ -66,29 +78,43 @@ class RecordCache:
 
 
 def list_departments(config: SiteConfig) -> tuple[list[tuple[str, int]], list[Problem]]:
-    """Department folders in slug order with their number of forms; layout problems."""
-    root = config.departments_dir
+    """Department folders in slug order with their number of forms; layout problems.
+
+    A department folder that is a symbolic link is an error like any link (see
+    :mod:`generator.inputs`), never silently dropped."""
+    root, rel = config.departments_dir, "content/departments"
+    problem = link_problem(root, config.project_dir, rel) if os.path.lexists(root) else None
+    if problem is not None:
+        return [], [problem]
     if root.exists() and not root.is_dir():
-        return [], [Problem(Location("content/departments"), "",
-                            "not a folder: create one folder per department in it")]
+        return [], [Problem(Location(rel), "", "not a folder: create one folder per department in it")]
     if not root.is_dir():
-        return [], [Problem(Location("content/departments"), "",
-                            "folder missing: create one folder per department in it")]
-    found, problems = [], []
-    for folder in sorted(root.iterdir()):
-        if folder.name.startswith("."):
+        return [], [Problem(Location(rel), "", "folder missing: create one folder per department in it")]
+    entries, problem = list_folder(root, rel)
+    found, problems = [], [problem] if problem else []
+    for entry in entries:
+        name = entry.name
+        if name.startswith("."):
             continue
-        rel = f"content/departments/{folder.name}"
-        if not folder.is_dir() or folder.is_symlink():
-            if folder.suffix.lower() in (".yaml", ".yml"):
-                problems.append(Problem(Location(rel), "", "a record must sit in a department folder",
+        folder_rel = f"{rel}/{shown_name(name)}"
+        if entry.is_symlink():
+            problems.append(link_problem(Path(entry.path), config.project_dir, folder_rel)
+                            or Problem(Location(folder_rel), "", "a symbolic link: not read"))
+            continue
+        if not entry.is_dir(follow_symlinks=False):
+            if looks_like_yaml(name):
+                problems.append(Problem(Location(folder_rel), "", "a record must sit in a department folder",
                                         "move it to content/departments/<slug>/"))
             continue
-        if not SLUG.match(folder.name):
-            problems.append(Problem(Location(rel), "", f"unsafe department folder name {folder.name!r}",
+        if not SLUG.match(name):
+            problems.append(Problem(Location(folder_rel), "", f"unsafe department folder name {name!r}",
                                     "use lowercase letters, digits and hyphens, e.g. wangcheng-kexie"))
             continue
-        found.append((folder.name, sum(1 for p in folder.iterdir() if YEAR_FILE.match(p.name))))
+        inside, problem = list_folder(Path(entry.path), folder_rel)
+        if problem is not None:
+            problems.append(problem)
+            continue
+        found.append((name, sum(1 for e in inside if YEAR_FILE.match(e.name))))
     return found, problems
 
 
@@ -110,26 +136,34 @@ def read_content(config: SiteConfig, cache: RecordCache | None = None) -> Conten
 
 
 def read_department_folder(folder: Path, rel: str, cache: RecordCache | None = None):
-    """One department and its forms, or the problems that stop them."""
+    """One department and its forms, or the problems that stop them.
+
+    A form is read only from a file named exactly ``<year>.yaml`` in ASCII digits. A name
+    that reads like a record once width, case, spaces and invisible characters are ignored
+    (``２０２１.yaml``, ``2021 .yaml``, ``2021.yml``) is an error, so a form can neither
+    vanish nor be claimed twice; any other file is a warning (:func:`unused_files`)."""
+    root = root_of(folder, rel)
+    problem = folder_problem(folder, root, rel)
+    entries, listing = list_folder(folder, rel) if problem is None else ([], problem)
+    if listing is not None:
+        return None, [listing]
+    names = {entry.name for entry in entries}
     problems: list[Problem] = []
-    info = folder / "department.yaml"
-    if not info.is_file():
+    department = None
+    if "department.yaml" not in names:
         problems.append(Problem(Location(f"{rel}/department.yaml"), "",
                                 "missing: every department folder needs a department.yaml with its name"))
-        department = None
     else:
-        department, found = read_department(info, f"{rel}/department.yaml", folder.name, cache)
+        department, found = read_department(folder / "department.yaml", f"{rel}/department.yaml", folder.name, cache)
         problems += found
     year_files = []
-    for path in sorted(folder.iterdir()):
-        if path.name == "department.yaml" or path.name.startswith("."):
+    for name in sorted(names):
+        if name == "department.yaml" or name.startswith("."):
             continue
-        if YEAR_FILE.match(path.name) and path.is_file() and not path.is_symlink():
-            year_files.append(path)
-        elif path.suffix.lower() in (".yaml", ".yml"):
-            problems.append(Problem(Location(f"{rel}/{path.name}"), "",
-                                    "unexpected file name: expected department.yaml or <year>.yaml",
-                                    "name each form by its year, e.g. 2021.yaml"))
+        if YEAR_FILE.match(name):
+            year_files.append(folder / name)
+        elif looks_like_yaml(name):
+            problems.append(_misnamed(rel, name, names))
     if department is None:
         return None, problems
     reports = []
@@ -141,24 +175,93 @@ def read_department_folder(folder: Path, rel: str, cache: RecordCache | None = N
     return (department, reports), problems
 
 
+def _plain_name(name: str) -> str:
+    """A file name as a person reads it: width, case, spaces and invisible characters ignored."""
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    return "".join(str(unicodedata.decimal(c)) if unicodedata.category(c) == "Nd" else c
+                   for c in folded if unicodedata.category(c)[0] not in "CZ")
+
+
+def looks_like_yaml(name: str) -> bool:
+    """``2021.yml``, ``2021.YAML``, ``２０２１.yaml``, ``2021.yaml`` + U+200B: meant as a record."""
+    return _plain_name(name).endswith((".yaml", ".yml"))
+
+
+def claimed_year(name: str) -> int | None:
+    """The year a record-like name stands for to a reader, if any."""
+    match = re.fullmatch(r"([0-9]{4})\.ya?ml", _plain_name(name))
+    return int(match.group(1)) if match else None
+
+
+def odd_characters(name: str) -> str:
+    """The characters of a name that a year file name may not hold, named, e.g.
+    ``U+200B (ZERO WIDTH SPACE)``."""
+    odd = dict.fromkeys(c for c in name if not ("!" <= c <= "~"))
+    named = [f"U+{ord(c):04X} ({unicodedata.name(c, 'unnamed')})" for c in list(odd)[:3]]
+    return ", ".join(named) + (", …" if len(odd) > 3 else "")
+
+
+def _misnamed(rel: str, name: str, names: set[str]) -> Problem:
+    """A file that looks like a record but is not named ``department.yaml`` or ``<year>.yaml``."""
+    where = Location(f"{rel}/{shown_name(name)}")
+    odd = odd_characters(name)
+    year = claimed_year(name)
+    if year is not None and f"{year}.yaml" in names:
+        return Problem(where, "", f"a second file for {rel.rsplit('/', 1)[-1]} {year}, beside {year}.yaml",
+                       (f"its name has {odd}; " if odd else "") + f"keep one file per year, named {year}.yaml")
+    if odd:
+        return Problem(where, "", "unexpected file name: expected department.yaml or <year>.yaml",
+                       f"the name has {odd}; name each form by its year in ASCII digits, e.g. 2021.yaml")
+    return Problem(where, "", "unexpected file name: expected department.yaml or <year>.yaml",
+                   "name each form by its year, e.g. 2021.yaml")
+
+
+def unused_files(config: SiteConfig) -> list[Problem]:
+    """Files and folders under ``content/`` that nothing reads: warnings, so that a form saved
+    under a wrong name cannot silently disappear. Names starting with a dot are left alone;
+    what the readers look at (links, record-like names) they report themselves, as errors."""
+    out: list[Problem] = []
+
+    def walk(folder: Path, rel: str, read, why: str) -> list[os.DirEntry]:
+        entries, _problem = list_folder(folder, rel)  # an unreadable folder is the readers' error
+        out.extend(Problem(Location(f"{rel}/{shown_name(e.name)}"), "", f"not used: {why}",
+                           "move it out of content/, or name it as a record if it is one")
+                   for e in entries if not e.name.startswith(".") and not read(e))
+        return entries
+
+    walk(config.content_dir, "content", lambda e: e.name in ("site.yaml", "departments"),
+         "perfsite reads content/site.yaml and content/departments/ only")
+    if not is_folder(config.departments_dir):
+        return out
+    for entry in walk(config.departments_dir, "content/departments",
+                      lambda e: e.is_dir() or e.is_symlink() or looks_like_yaml(e.name),
+                      "records sit in department folders"):
+        if entry.is_dir(follow_symlinks=False) and SLUG.match(entry.name):
+            walk(Path(entry.path), f"content/departments/{entry.name}",
+                 lambda e: e.name == "department.yaml" or YEAR_FILE.match(e.name) or looks_like_yaml(e.name),
+                 "a department folder holds department.yaml and <year>.yaml only")
+    return out
+
+
 def _read(path: Path, rel: str, parse, cache: RecordCache | None, extra=None):
     """Parse a file through the cache when there is one."""
-    def from_bytes(raw: bytes | None):
-        if raw is None:
-            return None, [Problem(Location(rel), "", "cannot read the file")]
+    def from_bytes(raw: bytes):
         return parse(*parse_source(raw, rel))
 
     if cache is None:
-        try:
-            return from_bytes(path.read_bytes())
-        except OSError as exc:
-            return None, [Problem(Location(rel), "", f"cannot read: {exc.strerror}")]
+        raw, problem = read_input(path, root_of(path, rel), rel)
+        return (None, [problem]) if raw is None else from_bytes(raw)
     return cache.read(path, rel, from_bytes, extra)
 
 
 def read_department(path: Path, rel: str, slug: str,
                     cache: RecordCache | None = None) -> tuple[Department | None, list[Problem]]:
     return _read(path, rel, lambda doc, problems: _department(doc, problems, rel, slug), cache)
+
+
+def parse_department(raw: bytes, rel: str, slug: str) -> tuple[Department | None, list[Problem]]:
+    """A department from the bytes of its department.yaml, by exactly the rules ``check`` uses."""
+    return _department(*parse_source(raw, rel), rel, slug)
 
 
 def _department(doc: Document, problems: list[Problem], rel: str, slug: str):

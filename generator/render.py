@@ -15,10 +15,9 @@ from pathlib import Path
 from markupsafe import Markup, escape
 
 from .charts import PLOT_CONFIG, Chart
-from .errors import ThemeError
 from .export import dumps
 from .sitemodel import Page
-from .theme import Theme, get_template, template_error
+from .theme import Theme, get_template, static_sources, template_error
 
 Files = dict[str, bytes]
 
@@ -37,16 +36,7 @@ def hashed_name(name: str, data: bytes) -> str:
 
 def static_files(theme: Theme) -> Files:
     """Theme then override static files under ``assets/``; later folders win."""
-    files: Files = {}
-    for folder in theme.static_dirs:
-        for path in sorted(folder.rglob("*")):
-            rel = path.relative_to(folder)
-            if any(part.startswith(".") for part in rel.parts) or not path.is_file():
-                continue
-            if not path.resolve().is_relative_to(folder.resolve()):
-                raise ThemeError(f"{path}: a link to a file outside {folder} is not published")
-            files["assets/" + rel.as_posix()] = path.read_bytes()
-    return files
+    return {"assets/" + rel: data for rel, data in static_sources(theme).items()}
 
 
 def script_json(value: object) -> Markup:

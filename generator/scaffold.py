@@ -10,11 +10,13 @@ still to fill in. Nothing that exists is ever overwritten.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from .errors import ConfigError
 from .export import all_schemas, dumps
-from .records import SLUG, YEAR_FILE, read_report
+from .inputs import folder_problem, link_problem
+from .records import SLUG, YEAR_FILE, parse_department, read_report
 from .records import read_department as _read_department
 
 SCHEMA_DIR = "schemas"
@@ -25,6 +27,7 @@ CARRIED = ("level1", "level2", "level3", "content", "target", "weight", "directi
 def write_schemas(project_dir: Path) -> Path:
     """The JSON Schemas editors read, kept current in ``<project>/schemas/``."""
     folder = project_dir / SCHEMA_DIR
+    _refuse_links(project_dir)
     folder.mkdir(exist_ok=True)
     for name, schema in all_schemas().items():
         path = folder / f"{name}.schema.json"
@@ -32,6 +35,18 @@ def write_schemas(project_dir: Path) -> Path:
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8")
     return folder
+
+
+def _refuse_links(project_dir: Path) -> None:
+    """The schemas folder and its files are read and written: never through a link."""
+    folder = project_dir / SCHEMA_DIR
+    problem = folder_problem(folder, project_dir, SCHEMA_DIR)
+    for name in all_schemas() if problem is None and folder.is_dir() else ():
+        path = folder / f"{name}.schema.json"
+        problem = problem or (link_problem(path, project_dir, f"{SCHEMA_DIR}/{path.name}")
+                              if path.is_symlink() else None)
+    if problem is not None:
+        raise ConfigError(str(problem))
 
 
 def _quote(value: object) -> str:
@@ -48,17 +63,24 @@ def new_record(project_dir: Path, slug: str, year: int, name: str | None = None)
                           "e.g. wangcheng-kexie")
     if not 1990 <= year <= 2100:
         raise ConfigError(f"{year}: expected a year from 1990 to 2100")
-    folder = project_dir / "content" / "departments" / slug
+    rel = f"content/departments/{slug}"
+    folder = project_dir / rel
+    for path, shown in ((project_dir / "content", "content"), (folder.parent, "content/departments"), (folder, rel)):
+        problem = folder_problem(path, project_dir, shown)  # never write through a link
+        if problem is not None:
+            raise ConfigError(str(problem))
+    _refuse_links(project_dir)
     record = folder / f"{year}.yaml"
-    if record.exists():
-        raise ConfigError(f"{record.relative_to(project_dir)}: already exists; nothing was changed")
+    if os.path.lexists(record):
+        raise ConfigError(f"{rel}/{year}.yaml: already exists; nothing was changed")
     written = []
     info = folder / "department.yaml"
-    if not info.exists():
+    if not os.path.lexists(info):
         if not name:
             raise ConfigError(f"{slug} is a new department: give its name with --name (部门（单位）名称)")
+        text = department_text(name, slug)
         folder.mkdir(parents=True, exist_ok=True)
-        info.write_text(MODELINE.format(kind="department") + f"name: {_quote(name)}\n", encoding="utf-8")
+        info.write_text(text, encoding="utf-8")
         written.append(info)
     previous = _previous_report(folder, year)
     record.write_text(record_text(year, previous), encoding="utf-8")
@@ -67,16 +89,27 @@ def new_record(project_dir: Path, slug: str, year: int, name: str | None = None)
     return written
 
 
+def department_text(name: str, slug: str) -> str:
+    """department.yaml for ``--name``, refused unless ``check`` would accept it as written."""
+    text = MODELINE.format(kind="department") + f"name: {_quote(name)}\n"
+    _, problems = parse_department(text.encode("utf-8"), "department.yaml", slug)
+    if problems:
+        problem = problems[0]
+        raise ConfigError(f"--name: {problem.message}" + (f" ({problem.hint})" if problem.hint else ""))
+    return text
+
+
 def _previous_report(folder: Path, year: int):
     """The latest valid earlier form of this department, if any."""
+    rel = f"content/departments/{folder.name}"
     info = folder / "department.yaml"
-    department, problems = _read_department(info, "department.yaml", folder.name)
+    department, problems = _read_department(info, f"{rel}/department.yaml", folder.name)
     if department is None:
         return None
     earlier = sorted((int(m.group(1)), p) for p in folder.iterdir()
                      if (m := YEAR_FILE.match(p.name)) and int(m.group(1)) < year)
     for _earlier_year, path in reversed(earlier):
-        report, problems = read_report(path, path.name, department)
+        report, problems = read_report(path, f"{rel}/{path.name}", department)
         if report is not None:
             return report
     return None

@@ -404,7 +404,11 @@ def _check(doc: Document, value: object, schema: dict, path: KeyPath, out: list[
                     hint = "full-width digits: type the number with ASCII digits 0-9"
             elif isinstance(value, str) and "boolean" in allowed and value.strip().lower() in ("true", "false"):
                 hint = "write true or false without quotes"
-            fail(f"expected {_expected(schema)}, got {describe_value(value)}", hint)
+            found = describe_value(value)
+            if not path and isinstance(value, (str, int, Decimal)):  # the whole file: say what, never quote it
+                found = ("text" if isinstance(value, str) else "a number") + " without any key"
+                hint = "write one key: value per line"
+            fail(f"expected {_expected(schema)}, got {found}", hint)
             return
     if "enum" in schema and value not in schema["enum"]:
         fail(f"expected {_expected(schema)}, got {describe_value(value)}",

@@ -8,15 +8,20 @@ live in ``strings/<language>.yaml`` so an English build is a config switch.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
 import jinja2.meta
+from jinja2.loaders import split_template_path
 
 from .config import SiteConfig, themes_root
-from .errors import ThemeError
+from .errors import Problem, ThemeError
+from .inputs import folder_problem, link_problem, list_folder, read_input, shown_name
 from .yamlsource import read_yaml
+
+Folder = tuple[Path, Path, str]  # a theme folder, the root it must stay inside, its name in messages
 
 
 @dataclass(frozen=True)
@@ -27,70 +32,151 @@ class Theme:
     strings: dict[str, str]
     env: jinja2.Environment
     glossary: tuple[dict, ...] = ()
+    static_folders: tuple[Folder, ...] = ()  # static_dirs with their roots and names
 
 
-def _theme_chain(name: str) -> list[Path]:
-    """The theme folder and its parents, the theme itself first."""
-    chain: list[Path] = []
+def _fail(problem: Problem | None) -> None:
+    if problem is not None:
+        raise ThemeError(str(problem))
+
+
+def _theme_chain(name: str) -> list[Folder]:
+    """The theme folder and its parents, the theme itself first (inside the themes folder)."""
+    root = themes_root().resolve()
+    chain: list[Folder] = []
     while name:
-        folder = themes_root() / name
+        folder, shown = root / name, f"themes/{name}"
         meta_file = folder / "theme.yaml"
-        if not meta_file.is_file() or folder in chain:
+        _fail(folder_problem(folder, root, shown))
+        if not meta_file.is_file() or any(folder == f for f, _, _ in chain):
             raise ThemeError(f"theme {name!r}: no theme.yaml in {folder}")
-        doc, problems = read_yaml(meta_file, f"themes/{name}/theme.yaml")
+        doc, problems = read_yaml(meta_file, f"{shown}/theme.yaml", root)
         if problems:
             raise ThemeError("\n".join(map(str, problems)))
-        chain.append(folder)
+        chain.append((folder, root, shown))
         name = (doc.data or {}).get("parent")
     return chain
 
 
-def _read_strings(folders: list[Path], language: str) -> dict[str, str]:
+def _read_strings(folders: list[Folder], language: str) -> dict[str, str]:
     strings: dict[str, str] = {}
     found = False
-    for folder in reversed(folders):  # parents first, so the theme and overrides win
+    for folder, root, shown in reversed(folders):  # parents first, so the theme and overrides win
         path = folder / "strings" / f"{language}.yaml"
-        if not path.is_file():
+        if not os.path.lexists(path):
             continue
-        doc, problems = read_yaml(path, str(path))
+        doc, problems = read_yaml(path, f"{shown}/strings/{language}.yaml", root)
         if problems:
             raise ThemeError("\n".join(map(str, problems)))
         strings.update({str(k): str(v) for k, v in (doc.data or {}).items()})
         found = True
     if not found:
         raise ThemeError(f"no UI strings for language {language!r} (looked for strings/{language}.yaml "
-                         f"in {', '.join(str(f) for f in folders)})")
+                         f"in {', '.join(str(f) for f, _, _ in folders)})")
     return strings
+
+
+def _subfolders(folders: list[Folder], name: str) -> list[Folder]:
+    """``templates`` or ``static`` of each folder that has one; a link or a file there is an error."""
+    out = []
+    for folder, root, shown in folders:
+        sub, sub_shown = folder / name, f"{shown}/{name}"
+        _fail(folder_problem(sub, root, sub_shown))
+        if sub.is_dir():
+            out.append((sub, root, sub_shown))
+    return out
 
 
 def load_theme(config: SiteConfig) -> Theme:
     """The theme named in the site config, ready to render."""
     chain = _theme_chain(config.theme)
     overrides = config.overrides_dir
-    folders = ([overrides] if overrides.is_dir() else []) + chain
-    template_dirs = tuple(f / "templates" for f in folders if (f / "templates").is_dir())
-    theme_dirs = [f / "templates" for f in chain if (f / "templates").is_dir()]
+    _fail(folder_problem(overrides, config.project_dir, "overrides"))
+    folders = ([(overrides, config.project_dir, "overrides")] if overrides.is_dir() else []) + chain
+    templates = _subfolders(folders, "templates")
     loader = jinja2.ChoiceLoader([
-        jinja2.FileSystemLoader([str(d) for d in template_dirs]),
-        jinja2.PrefixLoader({"!theme": jinja2.FileSystemLoader([str(d) for d in theme_dirs])}),
+        _CheckedLoader(templates),
+        jinja2.PrefixLoader({"!theme": _CheckedLoader(_subfolders(chain, "templates"))}),
     ])
     env = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    static_dirs = tuple(f / "static" for f in reversed(folders) if (f / "static").is_dir())
-    return Theme(config.theme, template_dirs, static_dirs, _read_strings(folders, config.language), env,
-                 _read_glossary(folders))
+    static = _subfolders(folders, "static")[::-1]
+    return Theme(config.theme, tuple(f for f, _, _ in templates), tuple(f for f, _, _ in static),
+                 _read_strings(folders, config.language), env, _read_glossary(folders), tuple(static))
 
 
-def _read_glossary(folders: list[Path]) -> tuple[dict, ...]:
+def _read_glossary(folders: list[Folder]) -> tuple[dict, ...]:
     """The form's terms: the first glossary.yaml found (overrides, theme, parents)."""
-    for folder in folders:
+    for folder, root, shown in folders:
         path = folder / "glossary.yaml"
-        if path.is_file():
-            doc, problems = read_yaml(path, str(path))
+        if os.path.lexists(path):
+            doc, problems = read_yaml(path, f"{shown}/glossary.yaml", root)
             if problems:
                 raise ThemeError("\n".join(map(str, problems)))
             return tuple(dict(entry) for entry in doc.data or ())
     return ()
+
+
+class _CheckedLoader(jinja2.BaseLoader):
+    """Jinja's file loader, reading each template through :mod:`generator.inputs` (no links,
+    nothing outside its root, unreadable or non-UTF-8 files named)."""
+
+    def __init__(self, folders: list[Folder]):
+        self.folders = folders
+
+    def get_source(self, environment, template):
+        pieces = split_template_path(template)
+        for folder, root, shown in self.folders:
+            path = folder.joinpath(*pieces)
+            if not os.path.lexists(path):
+                continue
+            display = "/".join([shown, *pieces])
+            raw, problem = read_input(path, root, display, limit=None)
+            _fail(problem)
+            try:
+                source = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ThemeError(f"{display}: not UTF-8 text: byte 0x{raw[exc.start]:02X} cannot be decoded "
+                                 "(save the file as UTF-8)") from None
+            mtime = os.lstat(path).st_mtime_ns
+
+            def uptodate(path=path, mtime=mtime) -> bool:
+                try:
+                    return os.lstat(path).st_mtime_ns == mtime
+                except OSError:
+                    return False
+
+            return source, str(path), uptodate
+        raise jinja2.TemplateNotFound(template)
+
+
+def static_sources(theme: Theme) -> dict[str, bytes]:
+    """Every static file by its path below ``static/``: the theme's, then the overrides'
+    (later folders win); dot-files are left out, links and unreadable files are errors."""
+    files: dict[str, bytes] = {}
+    for folder, root, shown in theme.static_folders:
+        found: list[tuple[Path, str]] = []
+        todo = [(folder, "")]
+        while todo:
+            current, prefix = todo.pop()
+            entries, problem = list_folder(current, f"{shown}/{prefix}".rstrip("/"))
+            _fail(problem)
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                rel, path = prefix + entry.name, Path(entry.path)
+                display = f"{shown}/{shown_name(rel)}"
+                if entry.is_symlink():
+                    _fail(link_problem(path, root, display))
+                if entry.is_dir(follow_symlinks=False):
+                    todo.append((path, rel + "/"))
+                else:
+                    found.append((path, rel))
+        for path, rel in sorted(found):
+            data, problem = read_input(path, root, f"{shown}/{shown_name(rel)}", limit=None)
+            _fail(problem)
+            files[rel] = data
+    return files
 
 
 def get_template(theme: Theme, name: str) -> jinja2.Template:
@@ -131,6 +217,8 @@ def template_closure(theme: Theme, name: str) -> frozenset[str] | None:
 
 def template_error(exc: Exception, template: str) -> ThemeError:
     """Name the template file and line of an error raised while rendering."""
+    if isinstance(exc, ThemeError):  # already located (a template that cannot be read)
+        return exc
     where = template
     tb = exc.__traceback__
     while tb is not None:

@@ -23,13 +23,13 @@ from pathlib import Path
 import yaml
 
 from .errors import Location, Problem
+from .inputs import MAX_FILE_BYTES, read_input, root_of, too_large
 
 try:  # the pure-Python parser is ~8x slower; use libyaml when it is there
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
-MAX_FILE_BYTES = 1024 * 1024
 MAX_NODES = 100_000
 MAX_DEPTH = 100
 _SCALAR_TAGS = {"null", "bool", "int", "float", "str", "timestamp", "value"}
@@ -305,8 +305,10 @@ def parse_yaml(text: str, file: str) -> tuple[Document, list[Problem]]:
         if exc.context:
             detail = f"{exc.context}, {detail}"
         return doc, [Problem(where, "", f"invalid YAML: {detail}", _syntax_hint(text, mark))]
-    except yaml.YAMLError as exc:
-        return doc, [Problem(Location(file, 1, 1), "", f"invalid YAML: {exc}")]
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow; position counts UTF-8 bytes
+        return doc, [_reader_problem(text, file, exc)]
+    except yaml.YAMLError as exc:  # pragma: no cover - libyaml raises the two kinds above
+        return doc, [Problem(Location(file, 1, 1), "", "invalid YAML: " + " ".join(str(exc).split()))]
     finally:
         loader.dispose()
     if node is None:
@@ -346,33 +348,46 @@ def _syntax_hint(text: str, mark: yaml.Mark | None) -> str:
     return ""
 
 
+def _reader_problem(text: str, file: str, exc: yaml.reader.ReaderError) -> Problem:
+    """One located line for a character libyaml refuses (its own text spans two lines)."""
+    before = text.encode("utf-8")[: exc.position]
+    line_start = before.rfind(b"\n") + 1
+    where = Location(file, before.count(b"\n") + 1, len(before[line_start:].decode("utf-8", "replace")) + 1)
+    return Problem(where, "", f"invalid YAML: the character U+{exc.character:04X} is not allowed "
+                   "(control characters cannot be shown or published)", "remove it")
+
+
 def decode_source(raw: bytes, file: str) -> tuple[str | None, list[Problem]]:
-    """UTF-8 with or without BOM; anything else is named, never guessed at."""
+    """UTF-8 with or without BOM; anything else is named, never guessed at, never quoted."""
     if len(raw) > MAX_FILE_BYTES:
-        size = f"{len(raw) / 1024 / 1024:.1f} MiB"
-        return None, [Problem(Location(file), "", f"file too large: {size}, limit 1 MiB")]
+        return None, [too_large(file, len(raw))]
+    bom = 3 if raw.startswith(b"\xef\xbb\xbf") else 0
+    if b"\x00" in raw[:8192] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # not UTF-16 with a BOM
+        return None, [Problem(Location(file), "", "not UTF-8 text: it contains NUL bytes (a binary file, or "
+                              "UTF-16 without a byte order mark)", "save the file as UTF-8 text")]
     try:
-        return raw.decode("utf-8-sig"), []
+        return raw[bom:].decode("utf-8"), []
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        line_start = raw.rfind(b"\n", 0, exc.start) + 1
-        column = len(raw[line_start: exc.start].decode("utf-8", errors="replace")) + 1
+        start = exc.start + bom
+        line = raw[:start].count(b"\n") + 1
+        line_start = raw.rfind(b"\n", 0, start) + 1
+        column = len(raw[max(line_start, bom): start].decode("utf-8", errors="replace")) + 1
         hint = "save the file as UTF-8"
         try:
             raw.decode("gb18030")
             hint = "it looks like GBK/GB18030; save the file as UTF-8"
         except UnicodeDecodeError:
             pass
-        message = f"not UTF-8 text: byte 0x{raw[exc.start]:02X} cannot be decoded"
+        message = f"not UTF-8 text: byte 0x{raw[start]:02X} cannot be decoded"
         return None, [Problem(Location(file, line, column), "", message, hint)]
 
 
-def read_yaml(path: Path, display: str) -> tuple[Document, list[Problem]]:
-    """Read and parse one YAML file; ``display`` is the name used in messages."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return Document(display), [Problem(Location(display), "", f"cannot read: {exc.strerror}")]
+def read_yaml(path: Path, display: str, root: Path | None = None) -> tuple[Document, list[Problem]]:
+    """Read and parse one YAML file; ``display`` is the name used in messages, ``root`` the
+    folder the file must stay inside (by default the one ``display`` is relative to)."""
+    raw, problem = read_input(path, root_of(path, display) if root is None else root, display)
+    if raw is None:
+        return Document(display), [problem]
     return parse_source(raw, display)
 
 

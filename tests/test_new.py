@@ -48,3 +48,31 @@ def test_new_never_overwrites(sample_project, capsys):
 def test_new_refuses_unsafe_slugs(sample_project, capsys):
     assert main(["new", "-p", str(sample_project), "../evil", "2024", "--name", "x"]) == 1
     assert not (sample_project / "content/evil").exists()
+
+
+def test_new_refuses_a_name_that_check_would_refuse(sample_project, capsys):
+    """It used to write the control character into department.yaml, which check then refused."""
+    assert main(["new", "-p", str(sample_project), "demo-new", "2024", "--name", "新\x01部门"]) == 1
+    assert capsys.readouterr().err == ("perfsite: --name: expected printable text, got the control character "
+                                       "U+0001 (remove it: it cannot be shown or published)\n")
+    assert not (sample_project / "content/departments/demo-new").exists()
+
+
+def test_new_never_writes_through_a_link(sample_project, tmp_path, capsys):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (sample_project / "content/departments/demo-linked").symlink_to(outside, target_is_directory=True)
+    assert main(["new", "-p", str(sample_project), "demo-linked", "2024", "--name", "部门"]) == 1
+    assert capsys.readouterr().err.startswith(
+        "perfsite: content/departments/demo-linked: a symbolic link to outside the project: never read or published")
+    assert list(outside.iterdir()) == []
+
+
+def test_new_never_writes_schemas_through_a_link(sample_project, tmp_path, capsys):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (sample_project / "schemas").symlink_to(outside, target_is_directory=True)
+    assert main(["new", "-p", str(sample_project), "demo-jiaoyu", "2024"]) == 1
+    assert capsys.readouterr().err.startswith("perfsite: schemas: a symbolic link to outside the project")
+    assert list(outside.iterdir()) == []
+    assert not (sample_project / "content/departments/demo-jiaoyu/2024.yaml").exists()
