@@ -856,11 +856,18 @@ def test_national_grades(total, grade):
     (D("49.99"), "C"),  # below every minimum: the lowest grade
 ])
 def test_custom_grade_bands(total, grade):
-    # given out of order on purpose: the profile sorts them by minimum
-    p = profile("national", {"grades": [{"grade": "C", "min": 50}, {"grade": "A", "min": 85},
-                                        {"grade": "B", "min": 70}]})
+    p = profile("national", {"grades": [{"grade": "A", "min": 85}, {"grade": "B", "min": 70},
+                                        {"grade": "C", "min": 50}]})
     assert p.grades == (("A", D("85")), ("B", D("70")), ("C", D("50")))
     assert grade_for(total, p) == grade
+
+
+def test_grades_out_of_order_are_refused_not_sorted():
+    # a list out of order is more likely a typo than an intent: refused with its place, never reordered
+    _loaded, problems = load_profile("national", {"grades": [{"grade": "C", "min": 50}, {"grade": "A", "min": 85},
+                                                            {"grade": "B", "min": 70}]})
+    assert [(p.path, p.message) for p in problems] == [
+        ("grades[1].min", "expected a min below 50 (grades go from the highest min to the lowest), got 85")]
 
 
 def test_custom_grades_in_score_report():
