@@ -16,6 +16,7 @@ from markupsafe import Markup, escape
 
 from .charts import PLOT_CONFIG, Chart
 from .export import dumps
+from .scoring import Interval
 from .sitemodel import Page
 from .theme import Theme, get_template, static_sources, template_error
 
@@ -117,6 +118,7 @@ def is_numeric(value: object) -> bool:
 def cell_helpers(strings: dict[str, str]):
     """``both`` and ``cell``: the two helpers the form table calls for every cell."""
     computed_label, differs = escape(strings["computed"]), escape(strings["computed_differs"])
+    open_range = escape(strings["computed_range"])
     illegible = Markup(f'<span class="illegible">{escape(strings["illegible"])}</span>')
     no_value = escape(format_number(None))
 
@@ -125,6 +127,9 @@ def cell_helpers(strings: dict[str, str]):
         if reported is None:
             return escape(format_number(computed) + suffix) if computed is not None else no_value
         text = escape(plain_number(reported) + suffix)
+        if isinstance(computed, Interval) and reported in computed:  # cannot be confirmed, nor called wrong
+            return Markup(f'{text} <span class="recomputed-range" title="{open_range}">{computed_label} '
+                          f"{escape(format_number(computed) + suffix)}</span>")
         if computed is not None and reported != computed:
             return Markup(f'{text} <span class="recomputed" title="{differs}">{computed_label} '
                           f"{escape(format_number(computed) + suffix)}</span>")
