@@ -15,6 +15,7 @@ from .excel_grid import load_grids
 from .excel_read import Form, read_form
 from .excel_write import write_atomic
 from .excel_yaml import department_lines, render_checked, report_lines
+from .inputs import folder_problem
 from .records import cross_check
 from .schema import DEPARTMENT_SCHEMA, REPORT_SCHEMA, validate
 from .yamlsource import read_yaml
@@ -28,12 +29,14 @@ def import_workbooks(paths: list[Path], project_dir: Path, overwrite: bool = Fal
     record (or a department.yaml that says something else) is replaced only with
     ``overwrite``. Returns the files written.
     """
-    project_dir = Path(project_dir)
+    project_dir = Path(project_dir).absolute()
     content_dir = project_dir / "content"
     if not content_dir.is_dir():
         raise ConfigError(f"{project_dir}: no content/ folder here (run in a project folder or pass --project DIR)")
     departments_dir = content_dir / "departments"
-    problems: list[Problem] = []
+    problems: list[Problem] = [p for p in (folder_problem(content_dir, project_dir, "content"),
+                                           folder_problem(departments_dir, project_dir, "content/departments"))
+                               if p is not None]  # never write through a link
     forms: list[Form] = []
     for path in paths:
         path = Path(path)
@@ -53,7 +56,7 @@ def import_workbooks(paths: list[Path], project_dir: Path, overwrite: bool = Fal
             problems += [p for p in checked if p.location not in flagged]
             if not found and not checked and not loading:
                 forms.append(form)
-    writes = _plan_writes(forms, departments_dir, overwrite, problems)
+    writes = _plan_writes(forms, project_dir, overwrite, problems)
     if problems:
         raise ContentError(problems)
     for target, text in writes:
@@ -61,9 +64,10 @@ def import_workbooks(paths: list[Path], project_dir: Path, overwrite: bool = Fal
     return [target for target, _ in writes]
 
 
-def _plan_writes(forms: list[Form], departments_dir: Path, overwrite: bool,
+def _plan_writes(forms: list[Form], project_dir: Path, overwrite: bool,
                  problems: list[Problem]) -> list[tuple[Path, str]]:
-    """The (file, text) pairs to write; conflicts become problems."""
+    """The (file, text) pairs to write; conflicts become problems. Nothing is written through a link."""
+    departments_dir = project_dir / "content" / "departments"
     writes: list[tuple[Path, str]] = []
     seen: dict[tuple[str, int], str] = {}
     departments: dict[str, Form] = {}
@@ -73,8 +77,9 @@ def _plan_writes(forms: list[Form], departments_dir: Path, overwrite: bool,
             continue
         rel_dir = f"content/departments/{slug}"
         folder = departments_dir / slug
-        if folder.exists() and (not folder.is_dir() or folder.is_symlink()):
-            problems.append(Problem(form.slug_where, "slug", f"{rel_dir} exists and is not a folder"))
+        refused = folder_problem(folder, project_dir, rel_dir)
+        if refused is not None:
+            problems.append(Problem(form.slug_where, "slug", f"{rel_dir}: {refused.message}", refused.hint))
             continue
         if (slug, year) in seen:
             problems.append(Problem(form.year_where, "year",
@@ -82,6 +87,10 @@ def _plan_writes(forms: list[Form], departments_dir: Path, overwrite: bool,
             continue
         seen[(slug, year)] = form.display
         record = folder / f"{year}.yaml"
+        if record.is_symlink():
+            problems.append(Problem(form.year_where, "year", f"{rel_dir}/{year}.yaml is a symbolic link: "
+                                    "perfsite never writes through a link", "put the file itself there"))
+            continue
         if record.exists() and not overwrite:
             problems.append(Problem(form.year_where, "year", f"{rel_dir}/{year}.yaml already exists",
                                     "import with --overwrite to replace it"))
@@ -97,6 +106,10 @@ def _plan_writes(forms: list[Form], departments_dir: Path, overwrite: bool,
                                         "make the header blocks agree"))
             continue
         info = folder / "department.yaml"
+        if info.is_symlink():
+            problems.append(Problem(form.department.where(("name",)), "", f"{rel_dir}/department.yaml is a symbolic "
+                                    "link: perfsite never writes through a link", "put the file itself there"))
+            continue
         if info.exists():
             doc, found = read_yaml(info, f"{rel_dir}/department.yaml")
             same = not found and isinstance(doc.data, dict) and \

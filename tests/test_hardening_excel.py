@@ -14,11 +14,10 @@ import struct
 import zipfile
 from pathlib import Path
 
+import openpyxl
 import pytest
 
-openpyxl = pytest.importorskip("openpyxl")
-
-from generator.cli import main  # noqa: E402
+from generator.cli import main
 
 SHEET_XML = "xl/worksheets/sheet1.xml"
 NOT_CHANGED = "perfsite: 1 problem in the content; nothing was changed"
@@ -243,3 +242,30 @@ def test_dtd_entities_are_refused_never_expanded(capsys, project, doctype, entit
     path = rezip(filled(capsys, Path("form.xlsx")), in_sheet(change))
     assert_refused(capsys, path, f"form.xlsx: {SHEET_XML} declares a DTD (<!DOCTYPE …>): refused, its entities "
                                  "are never expanded (save it again from Excel)")
+
+
+# --- import never writes through a link -----------------------------------------------------
+
+@pytest.mark.parametrize("linked", ["content/departments", "content/departments/demo-x",
+                                    "content/departments/demo-x/2023.yaml",
+                                    "content/departments/demo-x/department.yaml"])
+def test_import_never_writes_through_a_link(capsys, project, tmp_path, linked):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (project / "content/departments/demo-x").mkdir()
+    target = project / linked
+    if target.exists():
+        real = outside / target.name
+        target.rename(real)
+    else:
+        real = outside / target.name
+        (real.mkdir() if not target.suffix else real.write_text("keep\n", encoding="utf-8"))
+    before = sorted(p.name for p in outside.rglob("*"))
+    target.symlink_to(real)
+    path = filled(capsys, Path("form.xlsx"))
+    code, out, err = perfsite(capsys, "import", path, "--overwrite")
+    assert (code, out) == (1, "")
+    assert "link" in err and "Traceback" not in err, err
+    assert sorted(p.name for p in outside.rglob("*")) == before  # nothing written outside
+    if real.is_file():
+        assert real.read_text(encoding="utf-8") == "keep\n"
