@@ -13,7 +13,11 @@ bug, so every doubt resolves to rebuilding.
 Everything lives in ``.perfsite-cache/`` in the project folder (safe to delete; never
 published). Cache files are pickles read back by a restricted unpickler that only
 accepts perfsite's own model classes, ``Decimal`` and plain containers, so a planted
-cache file cannot run code; one that does not load is ignored.
+cache file cannot run code; one that does not load, or not as the right shape, is a miss.
+A planted cache can neither act: the paths of the build state are used only once the
+folders they describe are proven to hold exactly those files, inode for inode
+(:func:`~generator.output.describes`), and a department record only while its folder's
+stat signature (inodes, ctimes) is unchanged — neither survives a copy or a checkout.
 """
 
 from __future__ import annotations
@@ -84,13 +88,19 @@ class _Pickler(pickle.Pickler):
 
 
 def dump(value, path: Path, profile=None) -> None:
-    """Write atomically (a killed build leaves the old file or none, never half of one)."""
+    """Write atomically (a killed build leaves the old file or none, never half of one); a write
+    that fails (disk full, a folder in the way) leaves no temporary file and names ``path``."""
     buffer = io.BytesIO()
     _Pickler(buffer, profile).dump(value)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(buffer.getvalue())
-    os.replace(tmp, path)
+    try:
+        tmp.write_bytes(buffer.getvalue())
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
 
 
 def load(path: Path, profile=None):
@@ -245,6 +255,14 @@ def user_cache_dir() -> Path:
     return Path(base) / "perfsite"
 
 
+class CacheMiss(Exception):  # noqa: N818 - not an error: the build redoes the department
+    """A department's record turned out damaged while the site was assembled from it."""
+
+    def __init__(self, slug: str, path: Path):
+        super().__init__(f"{path}: missing or damaged")
+        self.slug, self.path = slug, path
+
+
 class BuildCache:
     """The cache folder of one project and output folder: ``.perfsite-cache/`` in the project,
     or the user's cache folder when the project cannot be written to (a read-only checkout)."""
@@ -268,25 +286,14 @@ class BuildCache:
         if self.root.parent == ignore.parent and not ignore.is_file():
             ignore.write_text("*\n", encoding="utf-8")
 
-    @contextlib.contextmanager
-    def locked(self):
-        """One build at a time per project and output folder (they share the standby copy);
-        a second build waits for the first. The lock goes with the process, however it ends."""
-        try:
-            import fcntl
-        except ImportError:  # not on POSIX: no lock
-            yield
-            return
-        with open(self.root / "lock", "a+b") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-
     def load_state(self) -> BuildState | None:
+        """The last build's state, if well-formed; whether it describes the folders on disk is
+        checked against them before anything in it is used (:func:`~generator.output.describes`)."""
         state = load(self.root / "state.pickle")
-        return state if isinstance(state, BuildState) else None
+        if not (isinstance(state, BuildState) and isinstance(state.inputs, str) and isinstance(state.live, Tree)
+                and (state.standby is None or isinstance(state.standby, Tree))):
+            return None
+        return state
 
     def save_state(self, state: BuildState | None) -> None:
         if state is None:
@@ -296,13 +303,24 @@ class BuildCache:
 
     def load_meta(self, slug: str, profile) -> UnitMeta | None:
         meta = load(self.units / f"{slug}.meta", profile)
-        return meta if isinstance(meta, UnitMeta) and meta.slug == slug else None
+        if isinstance(meta, UnitMeta) and meta.slug == slug and isinstance(meta.outputs, dict):
+            return meta
+        return None
 
     def load_data(self, slug: str) -> UnitData:
-        data = load(self.units / f"{slug}.data")
-        if not isinstance(data, UnitData):
-            raise OSError(f"{self.units / slug}.data: missing or damaged; run perfsite build --force")
+        path = self.units / f"{slug}.data"
+        data = load(path)
+        if not (isinstance(data, UnitData) and isinstance(data.report_rows, bytes)
+                and isinstance(data.indicator_rows, bytes)
+                and isinstance(data.json_fragments, list) and all(type(f) is bytes for f in data.json_fragments)
+                and isinstance(data.fragments, dict) and all(type(f) is bytes for f in data.fragments.values())):
+            raise CacheMiss(slug, path)
         return data
+
+    def forget(self, slug: str) -> None:
+        """Drop one department's record: it is rebuilt next time."""
+        for suffix in (".meta", ".data"):
+            (self.units / f"{slug}{suffix}").unlink(missing_ok=True)
 
     def save_unit(self, meta: UnitMeta, data: UnitData, profile) -> None:
         dump(data, self.units / f"{meta.slug}.data")
@@ -311,7 +329,7 @@ class BuildCache:
     def load_bundle(self, bundle: str) -> tuple[str, dict[str, bytes]] | None:
         """A search bundle as last made: the key of the pages it indexed, and its files."""
         kept = load(self.root / "search" / f"{bundle}.pickle")
-        return kept if isinstance(kept, tuple) and len(kept) == 2 else None
+        return kept if isinstance(kept, tuple) and len(kept) == 2 and isinstance(kept[1], dict) else None
 
     def save_bundle(self, bundle: str, key: str, files: dict[str, bytes]) -> None:
         dump((key, files), self.root / "search" / f"{bundle}.pickle")
@@ -319,7 +337,8 @@ class BuildCache:
     def load_sections(self, key: str) -> dict[tuple, bytes]:
         """Sections the main process rendered last time, if made under the same ``key``."""
         kept = load(self.root / "sections.pickle")
-        return kept[1] if isinstance(kept, tuple) and len(kept) == 2 and kept[0] == key else {}
+        valid = isinstance(kept, tuple) and len(kept) == 2 and isinstance(kept[1], dict)
+        return kept[1] if valid and kept[0] == key else {}
 
     def save_sections(self, key: str, sections: dict[tuple, bytes]) -> None:
         dump((key, sections), self.root / "sections.pickle")

@@ -11,12 +11,11 @@ a hand-edited or deleted output file is noticed too (and the site rebuilt in ful
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 from .buildcache import library_versions, stamp_folder
 from .config import themes_root
-from .output import MARKER
+from .output import output_stats  # noqa: F401 - the written site's stamp lives with the output
 
 
 def input_stamp(project_dir: Path, out_dir: Path) -> str:
@@ -26,22 +25,3 @@ def input_stamp(project_dir: Path, out_dir: Path) -> str:
         digest.update(f"\n[{root.name}]\n".encode())
         stamp_folder(root, digest)
     return digest.hexdigest()
-
-
-def output_stats(out_dir: Path) -> dict[str, tuple[int, int, int]] | None:
-    """Inode, size and mtime of every file perfsite wrote below ``out_dir`` (None: not ours)."""
-    if not (out_dir / MARKER).is_file():
-        return None
-    found: dict[str, tuple[int, int, int]] = {}
-    todo = [""]
-    while todo:
-        rel = todo.pop()
-        with os.scandir(out_dir / rel if rel else out_dir) as entries:
-            for entry in entries:
-                path = f"{rel}/{entry.name}" if rel else entry.name
-                if entry.is_dir(follow_symlinks=False):
-                    todo.append(path)
-                elif path != MARKER:
-                    st = entry.stat(follow_symlinks=False)
-                    found[path] = (st.st_ino, st.st_size, st.st_mtime_ns)
-    return found

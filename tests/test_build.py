@@ -7,10 +7,12 @@ touches the repository's content or its ``site/`` folder.
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import html
 import io
 import json
+import os
 import re
 import shutil
 import xml.etree.ElementTree as ET
@@ -25,7 +27,7 @@ from generator.build import build
 from generator.cli import main
 from generator.errors import ThemeError
 from generator.opendata import INDICATOR_COLUMNS, REPORT_COLUMNS
-from generator.output import MARKER, TMP_TAG
+from generator.output import MARKER, STANDBY_TAG, TMP_TAG
 
 REPO = Path(__file__).resolve().parent.parent
 STRINGS = REPO / "themes" / "default" / "strings"
@@ -187,26 +189,29 @@ def test_failed_render_leaves_previous_site_untouched(tiny_project, capsys):
     assert leftovers(site) == []
 
 
-def test_failed_write_leaves_previous_site_untouched(tiny_project, monkeypatch):
+def test_failed_write_leaves_previous_site_untouched(tiny_project, monkeypatch, capsys):
+    """The disk fills up while a page of the new site is written (not a cache file)."""
     site = build(tiny_project).out_dir
     before = tree(site)
     set_site_option(tiny_project, "description: changed")  # the new build would differ
 
-    real_write = Path.write_bytes
-    calls = []
+    real_write = os.write
+    failed = []
 
-    def failing_write(self, data):
-        calls.append(self)
-        if len(calls) == 5:
-            raise OSError(28, "No space left on device (simulated)")
-        return real_write(self, data)
+    def failing_write(fd, data):
+        path = os.readlink(f"/proc/self/fd/{fd}")
+        if STANDBY_TAG in path and path.endswith(".html") and not failed:
+            failed.append(path)
+            raise OSError(errno.ENOSPC, "No space left on device (simulated)")
+        return real_write(fd, data)
 
-    monkeypatch.setattr(Path, "write_bytes", failing_write)
-    with pytest.raises(OSError, match="simulated"):
-        build(tiny_project)
+    monkeypatch.setattr(os, "write", failing_write)
+    code, _, err = run_cli(capsys, "build", "-p", str(tiny_project))
     monkeypatch.undo()
 
-    assert len(calls) == 5
+    assert code == 1 and len(failed) == 1
+    assert f"{failed[0]}: No space left on device (simulated)" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert tree(site) == before
     assert leftovers(site) == []
 

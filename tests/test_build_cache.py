@@ -121,13 +121,13 @@ class Planted:
         return (os.system, ("touch PLANTED",))
 
 
-def test_planted_cache_file_is_not_run(built, tmp_path):
+def test_planted_cache_file_is_not_run(built, tmp_path, monkeypatch):
     cache = BuildCache(built, (built / "site").resolve())
     for path in cache.units.glob("*.meta"):
         path.write_bytes(pickle.dumps(Planted()))
     (cache.root / "state.pickle").write_bytes(pickle.dumps(Planted()))
     edit(built / RECORD, "units: ", "units: 1")
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)
     result = build(built)
     assert not (tmp_path / "PLANTED").exists()
     assert result.rebuilt == len(list((built / "content/departments").iterdir()))  # nothing trusted
