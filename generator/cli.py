@@ -1,12 +1,18 @@
 """The ``perfsite`` command line: parse arguments, call the library, print, pick exit code.
 
 Only expected errors (:class:`~generator.errors.PerfsiteError`) are printed as plain
-messages with exit status 1; anything else is a bug and keeps its traceback.
+messages with exit status 1; anything else is a bug and keeps its traceback. Argument
+errors exit 2 (argparse). When the reader of the output goes away (``perfsite check |
+head -1``) any command stops quietly with 141, the status a shell shows for a POSIX tool
+ended by SIGPIPE (128 + 13); the process is not killed by the signal itself, so that
+``main()`` still returns when called from Python.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 import time
 from pathlib import Path
@@ -41,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", parents=[common], help="preview the site with live reload")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
-    serve.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
+    serve.add_argument("--port", type=port_number, default=8000, help="port (default: 8000; 0 picks a free one)")
     serve.add_argument("--open", action="store_true", help="open the site in a web browser")
 
     new = sub.add_parser("new", parents=[common], help="start a form, carrying last year's indicators over")
@@ -60,7 +66,40 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_OUTPUT_CLOSED = 128 + 13  # 128 + SIGPIPE
+
+
+def port_number(text: str) -> int:
+    """A TCP port: getaddrinfo would silently take 99999 modulo 65536 and bind another port."""
+    from .serve import PORTS
+
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if port not in PORTS:
+        raise argparse.ArgumentTypeError(f"{port} is out of range: use 0-65535 (0 picks a free port)")
+    return port
+
+
 def main(argv: list[str] | None = None) -> int:
+    try:
+        try:
+            return _main(argv)
+        finally:
+            if sys.stdout is not None:  # None when started with no stdout at all (>&-)
+                sys.stdout.flush()  # so a closed pipe shows up here, not at interpreter exit
+    except BrokenPipeError:
+        # the interpreter flushes again at exit: send what is left to /dev/null instead
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(AttributeError, OSError, ValueError):  # None, or not a real file
+                os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+        return EXIT_OUTPUT_CLOSED
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)

@@ -2,38 +2,37 @@
 
 The site lives in memory (:class:`~generator.sitestate.SiteState`), so the output folder
 is never written or watched, and a request can only ever reach a file the build made:
-dotfiles, ``..`` and symlinks have nothing to resolve to. Reloading goes through the
-``livereload`` package's WebSocket protocol (its browser script and handler), behind
-:func:`notify_reload`; its file watcher and its 3-second reload throttle are not used,
-so two quick saves both reach the browser. A broken edit keeps the last good site and
-shows the located error as an overlay on every page until it is fixed.
+dotfiles, ``..`` and symlinks have nothing to resolve to. Each build is swapped in as one
+:class:`Shown` with a new version, and every open page reloads until it shows the latest
+one, whatever the gap between saves (:mod:`generator.serve_http`). livereload's file
+watcher and its 3-second reload throttle are not used. A broken edit keeps the last good
+site and shows the located error as an overlay on every page until it is fixed.
 """
 
 from __future__ import annotations
 
 import gc
-import html
-import ipaddress
-import mimetypes
 import os
+import secrets
 import signal
 import sys
 import threading
 import time
 import traceback
-import types
-import urllib.parse
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .config import themes_root
 from .errors import ContentError, PerfsiteError
 from .search import BUNDLE, search_bundle
+from .serve_http import is_loopback, make_app, notify_reload
 from .sitestate import SiteState
 
 POLL_SECONDS = 0.1
 SEARCH_DELAY_SECONDS = 3.0
 QUIET_SECONDS = 0.05
 IGNORED_NAMES = {"__pycache__", ".git", "node_modules"}
+PORTS = range(0, 65536)  # 0 asks the system for a free port
 
 
 def snapshot(roots: list[Path]) -> dict[str, tuple[int, int]]:
@@ -65,27 +64,14 @@ def changed_paths(before: dict, after: dict) -> set[Path]:
                                                            and before[p] != after[p]}
 
 
-def inject(body: bytes, port_script: bytes, overlay: bytes = b"") -> bytes:
-    """Put the reload script (and an error overlay) into an HTML page, with or without </body>."""
-    addition = overlay + port_script
-    lower = body.lower()
-    for marker in (b"</body>", b"</html>"):
-        at = lower.rfind(marker)
-        if at != -1:
-            return body[:at] + addition + body[at:]
-    return body + addition
+@dataclass(frozen=True)
+class Shown:
+    """What the server shows, swapped as one object so that a request never mixes two builds
+    and the version a page is served with is the version of the files it came from."""
 
-
-def error_overlay(message: str) -> bytes:
-    """The located error, shown over the last good page; plain text, escaped."""
-    text = html.escape(message)
-    return (
-        '<div id="perfsite-error-overlay" role="alert" style="position:fixed;inset:0;z-index:2147483647;'
-        "background:rgba(20,20,20,.92);color:#fff;overflow:auto;padding:24px;font:14px/1.5 monospace\">"
-        '<p style="font:bold 18px sans-serif;color:#ff8a80;margin:0 0 12px">perfsite: the last edit does not '
-        "build — showing the last good site underneath; fix the file and this page reloads.</p>"
-        f'<pre style="white-space:pre-wrap;margin:0">{text}</pre></div>'
-    ).encode()
+    files: dict[str, bytes]
+    error: str | None
+    version: str
 
 
 class DevServer:
@@ -94,8 +80,9 @@ class DevServer:
     def __init__(self, project_dir: Path, log=print):
         self.project_dir = project_dir.resolve()
         self.state = SiteState(self.project_dir, preview=True)
-        self.files: dict[str, bytes] = {}
-        self.error: str | None = None
+        self._boot = secrets.token_hex(4)  # a page from an earlier run of the server is stale too
+        self._builds = 0
+        self.shown = Shown({}, None, self._next_version())
         self.log = log
         self.lock = threading.Lock()
         self.on_change = lambda: None  # set by the HTTP side: reloads the browsers
@@ -104,11 +91,15 @@ class DevServer:
     def watched_roots(self) -> list[Path]:
         return [self.project_dir / "content", self.project_dir / "overrides", themes_root()]
 
+    def _next_version(self) -> str:
+        self._builds += 1
+        return f"{self._boot}-{self._builds}"
+
     def rebuild(self, changed: set[Path] | None) -> None:
         """One (incremental) build; on failure keep the last good files and remember the error."""
         with self.lock:
             started = time.perf_counter()
-            full = self.error is not None or changed is None
+            full = self.shown.error is not None or changed is None
             try:
                 # the search index is slow to remake: after an edit it is refreshed in the background
                 update = self.state.update(None if full else changed, with_search=full)
@@ -122,8 +113,7 @@ class DevServer:
                 self.state = SiteState(self.project_dir, preview=True)
                 self._fail("unexpected error (please report it):\n" + traceback.format_exc())
                 return
-            self.files = update.files
-            self.error = None
+            self.shown = Shown(update.files, None, self._next_version())
             if not full and self.state.config.search:
                 self._refresh_search_soon()
             what = ", ".join(sorted(p.relative_to(self.project_dir).as_posix() if p.is_relative_to(
@@ -148,7 +138,7 @@ class DevServer:
             while time.monotonic() < deadline:  # wait for the edits to pause
                 if stopped() or self.stop.wait(0.1):
                     return
-            pages = [(k, v) for k, v in self.files.items() if k.endswith(".html")]
+            pages = [(k, v) for k, v in self.shown.files.items() if k.endswith(".html")]
             try:
                 bundle = search_bundle(pages, cancel=_Either(self.stop, cancel))
             except PerfsiteError as exc:
@@ -158,10 +148,11 @@ class DevServer:
             with self.lock:
                 if generation == self._search_generation:
                     self.state.search_files = bundle
-                    stale = [k for k in self.files if k.startswith(BUNDLE + "/") and k not in bundle]
-                    files = {k: v for k, v in self.files.items() if k not in stale}
+                    shown = self.shown
+                    stale = [k for k in shown.files if k.startswith(BUNDLE + "/") and k not in bundle]
+                    files = {k: v for k, v in shown.files.items() if k not in stale}
                     files.update(bundle)
-                    self.files = files
+                    self.shown = replace(shown, files=files)  # the pages are the same: no reload
                     self.log("search index refreshed")
 
         self._search_thread = threading.Thread(target=refresh, name="perfsite-search", daemon=True)
@@ -174,7 +165,7 @@ class DevServer:
             thread.join(timeout)
 
     def _fail(self, message: str) -> None:
-        self.error = message
+        self.shown = Shown(self.shown.files, message, self._next_version())
         self.log("build failed; still serving the last good site:\n" + message)
 
     def watch(self, stop: threading.Event, before: dict | None = None) -> None:
@@ -207,120 +198,26 @@ class _Either:
         return any(e.is_set() for e in self.events)
 
 
-def notify_reload(path: str = "*") -> None:
-    """Tell every connected browser to reload (the livereload protocol). The one place
-    that knows how reloading works, so the mechanism can be swapped."""
-    from livereload.handlers import LiveReloadHandler
-
-    LiveReloadHandler.reload_waiters(path)
-
-
-def host_allowed(host_header: str, bound: str) -> bool:
-    """Only names of this machine: a page on another site cannot read the preview through a
-    DNS name that points here (DNS rebinding). Binding a public address shares it on purpose."""
-    if not is_loopback(bound) and bound not in ("localhost",):
-        return True
-    name = urllib.parse.urlsplit("//" + host_header).hostname or ""
-    return is_loopback(name.strip("[]")) or name == "localhost"
-
-
-def make_app(server: DevServer, port_holder: dict, bound_host: str = "127.0.0.1"):
-    from livereload.handlers import LiveReloadHandler, LiveReloadJSHandler
-    from tornado import web
-
-    # livereload's handler logs through its watcher; we drive reloads ourselves
-    LiveReloadHandler.watcher = types.SimpleNamespace(filepath=None)
-
-    class ReloadSocket(LiveReloadHandler):
-        def check_origin(self, origin: str) -> bool:
-            return host_allowed(urllib.parse.urlsplit(origin).netloc, bound_host)
-
-    class ReloadScript(LiveReloadJSHandler):
-        def set_default_headers(self):
-            self.set_header("Cache-Control", "no-store")
-
-        def prepare(self):
-            if not host_allowed(self.request.host, bound_host):
-                raise web.HTTPError(403)
-
-    class SiteHandler(web.RequestHandler):
-        def set_default_headers(self):
-            self.set_header("Cache-Control", "no-store")
-            self.set_header("X-Content-Type-Options", "nosniff")
-
-        def prepare(self):
-            if not host_allowed(self.request.host, bound_host):
-                raise web.HTTPError(403)
-
-        def get(self, _path: str) -> None:
-            self._serve(head=False)
-
-        def head(self, _path: str) -> None:
-            self._serve(head=True)
-
-        def _serve(self, head: bool) -> None:
-            key, status = resolve(self.request.path, server.files)
-            if status == 301:
-                self.redirect(key, permanent=False)
-                return
-            body = server.files.get(key) if key else None
-            if body is None:
-                self.set_status(status if status != 200 else 404)
-                key = "404.html"
-                body = server.files.get(key, b"<!DOCTYPE html><title>404</title><h1>404</h1>")
-            content_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
-            if content_type == "text/html":
-                content_type += "; charset=utf-8"
-                script = f'<script src="/livereload.js?port={port_holder["port"]}"></script>'.encode()
-                overlay = error_overlay(server.error) if server.error else b""
-                body = inject(body, script, overlay)
-            elif content_type.startswith(("text/", "application/json", "application/xml")):
-                content_type += "; charset=utf-8"
-            self.set_header("Content-Type", content_type)
-            if not head:
-                self.write(body)
-
-    return web.Application([
-        (r"/livereload", ReloadSocket),
-        (r"/livereload.js", ReloadScript),
-        (r"/(.*)", SiteHandler),
-    ])
-
-
-def resolve(raw_path: str, files: dict[str, bytes]) -> tuple[str | None, int]:
-    """A request path to a key of the in-memory site, or why not (403 for what is refused)."""
-    path = urllib.parse.unquote(raw_path)
-    if "\0" in path or "\\" in path:
-        return None, 403
-    parts = [p for p in path.split("/") if p]
-    if any(p.startswith(".") for p in parts):  # dotfiles, "." and ".." are never served
-        return None, 403
-    key = "/".join(parts)
-    if not key or path.endswith("/"):
-        key = f"{key}/index.html" if key else "index.html"
-    if key in files:
-        return key, 200
-    if f"{key}/index.html" in files:
-        return "/" + key + "/", 301
-    return None, 404
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def serve(project_dir: Path, host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False) -> int:
+    """Serve until Ctrl-C or SIGTERM (exit 0). When the reader of the log goes away
+    (``perfsite serve | head -1``) the server stops cleanly too and then raises
+    BrokenPipeError, which the CLI turns into the quiet exit every command makes."""
     import asyncio
 
     from tornado import httpserver, ioloop
 
+    if port not in PORTS:  # getaddrinfo would quietly take 99999 modulo 65536
+        raise PerfsiteError(f"port {port} is out of range: use 0-65535 (0 picks a free port)")
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    loop = ioloop.IOLoop.current()
+    output_closed = threading.Event()
+
     def log(message: str) -> None:
-        print(message, flush=True)
+        try:
+            print(message, flush=True)
+        except BrokenPipeError:
+            output_closed.set()
+            loop.add_callback(loop.stop)  # thread-safe; before loop.start() it stops it at once
 
     if not is_loopback(host):
         print(f"warning: serving on {host}: the preview is reachable from other machines on your "
@@ -328,8 +225,6 @@ def serve(project_dir: Path, host: str = "127.0.0.1", port: int = 8000, open_bro
     server = DevServer(project_dir, log)
     stop = threading.Event()
     server.stop = stop
-    asyncio.set_event_loop(asyncio.new_event_loop())
-    loop = ioloop.IOLoop.current()
     for signum in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C and SIGTERM: stop cleanly, exit 0
         asyncio.get_event_loop().add_signal_handler(signum, loop.stop)
     # the watcher's baseline is taken before the first build, so an edit saved during it is seen
@@ -347,7 +242,7 @@ def serve(project_dir: Path, host: str = "127.0.0.1", port: int = 8000, open_bro
     http.add_sockets(sockets)
     port_holder["port"] = sockets[0].getsockname()[1]
     url = f"http://{host if ':' not in host else f'[{host}]'}:{port_holder['port']}/"
-    server.on_change = lambda: loop.add_callback(notify_reload)
+    server.on_change = lambda: loop.add_callback(lambda: notify_reload(server.shown.version))
     watcher = threading.Thread(target=server.watch, args=(stop, baseline), name="perfsite-watch", daemon=True)
     watcher.start()
     if open_browser:
@@ -367,6 +262,8 @@ def serve(project_dir: Path, host: str = "127.0.0.1", port: int = 8000, open_bro
         watcher.join(timeout=5)
         server.join_search(timeout=10)
         log("stopped")
+    if output_closed.is_set():
+        raise BrokenPipeError("nobody reads the output of perfsite serve")
     return 0
 
 
