@@ -43,8 +43,8 @@ def build(project_dir: Path, out_dir: Path | None = None, progress=None, jobs: i
     started = time.perf_counter()
     project_dir = project_dir.resolve()
     out_dir = (out_dir or project_dir / "site").resolve()
-    check_output_dir(out_dir, project_dir)  # fail before any work, not after
     try:
+        check_output_dir(out_dir, project_dir)  # fail before any work, not after
         cache = BuildCache(project_dir, out_dir)
         with output_lock(out_dir):
             return _build_retrying(project_dir, out_dir, cache, progress, jobs, force, started)

@@ -134,6 +134,20 @@ def test_planted_cache_file_is_not_run(built, tmp_path, monkeypatch):
     assert_clean(built, tmp_path)
 
 
+class CallsABuiltin:
+    def __reduce__(self):
+        return (bytes, (16,))  # with 2**40 instead of 16, a planted file would exhaust memory
+
+
+def test_cache_file_cannot_call_builtins(tmp_path):
+    from generator.buildcache import load
+
+    path = tmp_path / "planted.pickle"
+    path.write_bytes(pickle.dumps(CallsABuiltin(), protocol=5))
+    assert pickle.loads(path.read_bytes()) == bytes(16)
+    assert load(path) is None
+
+
 def test_deleted_cache_means_a_full_build(built, tmp_path):
     shutil.rmtree(built / ".perfsite-cache")
     edit(built / RECORD, "units: ", "units: 1")
