@@ -125,7 +125,8 @@ def run_check(args) -> int:
     started = time.perf_counter()
     site = check_project(args.project)
     if args.format == "json":
-        print(dumps({"forms": [form_to_dict(f) for f in site.forms]}))
+        print(dumps({"forms": [form_to_dict(f) for f in site.forms],
+                     "content": [f.as_dict() for f in site.notices]}))
     else:
         print(format_check(site, time.perf_counter() - started, colour=use_colour(), verbose=args.verbose,
                            quiet=args.quiet))

@@ -59,7 +59,7 @@ def run_export(args) -> int:
 def add_commands(sub, common: argparse.ArgumentParser) -> dict[str, Callable[[argparse.Namespace], int]]:
     """Add ``template``, ``import`` and ``export`` to the CLI's subparsers; returns name → handler."""
     template = sub.add_parser("template", help="write a blank Excel fill-in workbook of the form")
-    template.add_argument("out", type=Path, metavar="OUT.xlsx", help="the workbook to write")
+    template.add_argument("out", metavar="OUT.xlsx", help="the workbook to write (a name ending in / is a folder)")
     template.add_argument("--overwrite", action="store_true", help="replace OUT.xlsx if it exists")
     template.set_defaults(func=run_template)
 

@@ -30,16 +30,15 @@ FIXED_TIME = datetime.datetime(2020, 1, 1)  # workbook properties: same input, s
 EXCEL_CELL_CHARS = 32767
 
 
-def write_template(path: Path, *, overwrite: bool = True) -> None:
+def write_template(path: Path, *, overwrite: bool = False) -> None:
     """A blank fill-in workbook: the 自评表 sheet with drop-down lists, and the 说明 sheet.
 
-    A folder is never replaced, an existing file only with ``overwrite``: the CLI passes
-    ``--overwrite`` (``perfsite template content/site.yaml`` is a slip, not a wish); the
-    library default keeps what callers have always had.
+    A folder is never replaced, an existing file only with ``overwrite`` (``perfsite template
+    content/site.yaml`` is a slip, not a wish). A name ending in a slash names a folder.
     """
+    if str(path).endswith(("/", os.sep)) or Path(path).is_dir():
+        raise ConfigError(f"{Path(path)} is a folder: name the workbook to write, e.g. {Path(path) / 'template.xlsx'}")
     path = Path(path)
-    if path.is_dir():
-        raise ConfigError(f"{path} is a folder: name the workbook to write, e.g. {path / 'template.xlsx'}")
     if (path.exists() or path.is_symlink()) and not overwrite:
         raise ConfigError(f"{path} already exists: perfsite template --overwrite replaces it")
     rows = [{"level1": level1, "level2": level2} for level1, level2 in TEMPLATE_ROWS]
@@ -51,7 +50,7 @@ def write_template(path: Path, *, overwrite: bool = True) -> None:
     _save(_workbook([form]), path)
 
 
-def export_records(project_dir: Path, out_dir: Path, *, overwrite: bool = True) -> list[Path]:
+def export_records(project_dir: Path, out_dir: Path, *, overwrite: bool = False) -> list[Path]:
     """Every form of the project as ``out_dir/<slug>/<year>.xlsx``; returns the files written.
 
     Without ``overwrite`` (the CLI's ``--overwrite``) nothing is written if a workbook to write

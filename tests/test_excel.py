@@ -215,9 +215,9 @@ def test_cross_field_rules_and_choices_are_located(tmp_path, monkeypatch):
         "form.xlsx!自评表!L20: indicators[0].assessment: expected one of 达成, 部分达成, 未达成, got \"差不多\" "
         "(allowed: 达成, 部分达成, 未达成)",
     ]
-    filled_template(Path("form.xlsx"), B20="社会效益指标")
-    assert import_error([Path("form.xlsx")], project) == [
-        "form.xlsx!自评表!B20: indicators[0].level2: expected a level-2 indicator of 产出指标 "
+    filled_template(Path("form2.xlsx"), B20="社会效益指标")
+    assert import_error([Path("form2.xlsx")], project) == [
+        "form2.xlsx!自评表!B20: indicators[0].level2: expected a level-2 indicator of 产出指标 "
         "(数量指标, 质量指标, 时效指标, 成本指标), got \"社会效益指标\""]
 
 

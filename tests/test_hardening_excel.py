@@ -269,3 +269,23 @@ def test_import_never_writes_through_a_link(capsys, project, tmp_path, linked):
     assert sorted(p.name for p in outside.rglob("*")) == before  # nothing written outside
     if real.is_file():
         assert real.read_text(encoding="utf-8") == "keep\n"
+
+
+def test_template_into_a_folder_that_does_not_exist_yet_says_so(capsys, project):
+    code, out, err = perfsite(capsys, "template", "forms/")
+    assert (code, out) == (1, "")
+    assert err == "perfsite: forms is a folder: name the workbook to write, e.g. forms/template.xlsx\n"
+    assert not Path("forms").exists()
+
+
+def test_the_library_refuses_to_overwrite_by_default(project):
+    from generator.errors import ConfigError
+    from generator.excel import export_records, write_template
+
+    Path("t.xlsx").write_bytes(b"keep")
+    with pytest.raises(ConfigError, match="already exists"):
+        write_template(Path("t.xlsx"))
+    assert Path("t.xlsx").read_bytes() == b"keep"
+    export_records(project, Path("x"))
+    with pytest.raises(ConfigError):
+        export_records(project, Path("x"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import builtins
 import errno
 import io
+import json
 import os
 import resource
 import shutil
@@ -223,6 +224,15 @@ def test_a_file_nothing_reads_is_a_warning(rel, project, capsys):
     warnings = int(baseline.split(" warnings")[0].rsplit(" ", 1)[1])
     assert f"{warnings + 1} warnings" in out.splitlines()[-1]
     assert run(capsys, "check", "--strict", "-p", str(project))[0] == 1
+
+
+def test_unused_files_are_in_the_check_json(project, capsys):
+    (project / "content/departments/alpha/notes.txt").write_text("x", encoding="utf-8")
+    code, out, _ = run(capsys, "check", "--format", "json", "-p", str(project))
+    content = json.loads(out)["content"]
+    assert code == 0
+    assert [(f["code"], f["severity"], f["file"]) for f in content] == [
+        ("unused-file", "warning", "content/departments/alpha/notes.txt")]
 
 
 def test_hidden_files_are_left_alone(project, capsys):
