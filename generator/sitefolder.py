@@ -122,7 +122,11 @@ def replace_entries(new: Path, out: Path) -> None:
 
 
 def _put(source: Path, target: Path, aside: Path) -> None:
-    """Put ``source`` at ``target`` in one step (its old version goes where ``source`` was)."""
+    """Put ``source`` at ``target`` in one step (its old version goes where ``source`` was). A folder
+    moved to another parent must be writable (its ``..`` changes): ours, so made so."""
+    for folder in (source, target):
+        if folder.is_dir() and not folder.is_symlink():
+            make_ours(folder)
     if not os.path.lexists(target):
         os.rename(source, target)
     elif not exchange(source, target):  # no atomic exchange here: a file is still replaced atomically,

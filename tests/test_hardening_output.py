@@ -266,6 +266,19 @@ def test_read_only_folders_in_the_site_and_standby_do_not_stop_builds(rebuilt, t
     assert_clean(rebuilt, site, tmp_path)
 
 
+def test_read_only_folder_in_a_mount_point_output_does_not_stop_builds(tiny_project, tmp_path):
+    """In place, a top-level folder moves between the site and its hidden standby: a move to
+    another parent needs write permission on the folder itself."""
+    out = tmp_path / "www"
+    with mounted(out, "-t", "tmpfs", "-o", "size=64m", "perfsite-test"):
+        build(tiny_project, out)
+        (out / "departments").chmod(0o555)
+        edit(tiny_project / BETA, "actual: 92%", "actual: 93%")
+        done = run(without_root_override(perfsite("build", "-q", "-p", str(tiny_project), "-o", str(out))))
+        assert done.returncode == 0, done.stderr
+        assert_clean(tiny_project, out, tmp_path)
+
+
 def test_folder_that_cannot_be_emptied_is_named(rebuilt, tmp_path, monkeypatch, capsys):
     """Even giving the folder back its rights does not help (an immutable folder, another owner):
     the build stops with the path and the cause."""
