@@ -165,7 +165,7 @@ def stamp_folder(root: Path, digest_) -> None:
             if name.startswith("."):
                 continue
             path = os.path.join(folder, name)
-            st = os.stat(path)
+            st = os.lstat(path)  # a link is stamped, never followed (inputs refuse links)
             digest_.update(f"{os.path.relpath(path, root)}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0"
                            f"{st.st_ino}\n".encode())
 

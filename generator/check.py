@@ -56,6 +56,12 @@ def check_project(project_dir: Path) -> CheckedSite:
             forms.append(replace(form, report=replace(form.report, doc=None)))
     if problems:
         raise ContentError(problems)
-    notices = tuple(Finding("unused-file", "warning", "", str(p.location), 0, 0, None, None,
-                            f"{p.message} ({p.hint})") for p in unused_files(config))
-    return CheckedSite(config, Content(tuple(departments), tuple(f.report for f in forms)), tuple(forms), notices)
+    return CheckedSite(config, Content(tuple(departments), tuple(f.report for f in forms)), tuple(forms),
+                       content_notices(config))
+
+
+def content_notices(config: SiteConfig) -> tuple[Finding, ...]:
+    """Findings about the content folder rather than one form (files nothing reads), for
+    ``check``, ``build`` and ``serve`` alike: ``--strict`` fails on them everywhere."""
+    return tuple(Finding("unused-file", "warning", "", str(p.location), 0, 0, None, None,
+                         f"{p.message} ({p.hint})") for p in unused_files(config))

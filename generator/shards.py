@@ -38,7 +38,7 @@ from .buildcache import (
     shared_stamp,
     template_closures,
 )
-from .check import CheckedSite
+from .check import CheckedSite, content_notices
 from .config import SiteConfig
 from .errors import ContentError, Problem
 from .feeds import feed_xml, robots_txt, sitemap_xml
@@ -292,7 +292,7 @@ def _build(config, out_dir, jobs, progress, cache, live, standby) -> Built:
         ordered = [metas[slug] for slug, _ in departments]
         site = CheckedSite(config, Content(tuple(m.department for m in ordered),
                                            tuple(f.report for m in ordered for f in m.forms)),
-                           tuple(f for m in ordered for f in m.forms))
+                           tuple(f for m in ordered for f in m.forms), content_notices(config))
         pages = write_every_form_pages(ctx, tree, site, ordered, rebuilt, sections_key)
         for rel in sorted(static):
             tree.put(rel, static[rel])

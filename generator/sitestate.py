@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .audit import audit_report
-from .check import CheckedSite
+from .check import CheckedSite, content_notices
 from .config import SiteConfig, load_config, themes_root
 from .feeds import feed_xml, robots_txt, sitemap_xml
 from .opendata import INDICATOR_COLUMNS, REPORT_COLUMNS, FormOutputs, csv_document, form_outputs, reports_json
@@ -150,7 +150,7 @@ class SiteState:
             scored[report.src_path] = (report, profile, form)
             forms.append(form)
         self.scored = scored
-        return CheckedSite(self.config, content, tuple(forms))
+        return CheckedSite(self.config, content, tuple(forms), content_notices(self.config))
 
     def _stale_pages(self, pages: list[Page], kinds, full: bool) -> set[str]:
         if full:

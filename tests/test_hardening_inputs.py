@@ -362,3 +362,12 @@ def test_a_refused_file_is_not_quoted(name, project, capsys):
     assert (code, out) == (1, "")
     assert err == expected + "\n" + SUMMARY_1
     assert "SECRET" not in err
+
+
+def test_build_strict_fails_on_an_unused_file(project, capsys):
+    (project / "content/departments/alpha/2022.yaml").unlink()  # the two clean forms are left
+    assert run(capsys, "build", "--strict", "-q", "-p", str(project))[0] == 0
+    (project / "content/departments/alpha/notes.txt").write_text("x", encoding="utf-8")
+    code, out, err = run(capsys, "build", "--strict", "-p", str(project))
+    assert (code, err) == (1, "perfsite: --strict: the audit found errors or warnings (see perfsite check)\n")
+    assert "0 errors, 1 warnings" in out
