@@ -25,16 +25,18 @@ sys.path.insert(0, str(HERE))
 from corpus import write_corpus  # noqa: E402
 
 from generator import build as build_module  # noqa: E402
-from generator import shards  # noqa: E402
-from generator.buildcache import BuildCache, fragment_templates, template_closures  # noqa: E402
+from generator import check, pipeline, shards  # noqa: E402
+from generator.buildcache import BuildCache  # noqa: E402
 from generator.config import load_config  # noqa: E402
 from generator.records import list_departments  # noqa: E402
 from generator.render import asset_files, configure_env  # noqa: E402
+from generator.stamps import fragment_templates, template_closures  # noqa: E402
 from generator.theme import load_theme  # noqa: E402
 
-STAGES = ["read_department_folder", "score_report", "audit_report", "form_outputs", "write_new", "digest"]
+STAGES = [(check, "read_department_folder"), (check, "score_report"), (check, "audit_report"),
+          (pipeline, "form_outputs"), (shards, "write_new"), (shards, "digest")]
 STEPS = [(build_module, "output_stats"), (build_module, "input_stamp"), (shards, "run_shards"),
-         (shards, "write_bulk"), (shards, "feed_xml"), (shards.BuildCache, "save_state")]
+         (shards, "write_bulk"), (pipeline, "feed_xml"), (shards.BuildCache, "save_state")]
 
 
 def timed(owner, name: str, totals: dict) -> None:
@@ -53,8 +55,8 @@ def timed(owner, name: str, totals: dict) -> None:
 
 def per_form_stages(project: Path) -> tuple[float, dict[str, float], int]:
     totals: dict[str, float] = defaultdict(float)
-    for name in STAGES:
-        timed(shards, name, totals)
+    for owner, name in STAGES:
+        timed(owner, name, totals)
     timed(BuildCache, "save_unit", totals)
     render = shards.render_page
 
@@ -70,13 +72,15 @@ def per_form_stages(project: Path) -> tuple[float, dict[str, float], int]:
     departments, _ = list_departments(config)
     theme = load_theme(config)
     assets, static = asset_files(theme)
-    configure_env(theme, static, shards._ActiveFragments())
+    configure_env(theme, static)
     scratch = Path(tempfile.mkdtemp(prefix="perfsite-stages-"))
     try:
         cache = BuildCache(scratch, scratch / "site")
         closures = template_closures(theme, shards.PRERENDERED)
-        context = shards._Context(config, theme, assets, shards.nav_years_of(config, departments), scratch / "out",
-                                  "key", cache, fragment_templates(theme, closures, shards.PRERENDERED))
+        years = pipeline.nav_years(config, (slug for slug, _ in departments))
+        fragments = fragment_templates(theme, closures, shards.PRERENDERED)
+        context = shards._Context(config, theme, pipeline.common_context(config, theme, assets, years),
+                                  scratch / "out", "key", cache, fragments)
         started = time.perf_counter()
         for slug, _ in departments:
             shards.build_unit(context, slug)

@@ -21,10 +21,10 @@ from .buildcache import BuildCache, BuildState, CacheMiss
 from .check import CheckedSite
 from .config import load_config
 from .errors import ConfigError
-from .freshness import input_stamp, output_stats
-from .output import check_output_dir, describes
+from .output import check_output_dir, describes, output_stats
 from .shards import build_sharded
 from .sitefolder import os_error_message, output_lock
+from .stamps import input_stamp
 
 
 @dataclass(frozen=True)

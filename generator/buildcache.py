@@ -22,7 +22,6 @@ stat signature (inodes, ctimes) is unchanged — neither survives a copy or a ch
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import os
@@ -30,15 +29,11 @@ import pickle
 import sys
 from dataclasses import dataclass, field
 from decimal import Decimal
-from importlib import metadata
 from pathlib import Path
 
-from . import __version__
-from .config import SiteConfig
 from .model import Department
-from .output import digest
+from .output import write_atomic
 from .scoring import ScoredReport
-from .theme import Theme, template_closure
 
 CACHE_DIR = ".perfsite-cache"
 FORMAT = "perfsite-build-cache-1"
@@ -90,15 +85,7 @@ def dump(value, path: Path, profile=None) -> None:
     that fails (disk full, a folder in the way) leaves no temporary file and names ``path``."""
     buffer = io.BytesIO()
     _Pickler(buffer, profile).dump(value)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(buffer.getvalue())
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+    write_atomic(path, buffer.getvalue())
 
 
 def load(path: Path, profile=None):
@@ -110,102 +97,6 @@ def load(path: Path, profile=None):
         return None
     except Exception:  # noqa: BLE001 - a damaged or foreign cache file is just a cache miss
         return None
-
-
-# -- what a unit depends on ----------------------------------------------------------------
-
-
-def folder_signature(folder: Path) -> tuple:
-    """Name, size, mtime, ctime and inode of every entry: a copy that keeps mtimes still
-    changes ctime and inode, so an edit cannot hide from it."""
-    entries = []
-    try:
-        with os.scandir(folder) as found:
-            for entry in found:
-                st = entry.stat(follow_symlinks=False)
-                entries.append((entry.name, entry.is_dir(follow_symlinks=False), st.st_size, st.st_mtime_ns,
-                                st.st_ctime_ns, st.st_ino))
-    except OSError:
-        return ("unreadable",)
-    return tuple(sorted(entries))
-
-
-def template_closures(theme: Theme, names) -> dict[str, frozenset[str]]:
-    """Every template each page template pulls in (all of them when that cannot be known),
-    worked out once per build."""
-    return {name: template_closure(theme, name) or _all_templates(theme) for name in names}
-
-
-def fragment_templates(theme: Theme, closures: dict[str, frozenset[str]], names) -> list[str]:
-    """The page templates that render sections through ``cached(...)``: a department's
-    sections of them are made with the department and kept with it."""
-    return [name for name in names if any("cached(" in _source(theme, n) for n in closures[name])]
-
-
-def _all_templates(theme: Theme) -> frozenset[str]:
-    return frozenset(p.relative_to(d).as_posix() for d in theme.template_dirs for p in d.rglob("*") if p.is_file())
-
-
-def _source(theme: Theme, name: str) -> str:
-    try:
-        return theme.env.loader.get_source(theme.env, name)[0]
-    except Exception:  # noqa: BLE001 - a missing template fails at render time, with its name
-        return ""
-
-
-def stamp_folder(root: Path, digest_) -> None:
-    """Every file below ``root`` by path, size, mtime, ctime and inode (a copy that keeps mtimes
-    still changes the last two); dot-files and ``__pycache__`` left out."""
-    if not root.exists():
-        digest_.update(f"missing:{root}\n".encode())
-        return
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
-        for name in sorted(files):
-            if name.startswith("."):
-                continue
-            path = os.path.join(folder, name)
-            st = os.lstat(path)  # a link is stamped, never followed (inputs refuse links)
-            digest_.update(f"{os.path.relpath(path, root)}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0"
-                           f"{st.st_ino}\n".encode())
-
-
-def library_versions() -> list[str]:
-    versions = [__version__, sys.version]
-    for package in ("jinja2", "markupsafe", "markdown-it-py", "pyyaml", "plotly"):
-        try:
-            versions.append(f"{package}={metadata.version(package)}")
-        except metadata.PackageNotFoundError:
-            versions.append(f"{package}=?")
-    return versions
-
-
-def shared_stamp(config: SiteConfig, theme: Theme, static: dict[str, bytes], nav_years: list[int]) -> str:
-    """What every page depends on: the generator, ``site.yaml``, strings, glossary, static
-    files and the years in the navigation."""
-    h = hashlib.sha256()
-    h.update("\n".join([FORMAT, *library_versions(), repr(nav_years)]).encode())
-    stamp_folder(Path(__file__).parent, h)  # the generator's code and profiles
-    site_yaml = config.project_dir / "content" / "site.yaml"
-    h.update(site_yaml.read_bytes() if site_yaml.is_file() else b"no site.yaml")
-    h.update(repr(sorted(theme.strings.items())).encode())
-    h.update(repr(theme.glossary).encode())
-    for name in sorted(static):
-        h.update(f"\n{name}\0".encode() + digest(static[name]))
-    return h.hexdigest()
-
-
-def environment_key(shared: str, theme: Theme, closures: dict[str, frozenset[str]], templates) -> str:
-    """Everything outside its own folder that pages made from ``templates`` depend on: the
-    shared stamp and the source of every template they pull in, in every theme folder."""
-    h = hashlib.sha256(shared.encode())
-    names = sorted(set().union(*(closures[t] for t in templates)))
-    for folder in theme.template_dirs:
-        for name in names:
-            path = folder / name
-            if path.is_file():
-                h.update(f"\n{path}\0".encode() + path.read_bytes())
-    return h.hexdigest()
 
 
 # -- the records ---------------------------------------------------------------------------

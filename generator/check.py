@@ -1,4 +1,10 @@
-"""Read, validate, score and audit a whole project: the engine under every command."""
+"""Read, validate, score and audit: the one sequence under ``check``, ``build`` and ``serve``.
+
+:func:`check_form` is the only place a form is scored and audited; :func:`check_department`
+the only place a department folder is read and checked. ``check`` runs them over every
+department; the build's workers over the departments that changed; ``serve`` over what an
+edit touched (through the record cache).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +14,10 @@ from pathlib import Path
 
 from .audit import Finding, audit_report
 from .config import SiteConfig, load_config
-from .errors import ContentError
-from .records import Content, list_departments, read_department_folder, unused_files
+from .errors import ContentError, Problem
+from .model import Department, Report
+from .profiles import Profile
+from .records import Content, RecordCache, list_departments, read_department_folder, unused_files
 from .scoring import ScoredReport, score_report
 
 
@@ -46,18 +54,31 @@ def check_project(project_dir: Path) -> CheckedSite:
     listed, problems = list_departments(config)
     departments, forms = [], []
     for slug, _count in listed:
-        result, found = read_department_folder(config.departments_dir / slug, f"content/departments/{slug}")
+        checked, found = check_department(config, slug)
         problems += found
-        if result is None or problems:
+        if checked is None or problems:
             continue
-        departments.append(result[0])
-        for report in sorted(result[1], key=lambda r: r.year):
-            form = audit_report(score_report(report, config.profile))
-            forms.append(replace(form, report=replace(form.report, doc=None)))
+        departments.append(checked[0])
+        forms += [replace(form, report=replace(form.report, doc=None)) for form in checked[1]]
     if problems:
         raise ContentError(problems)
     return CheckedSite(config, Content(tuple(departments), tuple(f.report for f in forms)), tuple(forms),
                        content_notices(config))
+
+
+def check_department(config: SiteConfig, slug: str, cache: RecordCache | None = None
+                     ) -> tuple[tuple[Department, tuple[ScoredReport, ...]] | None, list[Problem]]:
+    """One department folder read, validated, scored and audited, its forms in year order."""
+    result, problems = read_department_folder(config.departments_dir / slug, f"content/departments/{slug}", cache)
+    if result is None or problems:
+        return None, problems
+    department, reports = result
+    return (department, tuple(check_form(r, config.profile) for r in sorted(reports, key=lambda r: r.year))), []
+
+
+def check_form(report: Report, profile: Profile) -> ScoredReport:
+    """A form recomputed under the profile and audited against what it reported."""
+    return audit_report(score_report(report, profile))
 
 
 def content_notices(config: SiteConfig) -> tuple[Finding, ...]:

@@ -113,6 +113,13 @@ def _main(argv: list[str] | None) -> int:
     except PerfsiteError as exc:
         print(f"perfsite: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        raise  # the reader went away: main() ends quietly
+    except OSError as exc:  # a full disk, a folder in the way, no permission: one line, never a traceback
+        from .sitefolder import os_error_message
+
+        print(f"perfsite: {os_error_message(exc)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 
@@ -202,12 +209,12 @@ def run_new(args) -> int:
 
 def run_schema(args) -> int:
     from .export import all_schemas, dumps
+    from .output import write_atomic
 
     schemas = all_schemas()
     if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
         for name, schema in schemas.items():
-            (args.out / f"{name}.schema.json").write_text(dumps(schema) + "\n", encoding="utf-8")
+            write_atomic(args.out / f"{name}.schema.json", (dumps(schema) + "\n").encode("utf-8"))
         print(f"wrote {len(schemas)} schemas to {args.out}")
     else:
         print(dumps(schemas[args.kind]))

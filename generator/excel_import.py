@@ -13,9 +13,9 @@ from pathlib import Path
 from .errors import ConfigError, ContentError, Problem
 from .excel_grid import load_grids
 from .excel_read import Form, read_form
-from .excel_write import write_atomic
 from .excel_yaml import department_lines, render_checked, report_lines
 from .inputs import folder_problem
+from .output import write_atomic
 from .records import cross_check
 from .schema import DEPARTMENT_SCHEMA, REPORT_SCHEMA, validate
 from .yamlsource import read_yaml

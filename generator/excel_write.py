@@ -14,7 +14,6 @@ import datetime
 import io
 import math
 import os
-import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 from .errors import ConfigError, ContentError, Location, Problem
 from .excel_formsheet import FormData, SheetWriter
 from .excel_layout import HELP_SHEET, ILLEGIBLE, SHEET, TEMPLATE_ROWS, TITLE
+from .output import write_atomic
 from .records import read_content
 from .schema import LEVEL2_BY_LEVEL1
 from .yamlsource import KeyPath, format_path, read_yaml
@@ -195,17 +195,3 @@ def _save(book, path: Path) -> None:
         write_atomic(Path(path), out.getvalue())
     except OSError as exc:  # a full disk, a read-only folder, a file where a folder should be
         raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` in one step: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), 0o644)  # like any file the user saves, not mkstemp's 0600
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

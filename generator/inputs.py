@@ -84,6 +84,41 @@ def is_folder(path: Path) -> bool:
         return False
 
 
+IGNORED_NAMES = frozenset({"__pycache__", "node_modules"})
+
+
+def is_ignored(name: str) -> bool:
+    """The one ignore rule of every walk over inputs: hidden names (``.git``, editor swap files,
+    ``.perfsite-cache``) and tool folders are not the project's content."""
+    return name.startswith(".") or name in IGNORED_NAMES
+
+
+def walk_files(root: Path, on_error=None):
+    """Every entry below ``root`` that is not a folder (files, and links, which are never
+    followed), as ``(rel, DirEntry)`` in path order; ignored names are skipped. A folder that
+    cannot be listed is passed to ``on_error(rel, exc)`` (default: skipped)."""
+    todo = [""]
+    while todo:
+        rel = todo.pop()
+        try:
+            with os.scandir(os.path.join(root, rel) if rel else root) as found:
+                entries = sorted(found, key=lambda e: e.name)
+        except OSError as exc:
+            if on_error is not None:
+                on_error(rel, exc)
+            continue
+        folders = []
+        for entry in entries:
+            if is_ignored(entry.name):
+                continue
+            path = f"{rel}/{entry.name}" if rel else entry.name
+            if entry.is_dir(follow_symlinks=False):
+                folders.append(path)
+            else:
+                yield path, entry
+        todo.extend(reversed(folders))
+
+
 def cannot_read(display: str, exc: OSError) -> Problem:
     hint = "check its permissions" if exc.errno in (errno.EACCES, errno.EPERM) else ""
     return Problem(Location(display), "", f"cannot read: {exc.strerror or exc}", hint)

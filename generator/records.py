@@ -77,6 +77,12 @@ class RecordCache:
         return result
 
 
+def department_of(rel: str) -> str | None:
+    """The department a content path belongs to (``content/departments/<slug>/…``), if any."""
+    parts = rel.split("/")
+    return parts[2] if len(parts) > 3 and parts[:2] == ["content", "departments"] else None
+
+
 def list_departments(config: SiteConfig) -> tuple[list[tuple[str, int]], list[Problem]]:
     """Department folders in slug order with their number of forms; layout problems.
 

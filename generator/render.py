@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import os
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +17,7 @@ from markupsafe import Markup, escape
 
 from .charts import PLOT_CONFIG, Chart
 from .export import dumps
+from .records import department_of
 from .scoring import Interval
 from .sitemodel import Page
 from .theme import Theme, get_template, static_sources, template_error
@@ -79,35 +81,66 @@ def asset_files(theme: Theme) -> tuple[dict[str, str], Files]:
     return assets, files
 
 
-class FragmentCache:
-    """Rendered fragments reused while the objects they show are the very same objects.
+class Sections:
+    """``cached(name, objects, fn, *args)`` in templates: sections of the every-form pages
+    (a year's row of one form, a department's quality group), made once and reused.
 
-    A template calls ``cached(name, objects, macro, *args)``; the records cache hands out
-    the same objects for unchanged files, so identity is a safe and cheap key. Entries
-    not used in an update are dropped at the next :meth:`start`.
+    A section is known by its name and the record files of the forms it shows. ``known``
+    holds the sections still valid — the engine leaves out those of departments that
+    changed (:meth:`still_valid`) — and a known section is not rendered again: a placeholder
+    goes where it belongs and :meth:`pieces` streams the page with the section's bytes
+    spliced in, so a page listing every finding is never held in memory whole. ``made``
+    collects the sections rendered this time. Sections over no form, or over objects
+    without a record file, are never kept.
     """
 
-    def __init__(self) -> None:
-        self._store: dict[tuple, tuple] = {}
-        self._used: set[tuple] = set()
-
-    def start(self) -> None:
-        self._store = {k: v for k, v in self._store.items() if k in self._used}
-        self._used = set()
-
-    def clear(self) -> None:
-        self._store, self._used = {}, set()
+    def __init__(self, known: dict[tuple, bytes] | None = None):
+        self.known = known or {}
+        self.made: dict[tuple, bytes] = {}
+        self.spliced: set[tuple] = set()
+        self._token = f"\x00perfsite-section-{os.urandom(8).hex()}:"
+        self._used: list[tuple] = []
 
     def __call__(self, name: str, objects, fn, *args):
-        objects = tuple(objects)
-        key = (name, tuple(map(id, objects)))
-        self._used.add(key)
-        hit = self._store.get(key)
-        if hit is not None and all(a is b for a, b in zip(hit[0], objects, strict=True)):
-            return hit[1]
+        key = section_key(name, objects)
+        if key is not None and key in self.known:
+            self.spliced.add(key)
+            self._used.append(key)
+            return Markup(f"{self._token}{len(self._used) - 1}\x00")
         value = fn(*args)
-        self._store[key] = (objects, value)
+        if key is not None:
+            self.made[key] = str(value).encode("utf-8")
         return value
+
+    def pieces(self, page: str):
+        """The page's bytes with every placeholder replaced by its section."""
+        first, *rest = page.split(self._token)
+        yield first.encode("utf-8")
+        for piece in rest:
+            index, _, text = piece.partition("\x00")
+            yield self.known[self._used[int(index)]]
+            yield text.encode("utf-8")
+        self._used.clear()
+
+    def kept(self) -> dict[tuple, bytes]:
+        """The sections this pass used or made: what the next pass may know."""
+        return {**{key: self.known[key] for key in self.spliced}, **self.made}
+
+    @staticmethod
+    def still_valid(sections: dict[tuple, bytes], present: set[str], changed: set[str]) -> dict[tuple, bytes]:
+        """The sections whose forms all belong to departments still ``present`` and not ``changed``."""
+        return {key: data for key, data in sections.items()
+                if all(department_of(src) in present and department_of(src) not in changed for src in key[1])}
+
+
+def section_key(name: str, objects) -> tuple | None:
+    sources = []
+    for obj in objects:
+        source = getattr(getattr(obj, "report", obj), "src_path", "")
+        if not source:
+            return None
+        sources.append(source)
+    return (name, tuple(sources)) if sources else None
 
 
 def is_numeric(value: object) -> bool:
@@ -188,15 +221,16 @@ def indicator_cells_helper(strings: dict[str, str], both):
     return indicator_cells
 
 
-def configure_env(theme: Theme, files: Files, fragments: FragmentCache | None = None) -> None:
-    """Filters and helpers every template may use."""
+def configure_env(theme: Theme, files: Files) -> None:
+    """Filters and helpers every template may use. ``cached`` renders a section as it is;
+    engines that reuse sections pass a :class:`Sections` as ``cached`` in the page context."""
     both, cell = cell_helpers(theme.strings)
     theme.env.globals.update(both=both, cell=cell, indicator_cells=indicator_cells_helper(theme.strings, both))
     theme.env.filters.update(num=format_number, plain=plain_number)
     theme.env.tests.update(numeric=is_numeric)
     theme.env.globals.update(chart_payload=chart_payload,
                              inline_asset=lambda name: Markup(files["assets/" + name].decode("utf-8")),
-                             cached=fragments or (lambda _name, _objects, fn, *args: fn(*args)))
+                             cached=lambda _name, _objects, fn, *args: fn(*args))
 
 
 def render_page(theme: Theme, page: Page, common: dict) -> str:

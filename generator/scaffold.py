@@ -16,6 +16,7 @@ from pathlib import Path
 from .errors import ConfigError
 from .export import all_schemas, dumps
 from .inputs import folder_problem, link_problem
+from .output import write_atomic
 from .records import SLUG, YEAR_FILE, parse_department, read_report
 from .records import read_department as _read_department
 
@@ -33,7 +34,7 @@ def write_schemas(project_dir: Path) -> Path:
         path = folder / f"{name}.schema.json"
         text = dumps(schema) + "\n"
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
+            write_atomic(path, text.encode("utf-8"))
     return folder
 
 
@@ -79,11 +80,10 @@ def new_record(project_dir: Path, slug: str, year: int, name: str | None = None)
         if not name:
             raise ConfigError(f"{slug} is a new department: give its name with --name (部门（单位）名称)")
         text = department_text(name, slug)
-        folder.mkdir(parents=True, exist_ok=True)
-        info.write_text(text, encoding="utf-8")
+        write_atomic(info, text.encode("utf-8"))
         written.append(info)
     previous = _previous_report(folder, year)
-    record.write_text(record_text(year, previous), encoding="utf-8")
+    write_atomic(record, record_text(year, previous).encode("utf-8"))
     written.append(record)
     write_schemas(project_dir)
     return written

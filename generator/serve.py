@@ -12,7 +12,6 @@ site and shows the located error as an overlay on every page until it is fixed.
 from __future__ import annotations
 
 import gc
-import os
 import secrets
 import signal
 import sys
@@ -24,6 +23,7 @@ from pathlib import Path
 
 from .config import themes_root
 from .errors import ContentError, PerfsiteError
+from .inputs import walk_files
 from .search import BUNDLE, search_bundle
 from .serve_http import is_loopback, make_app, notify_reload
 from .sitestate import SiteState
@@ -31,31 +31,19 @@ from .sitestate import SiteState
 POLL_SECONDS = 0.1
 SEARCH_DELAY_SECONDS = 3.0
 QUIET_SECONDS = 0.05
-IGNORED_NAMES = {"__pycache__", ".git", "node_modules"}
 PORTS = range(0, 65536)  # 0 asks the system for a free port
 
 
 def snapshot(roots: list[Path]) -> dict[str, tuple[int, int]]:
-    """mtime and size of every file below the roots (hidden files and folders skipped)."""
+    """mtime and size of every file below the roots (the inputs' one walk and ignore rule)."""
     found: dict[str, tuple[int, int]] = {}
-    stack = [r for r in roots if r.is_dir()]
-    while stack:
-        folder = stack.pop()
-        try:
-            entries = list(os.scandir(folder))
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.name.startswith(".") or entry.name in IGNORED_NAMES:
-                continue
+    for root in roots:
+        for _rel, entry in walk_files(root):
             try:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(Path(entry.path))
-                else:
-                    st = entry.stat(follow_symlinks=False)
-                    found[entry.path] = (st.st_mtime_ns, st.st_size)
+                st = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
+            found[entry.path] = (st.st_mtime_ns, st.st_size)
     return found
 
 

@@ -1,28 +1,27 @@
-"""A project's whole output kept in memory and brought up to date with the least work.
+"""``perfsite serve``'s site: kept in memory and brought up to date with the least work.
 
-``perfsite build`` uses it once (everything is new); ``perfsite serve`` keeps one and
-hands it the paths that changed, so an edit to one record re-reads that file, re-scores
-that form and re-renders only the pages that show it (its form pages, its department,
-the year, overview, department list and quality pages) plus the downloads; a template
-edit re-renders the pages that use that template. A stale page is a bug: every page
-declares the content files it depends on (:class:`~generator.sitemodel.Page.deps`),
-and anything shared by all pages (config, strings, the set of years) re-renders all.
+``serve`` hands it the paths that changed, so an edit to one record re-reads that file,
+re-checks that form (:func:`~generator.check.check_form`) and re-renders only the pages
+that show it (its form pages, its department, the year, overview, department list and
+quality pages) plus the downloads; a template edit re-renders the pages that use that
+template. What the pages and files are is :mod:`generator.pipeline`'s business, the same
+as for ``build``; this module only tracks what changed. A stale page is a bug: every page
+declares the content files it depends on (:class:`~generator.sitemodel.Page.deps`), and
+anything shared by all pages (config, strings, the set of years) re-renders all.
 """
 
 from __future__ import annotations
 
+import io
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .audit import audit_report
-from .check import CheckedSite, content_notices
+from .check import CheckedSite, check_form, content_notices
 from .config import SiteConfig, load_config, themes_root
-from .feeds import feed_xml, robots_txt, sitemap_xml
-from .opendata import INDICATOR_COLUMNS, REPORT_COLUMNS, FormOutputs, csv_document, form_outputs, reports_json
-from .records import RecordCache, read_content
-from .render import Files, FragmentCache, asset_files, configure_env, render_page
-from .scoring import ScoredReport, score_report
+from .pipeline import BulkFiles, common_context, form_files, nav_years, site_wide_files
+from .records import RecordCache, department_of, read_content
+from .render import Files, Sections, asset_files, configure_env, render_page
 from .search import search_bundle
 from .sitemodel import EVERY_RECORD, Page, build_site_model
 from .theme import Theme, load_theme, template_closure
@@ -51,11 +50,11 @@ class SiteState:
         self.asset_files: Files = {}
         self.template_deps: dict[str, frozenset[str] | None] = {}
         self.scored: dict[str, tuple] = {}
-        self.form_outputs: dict[str, tuple[ScoredReport, FormOutputs]] = {}
+        self.form_outputs: dict[str, tuple] = {}  # record file -> (its checked form, FormOutputs)
         self.pages: dict[str, tuple[Page, bytes]] = {}
         self.nav_years: list[int] | None = None
         self.files: Files = {}
-        self.fragments = FragmentCache()
+        self.sections: dict[tuple, bytes] = {}  # the every-form pages' sections, for the next update
         self.search_files: Files = {}
 
     # -- what changed -------------------------------------------------------------------
@@ -91,27 +90,27 @@ class SiteState:
         if full or kinds["templates"] or kinds["static"]:
             self.theme = load_theme(self.config)
             self.template_deps = {}
-            self.fragments.clear()
+            self.sections = {}
         if full or kinds["static"]:
             self.assets, self.asset_files = asset_files(self.theme)
-        configure_env(self.theme, self.asset_files, self.fragments)
-        self.fragments.start()
+        configure_env(self.theme, self.asset_files)
         site = self._check()
-        nav_years = sorted({f.report.year for f in site.forms}, reverse=True)
-        if nav_years != self.nav_years:
+        slugs = [d.slug for d in site.content.departments]
+        years = nav_years(self.config, slugs)
+        if years != self.nav_years:
             full = True
-            self.fragments.clear()
-        self.nav_years = nav_years
+        self.nav_years = years
+        changed = {department_of(rel) for rel in kinds["content"]} if kinds else set()
+        sections = Sections({} if full else Sections.still_valid(self.sections, set(slugs), changed))
 
         pages = build_site_model(site, self.theme.strings, self.theme.glossary, self.preview)
         stale = self._stale_pages(pages, kinds, full)
-        common = {"site": self.config, "t": self.theme.strings, "profile": self.config.profile,
-                  "assets": self.assets, "lang": self.config.language, "nav_years": nav_years}
+        common = {**common_context(self.config, self.theme, self.assets, years), "cached": sections}
         rendered: list[str] = []
         new_pages: dict[str, tuple[Page, bytes]] = {}
         for page in pages:
             if page.dest_path in stale:
-                body = render_page(self.theme, page, common).encode("utf-8")
+                body = b"".join(sections.pieces(render_page(self.theme, page, common)))
                 rendered.append(page.dest_path)
                 if progress and (len(rendered) % 50 == 0 or len(rendered) == len(stale)):
                     progress(len(rendered), len(stale))
@@ -119,6 +118,7 @@ class SiteState:
                 body = self.pages[page.dest_path][1]
             new_pages[page.dest_path] = (page, body)
         self.pages = new_pages
+        self.sections = sections.kept()
 
         files: Files = dict(self.asset_files)
         files.update({dest: body for dest, (_, body) in new_pages.items()})
@@ -127,10 +127,7 @@ class SiteState:
             if with_search:
                 self.search_files = search_bundle((d, b) for d, b in files.items() if d.endswith(".html"))
             files.update(self.search_files)
-        if self.config.base_url:  # the sitemap protocol requires absolute URLs
-            files["sitemap.xml"] = sitemap_xml(pages, self.config.base_url)
-        files["feed.xml"] = feed_xml(site, self.theme.strings)
-        files["robots.txt"] = robots_txt(self.config.base_url)
+        files.update(site_wide_files(site, pages, self.theme))
         removed = sorted(set(self.files) - set(files))
         self.files = files
         return Update(site, files, rendered, removed, len(pages), time.perf_counter() - started)
@@ -143,10 +140,8 @@ class SiteState:
         scored: dict[str, tuple] = {}
         for report in content.reports:
             cached = self.scored.get(report.src_path)
-            if cached and cached[0] is report and cached[1] is profile:
-                form = cached[2]
-            else:
-                form = audit_report(score_report(report, profile))
+            unchanged = cached and cached[0] is report and cached[1] is profile
+            form = cached[2] if unchanged else check_form(report, profile)
             scored[report.src_path] = (report, profile, form)
             forms.append(form)
         self.scored = scored
@@ -181,20 +176,21 @@ class SiteState:
 
     def _data_files(self, site: CheckedSite, rendered: list[str]) -> Files:
         """Per-form downloads (only re-made for changed forms) and the bulk files."""
-        outputs: dict[str, tuple[ScoredReport, FormOutputs]] = {}
+        outputs: dict[str, tuple] = {}
         files: Files = {}
         for form in site.forms:
             src = form.report.src_path
             cached = self.form_outputs.get(src)
             if cached is None or cached[0] is not form:
-                cached = (form, form_outputs(form, (self.project_dir / src).read_bytes()))
+                cached = (form, form_files(self.config, form))
             outputs[src] = cached
             files.update(cached[1].files)
         self.form_outputs = outputs
-        ordered = [outputs[f.report.src_path][1] for f in site.forms]
-        files["data/reports.json"] = b"".join(reports_json(o.json_fragment for o in ordered))
-        files["data/reports.csv"] = csv_document(REPORT_COLUMNS, [o.report_csv for o in ordered])
-        files["data/indicators.csv"] = csv_document(INDICATOR_COLUMNS, [o.indicators_csv for o in ordered])
+        sinks: dict[str, io.BytesIO] = {}
+        bulk = BulkFiles(lambda rel: sinks.setdefault(rel, io.BytesIO()))
+        bulk.add_forms(outputs[f.report.src_path][1] for f in site.forms)
+        bulk.close()
+        files.update({rel: sink.getvalue() for rel, sink in sinks.items()})
         return files
 
 

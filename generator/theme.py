@@ -18,7 +18,7 @@ from jinja2.loaders import split_template_path
 
 from .config import SiteConfig, themes_root
 from .errors import Problem, ThemeError
-from .inputs import folder_problem, link_problem, list_folder, read_input, shown_name
+from .inputs import cannot_read, folder_problem, link_problem, read_input, shown_name, walk_files
 from .yamlsource import read_yaml
 
 Folder = tuple[Path, Path, str]  # a theme folder, the root it must stay inside, its name in messages
@@ -155,24 +155,15 @@ def static_sources(theme: Theme) -> dict[str, bytes]:
     (later folders win); dot-files are left out, links and unreadable files are errors."""
     files: dict[str, bytes] = {}
     for folder, root, shown in theme.static_folders:
-        found: list[tuple[Path, str]] = []
-        todo = [(folder, "")]
-        while todo:
-            current, prefix = todo.pop()
-            entries, problem = list_folder(current, f"{shown}/{prefix}".rstrip("/"))
-            _fail(problem)
-            for entry in entries:
-                if entry.name.startswith("."):
-                    continue
-                rel, path = prefix + entry.name, Path(entry.path)
-                display = f"{shown}/{shown_name(rel)}"
-                if entry.is_symlink():
-                    _fail(link_problem(path, root, display))
-                if entry.is_dir(follow_symlinks=False):
-                    todo.append((path, rel + "/"))
-                else:
-                    found.append((path, rel))
-        for path, rel in sorted(found):
+        def unreadable(rel: str, exc: OSError, shown=shown) -> None:
+            _fail(cannot_read(f"{shown}/{shown_name(rel)}".rstrip("/"), exc))
+
+        found = []
+        for rel, entry in walk_files(folder, on_error=unreadable):
+            if entry.is_symlink():
+                _fail(link_problem(Path(entry.path), root, f"{shown}/{shown_name(rel)}"))
+            found.append((Path(entry.path), rel))
+        for path, rel in sorted(found, key=lambda item: item[1]):
             data, problem = read_input(path, root, f"{shown}/{shown_name(rel)}", limit=None)
             _fail(problem)
             files[rel] = data
