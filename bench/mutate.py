@@ -69,10 +69,12 @@ MUTATIONS = [
              "        if code == 'execution-score-mismatch':\n            return\n        where = report.where(path)\n",
              ("tests/test_audit.py",), "a wrong execution score is never reported"),
     Mutation("escaping-autoescape-off", "generator/theme.py", "autoescape=True", "autoescape=False",
-             ("tests/test_escaping.py", "tests/test_build.py"), "record text is pasted into pages as HTML (script injection)"),
+             ("tests/test_escaping.py", "tests/test_build.py"),
+             "record text is pasted into pages as HTML (script injection)"),
     Mutation("escaping-safe-on-record-field", "themes/default/templates/form.html",
              "{{ ind.reason }}</td>", "{{ ind.reason|safe }}</td>",  # (c.content is escaped before: |safe is a no-op)
-             ("tests/test_escaping.py", "tests/test_build.py"), "an indicator's reason for a shortfall is pasted into the form page as HTML"),
+             ("tests/test_escaping.py", "tests/test_build.py"),
+             "an indicator's reason for a shortfall is pasted into the form page as HTML"),
     Mutation("swap-three-renames", "generator/output.py|generator/sitefolder.py",
              "renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)",
              "((os.rename(a, f'{a}.swap'), os.rename(b, a), os.rename(f'{a}.swap', b))[-1] or 0)",  # 0: "it worked"
