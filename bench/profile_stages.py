@@ -3,7 +3,7 @@
     python bench/profile_stages.py --forms 2000
 
 Builds every department of a synthetic corpus in this one process (no worker pool, so the
-numbers are per core) with a timer around each stage of :func:`generator.shards.build_unit`:
+numbers are per core) with a timer around each stage of :func:`generator.build.shards.build_unit`:
 read, score, audit, each page template, downloads, file creation, cache record. Then times
 the steps of a one-record rebuild of the whole site. Use it to see what a change did to the
 cold build's per-form cost and to the edit loop, beside ``benchmark.py``'s totals.
@@ -24,14 +24,16 @@ sys.path.insert(0, str(HERE))
 
 from corpus import write_corpus  # noqa: E402
 
-from generator import build as build_module  # noqa: E402
-from generator import check, pipeline, shards  # noqa: E402
-from generator.buildcache import BuildCache  # noqa: E402
-from generator.config import load_config  # noqa: E402
-from generator.records import list_departments  # noqa: E402
-from generator.render import asset_files, configure_env  # noqa: E402
-from generator.stamps import fragment_templates, template_closures  # noqa: E402
-from generator.theme import load_theme  # noqa: E402
+from generator.build import run as build_module  # noqa: E402
+from generator.build import shards  # noqa: E402
+from generator.build.cache import BuildCache  # noqa: E402
+from generator.build.stamps import fragment_templates, template_closures  # noqa: E402
+from generator.read.config import load_config  # noqa: E402
+from generator.read.records import list_departments  # noqa: E402
+from generator.score import check  # noqa: E402
+from generator.site import pipeline  # noqa: E402
+from generator.site.render import asset_files, configure_env  # noqa: E402
+from generator.site.theme import load_theme  # noqa: E402
 
 STAGES = [(check, "read_department_folder"), (check, "score_report"), (check, "audit_report"),
           (pipeline, "form_outputs"), (shards, "write_new"), (shards, "digest")]

@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     new.add_argument("year", type=int, help="the year of the new form")
     new.add_argument("--name", help="the department's name, when the department is new")
 
-    from .excel import add_commands as add_excel_commands
+    from .excel.commands import add_commands as add_excel_commands
 
     COMMANDS.update(add_excel_commands(sub, common))
 
@@ -71,7 +71,7 @@ EXIT_OUTPUT_CLOSED = 128 + 13  # 128 + SIGPIPE
 
 def port_number(text: str) -> int:
     """A TCP port: getaddrinfo would silently take 99999 modulo 65536 and bind another port."""
-    from .serve import PORTS
+    from .serve.server import PORTS
 
     try:
         port = int(text)
@@ -116,7 +116,7 @@ def _main(argv: list[str] | None) -> int:
     except BrokenPipeError:
         raise  # the reader went away: main() ends quietly
     except OSError as exc:  # a full disk, a folder in the way, no permission: one line, never a traceback
-        from .sitefolder import os_error_message
+        from .build.sitefolder import os_error_message
 
         print(f"perfsite: {os_error_message(exc)}", file=sys.stderr)
         return 1
@@ -125,9 +125,9 @@ def _main(argv: list[str] | None) -> int:
 
 
 def run_check(args) -> int:
-    from .check import check_project
-    from .export import dumps, form_to_dict
-    from .report_text import format_check, use_colour
+    from .score.check import check_project
+    from .score.report_text import format_check, use_colour
+    from .site.export import dumps, form_to_dict
 
     started = time.perf_counter()
     site = check_project(args.project)
@@ -144,7 +144,7 @@ def run_check(args) -> int:
 
 
 def run_build(args) -> int:
-    from .build import build
+    from .build.run import build
 
     result = build(args.project, args.out, progress=None if args.quiet else terminal_progress(), force=args.force)
     if result.site is None:
@@ -154,7 +154,7 @@ def run_build(args) -> int:
         return 0
     counts = result.site.findings_by_severity()
     if args.verbose:
-        from .report_text import format_form, use_colour
+        from .score.report_text import format_form, use_colour
 
         for form in result.site.forms:
             if form.findings:
@@ -193,7 +193,7 @@ def terminal_progress():
 
 
 def run_serve(args) -> int:
-    from .serve import serve
+    from .serve.server import serve
 
     return serve(args.project, host=args.host, port=args.port, open_browser=args.open)
 
@@ -208,8 +208,8 @@ def run_new(args) -> int:
 
 
 def run_schema(args) -> int:
-    from .export import all_schemas, dumps
-    from .output import write_atomic
+    from .files import write_atomic
+    from .site.export import all_schemas, dumps
 
     schemas = all_schemas()
     if args.out:

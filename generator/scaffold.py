@@ -14,11 +14,11 @@ import os
 from pathlib import Path
 
 from .errors import ConfigError
-from .export import all_schemas, dumps
-from .inputs import folder_problem, link_problem
-from .output import write_atomic
-from .records import SLUG, YEAR_FILE, parse_department, read_report
-from .records import read_department as _read_department
+from .files import write_atomic
+from .read.inputs import folder_problem, link_problem
+from .read.records import SLUG, YEAR_FILE, parse_department, read_report
+from .read.records import read_department as _read_department
+from .site.export import all_schemas, dumps
 
 SCHEMA_DIR = "schemas"
 MODELINE = "# yaml-language-server: $schema=../../../schemas/{kind}.schema.json\n"

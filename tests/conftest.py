@@ -52,7 +52,7 @@ def sample_project(tmp_path) -> Path:
 @pytest.fixture(scope="session")
 def built_sample(tmp_path_factory) -> Path:
     """The bundled sample, built once per session; returns the output folder."""
-    from generator.build import build
+    from generator.build.run import build
 
     project = copy_project(REPO, tmp_path_factory.mktemp("sample"))
     return build(project).out_dir
@@ -60,7 +60,7 @@ def built_sample(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def checked_sample(tmp_path_factory):
-    from generator.check import check_project
+    from generator.score.check import check_project
 
     return check_project(copy_project(REPO, tmp_path_factory.mktemp("checked")))
 

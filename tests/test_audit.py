@@ -13,12 +13,12 @@ from decimal import Decimal
 
 import pytest
 
-from generator.audit import CODES, ERROR, INFO, SEVERITIES, WARNING, Finding, audit_report
-from generator.model import Department, FundSource, Indicator, Report, ReportedFunds
-from generator.profiles import Profile, load_profile
-from generator.schema import LEVEL1, LEVEL2
-from generator.scoring import score_report
-from generator.values import parse_value
+from generator.read.model import Department, FundSource, Indicator, Report, ReportedFunds
+from generator.read.profiles import Profile, load_profile
+from generator.read.schema import LEVEL1, LEVEL2
+from generator.read.values import parse_value
+from generator.score.audit import CODES, ERROR, INFO, SEVERITIES, WARNING, Finding, audit_report
+from generator.score.scoring import score_report
 
 D = Decimal
 SRC = "content/departments/test-dept/2021.yaml"

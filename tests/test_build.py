@@ -23,11 +23,11 @@ import plotly
 import pytest
 import yaml
 
-from generator.build import build
+from generator.build.output import MARKER, STANDBY_TAG, TMP_TAG
+from generator.build.run import build
 from generator.cli import main
 from generator.errors import ThemeError
-from generator.opendata import INDICATOR_COLUMNS, REPORT_COLUMNS
-from generator.output import MARKER, STANDBY_TAG, TMP_TAG
+from generator.site.opendata import INDICATOR_COLUMNS, REPORT_COLUMNS
 
 REPO = Path(__file__).resolve().parent.parent
 STRINGS = REPO / "themes" / "default" / "strings"

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from conftest import tree_bytes
 
-from generator.build import build
-from generator.buildcache import BuildCache
+from generator.build.cache import BuildCache
+from generator.build.output import standby_path
+from generator.build.run import build
 from generator.errors import ContentError
-from generator.output import standby_path
 
 RECORD = "content/departments/demo-jiaoyu/2022.yaml"
 
@@ -140,7 +140,7 @@ class CallsABuiltin:
 
 
 def test_cache_file_cannot_call_builtins(tmp_path):
-    from generator.buildcache import load
+    from generator.build.cache import load
 
     path = tmp_path / "planted.pickle"
     path.write_bytes(pickle.dumps(CallsABuiltin(), protocol=5))
@@ -167,7 +167,7 @@ def test_lost_standby_is_rebuilt_from_the_live_site(built, tmp_path):
 def test_build_dying_midway_leaves_nothing_that_is_trusted(built, tmp_path, monkeypatch):
     """As if killed after changing the standby: no cleanup runs, and the next build must not
     take the half-updated standby for the site it was."""
-    from generator import output
+    from generator.build import output
 
     edit(built / RECORD, "units: 14", "units: 15")
     build(built)  # now the standby holds the site with 14 units, the live site 15
@@ -210,7 +210,7 @@ def test_concurrent_builds_take_turns(built, tmp_path):
 
 
 def test_read_only_project_keeps_its_cache_elsewhere(built, tmp_path, monkeypatch):
-    from generator import buildcache
+    from generator.build import cache as buildcache
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
     real_mkdir = Path.mkdir

@@ -16,7 +16,7 @@ import pytest
 from conftest import tree_bytes
 from test_rebuild_guard import replace_in
 
-from generator.build import build
+from generator.build.run import build
 
 FORM = "departments/alpha/2022/index.html"
 GLOSSARY_ROW = "- {{zh: {zh}, en: {en}, meaning_zh: 释义, meaning_en: meaning}}\n"

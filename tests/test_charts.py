@@ -1,6 +1,6 @@
 """Chart specifications: plotly accepts every one, ids are unique, each has a title and a table.
 
-Charts are plain dictionaries (see generator/charts.py); these tests are where plotly
+Charts are plain dictionaries (see generator/site/charts.py); these tests are where plotly
 itself validates them, so a typo in a trace or layout key fails here, not in a browser.
 """
 
@@ -13,11 +13,11 @@ from decimal import Decimal
 import plotly.graph_objects as go
 import pytest
 
-from generator.charts import PLOT_CONFIG, Chart
-from generator.export import dumps
-from generator.render import chart_payload, script_json
-from generator.sitemodel import build_site_model
-from generator.theme import load_theme
+from generator.site.charts import PLOT_CONFIG, Chart
+from generator.site.export import dumps
+from generator.site.render import chart_payload, script_json
+from generator.site.sitemodel import build_site_model
+from generator.site.theme import load_theme
 
 
 @pytest.fixture(scope="module")

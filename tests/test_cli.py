@@ -134,7 +134,7 @@ def test_quiet_verbose_and_no_colour_off_a_terminal(capsys, sample_project):
 def test_colour_on_a_terminal_unless_no_color(monkeypatch):
     import io
 
-    from generator.report_text import use_colour
+    from generator.score.report_text import use_colour
 
     class Terminal(io.StringIO):
         def isatty(self):

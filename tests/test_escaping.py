@@ -31,9 +31,9 @@ import pytest
 import yaml
 from conftest import FIXTURES, REPO, copy_project
 
-from generator.build import build
-from generator.config import SITE_SCHEMA
-from generator.schema import DEPARTMENT_SCHEMA, REPORT_SCHEMA
+from generator.build.run import build
+from generator.read.config import SITE_SCHEMA
+from generator.read.schema import DEPARTMENT_SCHEMA, REPORT_SCHEMA
 
 TAG = '<x-inj a="1">'
 RAW = re.compile(rb"<x-inj", re.I)

@@ -1,6 +1,6 @@
 """The scorer against an exact reference: every number is the exact result rounded once.
 
-The reference below is written apart from :mod:`generator.scoring`: it works on
+The reference below is written apart from :mod:`generator.score.scoring`: it works on
 :class:`fractions.Fraction` and rounds with ``math.floor`` and a comparison with ½, so a
 scorer that divides before it multiplies (and rounds the quotient to 28 digits) disagrees
 with it on the ties it meets. Cases are drawn from a seeded generator (the same cases every
@@ -18,11 +18,11 @@ from functools import cache
 
 import pytest
 
-from generator.charts import average
-from generator.model import Department, FundSource, Indicator, Report
-from generator.profiles import load_profile
-from generator.scoring import score_execution, score_indicator, score_report
-from generator.values import parse_value
+from generator.read.model import Department, FundSource, Indicator, Report
+from generator.read.profiles import load_profile
+from generator.read.values import parse_value
+from generator.score.scoring import score_execution, score_indicator, score_report
+from generator.site.charts import average
 
 MODES = ("half_up", "half_even", "truncate")
 METHODS = ("capped", "symmetric_deviation", "step_bands")

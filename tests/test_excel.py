@@ -10,12 +10,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from generator.check import check_project
 from generator.cli import main
 from generator.errors import ContentError
-from generator.excel import ILLEGIBLE, export_records, import_workbooks, write_template
-from generator.export import dumps, form_to_dict
-from generator.schema import LEVEL1, LEVEL2, MONEY_UNITS
+from generator.excel.commands import ILLEGIBLE, export_records, import_workbooks, write_template
+from generator.read.schema import LEVEL1, LEVEL2, MONEY_UNITS
+from generator.score.check import check_project
+from generator.site.export import dumps, form_to_dict
 
 SEED = "wangcheng-kexie"
 

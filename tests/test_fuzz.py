@@ -44,19 +44,20 @@ import yaml
 from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 
-from generator.audit import CODES, audit_report
-from generator.check import check_project
 from generator.cli import main
 from generator.errors import ContentError, Location, PerfsiteError, Problem
-from generator.export import dumps, form_to_dict
-from generator.model import Department
-from generator.profiles import OVERRIDE_SCHEMA, available_profiles, load_profile
-from generator.records import build_report, cross_check
-from generator.report_text import format_form
-from generator.schema import DEPARTMENT_SCHEMA, INDICATOR_SCHEMA, LEVEL2_BY_LEVEL1, REPORT_SCHEMA, validate
-from generator.scoring import HUNDRED, ZERO, ScoredReport, score_report
-from generator.values import AT_LEAST, AT_MOST, EQUAL, LESS, MORE, UnitMismatch, Value, common_numbers, parse_value
-from generator.yamlsource import Document, parse_source, parse_yaml
+from generator.read.model import Department
+from generator.read.profiles import OVERRIDE_SCHEMA, available_profiles, load_profile
+from generator.read.records import build_report, cross_check
+from generator.read.schema import DEPARTMENT_SCHEMA, INDICATOR_SCHEMA, LEVEL2_BY_LEVEL1, REPORT_SCHEMA
+from generator.read.validate import validate
+from generator.read.values import AT_LEAST, AT_MOST, EQUAL, LESS, MORE, UnitMismatch, Value, common_numbers, parse_value
+from generator.read.yamlsource import Document, parse_source, parse_yaml
+from generator.score.audit import CODES, audit_report
+from generator.score.check import check_project
+from generator.score.report_text import format_form
+from generator.score.scoring import HUNDRED, ZERO, ScoredReport, score_report
+from generator.site.export import dumps, form_to_dict
 
 TINY = Path(__file__).resolve().parent / "fixtures" / "tiny"
 ALPHA = TINY / "content" / "departments" / "alpha"

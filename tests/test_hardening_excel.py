@@ -280,7 +280,7 @@ def test_template_into_a_folder_that_does_not_exist_yet_says_so(capsys, project)
 
 def test_the_library_refuses_to_overwrite_by_default(project):
     from generator.errors import ConfigError
-    from generator.excel import export_records, write_template
+    from generator.excel.commands import export_records, write_template
 
     Path("t.xlsx").write_bytes(b"keep")
     with pytest.raises(ConfigError, match="already exists"):

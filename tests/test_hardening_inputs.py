@@ -1,4 +1,4 @@
-"""Every input is read under one rule (:mod:`generator.inputs`), and odd input is named, not followed.
+"""Every input is read under one rule (:mod:`generator.read.inputs`), and odd input is named, not followed.
 
 Links (out of the project or inside it), year files whose names only look right, files that
 nothing reads, unreadable folders and files, huge files, unsorted grades and content echoed
@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from generator import inputs
 from generator.cli import main
+from generator.read import inputs
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SECRET = "OUTSIDE-SECRET-5521"

@@ -18,12 +18,13 @@ import pytest
 from conftest import FIXTURES, copy_project, tree_bytes
 from test_nothing_lost import BOUND, paused_build, wait_paused
 
-from generator import buildcache, output
-from generator.build import build
-from generator.buildcache import BuildCache
+from generator.build import cache as buildcache
+from generator.build import output
+from generator.build.cache import BuildCache
+from generator.build.output import MARKER, standby_path
+from generator.build.run import build
+from generator.build.sitefolder import IN_PLACE_NAMES
 from generator.cli import main
-from generator.output import MARKER, standby_path
-from generator.sitefolder import IN_PLACE_NAMES
 
 BETA = "content/departments/beta/2021.yaml"
 
@@ -339,7 +340,7 @@ def test_write_past_the_file_size_limit_is_one_line(tiny_project, tmp_path):
 
 def test_cache_write_that_fails_leaves_no_temporary_file(tmp_path):
     target = tmp_path / "cache" / "big.pickle"
-    code = (f"import sys\nfrom pathlib import Path\nfrom generator.buildcache import dump\n"
+    code = (f"import sys\nfrom pathlib import Path\nfrom generator.build.cache import dump\n"
             f"try:\n    dump(b'x' * (2 << 20), Path({str(target)!r}))\nexcept OSError as exc:\n"
             f"    sys.exit(str(exc))\n")
     done = run([sys.executable, "-c", code], preexec_fn=limited(1 << 20))

@@ -258,7 +258,8 @@ def test_ports_in_range_are_accepted(port: int):
 
 def test_serve_library_call_refuses_a_port_out_of_range(tiny_project: Path):
     """Not only the CLI: serve() itself says no before building anything."""
-    code = f"from generator.serve import serve; import pathlib; serve(pathlib.Path({str(tiny_project)!r}), port=70000)"
+    code = (f"from generator.serve.server import serve; import pathlib; "
+            f"serve(pathlib.Path({str(tiny_project)!r}), port=70000)")
     try:
         result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
                                 timeout=STARTUP_TIMEOUT)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.sitestate import SiteState
+from generator.serve.state import SiteState
 
 
 def clean_files(project: Path) -> dict[str, bytes]:

@@ -36,8 +36,8 @@ from browser_support import TIMEOUT_MS, PageWatcher, rendered_chart_count, serve
 from conftest import FIXTURES, copy_project
 from playwright.sync_api import Browser, ConsoleMessage, Dialog, Error, Page, Request
 
-from generator.build import build
-from generator.config import SITE_SCHEMA
+from generator.build.run import build
+from generator.read.config import SITE_SCHEMA
 
 LONG = "A" * 20_000 + "<img src=x onerror=alert(1)>" + "<script>alert(1)</script>" * 200
 
@@ -632,7 +632,7 @@ def test_slots_cover_every_text_field_of_the_schemas():
     to a schema must get a slot here too); test_escaping checks the same fields without a browser."""
     from test_escaping import SITE_NAMES, text_paths
 
-    from generator.schema import DEPARTMENT_SCHEMA, REPORT_SCHEMA
+    from generator.read.schema import DEPARTMENT_SCHEMA, REPORT_SCHEMA
 
     def pattern(slot: Slot) -> tuple:
         return tuple("*" if isinstance(key, int) else key for key in slot.path)
@@ -799,8 +799,8 @@ def test_feeds_and_sitemaps_stay_well_formed_xml(sites):
 @pytest.mark.parametrize("control", ["\x1b[31m", "\x01", "\x00", "\x7f", "\ufffe"], ids=repr)
 def test_control_characters_are_refused(tmp_path, control):
     """C0 controls cannot be shown and are not XML (feed.xml): validation refuses them in every text field."""
-    from generator.check import check_project
     from generator.errors import ContentError
+    from generator.score.check import check_project
 
     project = copy_project(FIXTURES / "tiny", tmp_path / "tiny")
     site = {"title": f"站点{control}", "profile": "national"}
@@ -816,8 +816,8 @@ def test_control_characters_are_refused(tmp_path, control):
 
 def test_published_takes_only_a_date(tmp_path):
     """``published`` is the one record text field with a pattern: no vector gets through to a page or feed."""
-    from generator.check import check_project
     from generator.errors import ContentError
+    from generator.score.check import check_project
 
     project = copy_project(FIXTURES / "tiny", tmp_path / "tiny")
     form = project / "content" / "departments" / "beta" / "2021.yaml"

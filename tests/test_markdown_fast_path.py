@@ -1,11 +1,11 @@
-"""The narrative shortcut in generator/markdown.py gives exactly markdown-it's HTML, or stands aside."""
+"""The narrative shortcut in generator/site/markdown.py gives exactly markdown-it's HTML, or stands aside."""
 
 from __future__ import annotations
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from generator.markdown import _parser, _plain_html, render_markdown
+from generator.site.markdown import _parser, _plain_html, render_markdown
 
 PIECES = st.sampled_from([
     "加强预算管理", "提升服务质量", "2021", "年度", "，", "。", "；", "：", "、", "（", "）", "“", "”",

@@ -19,9 +19,9 @@ from pathlib import Path
 
 from conftest import tree_bytes
 
-from generator.build import build
+from generator.build.output import MARKER
+from generator.build.run import build
 from generator.cli import main
-from generator.output import MARKER
 
 BOUND = 600  # seconds: only a hung build gets near this, whatever the machine's load
 
@@ -29,7 +29,10 @@ RUNNER = r'''
 """perfsite build, paused at the N-th step of one phase ($PERFSITE_PAUSE=phase:N) until killed."""
 import os, sys, threading
 
-from generator import cli, output, shards, sitefolder
+from generator import cli
+from generator.build import output
+from generator.build import shards
+from generator.build import sitefolder
 
 PHASE, _, AT = os.environ.get("PERFSITE_PAUSE", "none:0").partition(":")
 counts = {"render": 0, "writing": 0, "swapping": 0}

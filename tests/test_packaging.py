@@ -35,7 +35,7 @@ def test_wheel_carries_profiles_and_themes(wheel):
     shipped = {n.replace("perfsite_themes/", "themes/", 1) for n in names}
     missing = [rel for rel in tracked if rel not in shipped]
     assert missing == []  # every theme file (glossary.yaml included) and every profile ships
-    assert "generator/profiles/national.yaml" in names
+    assert "generator/read/profiles/national.yaml" in names
     assert "perfsite_themes/default/templates/form.html" in names
     assert "perfsite_themes/default/strings/en.yaml" in names
     assert "perfsite_themes/default/static/charts.js" in names

@@ -1,7 +1,7 @@
 """The quick paths of the reader must agree with the thorough ones they stand in for.
 
 ``yamlsource._read_clean`` reads problem-free files from libyaml's events and leaves everything
-else to the node-tree reader; ``schema._passes`` is a compiled predicate that lets the schema
+else to the node-tree reader; ``validate._passes`` is a compiled predicate that lets the schema
 interpreter run only when something is wrong. Both are checked here against the slow path on
 the fixtures and on deliberately odd inputs, including randomly mutated copies.
 """
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from generator import schema, yamlsource
-from generator.schema import DEPARTMENT_SCHEMA, REPORT_SCHEMA
+from generator.read import validate, yamlsource
+from generator.read.schema import DEPARTMENT_SCHEMA, REPORT_SCHEMA
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -119,7 +119,7 @@ def test_compiled_schema_passes_exactly_what_the_interpreter_passes(which):
         for _ in range(0 if i % 4 == 0 else 1 if i % 4 < 3 else rng.randint(2, 3)):
             _mutate(rng, data)
         found: list = []
-        schema._check(doc, data, which, (), found)
-        assert schema._passes(which)(data) == (not found), (data, found)
+        validate._check(doc, data, which, (), found)
+        assert validate._passes(which)(data) == (not found), (data, found)
         passed += not found
     assert passed  # the comparison covered valid values too

@@ -8,7 +8,7 @@ import shutil
 
 from conftest import tree_bytes
 
-from generator.build import build
+from generator.build.run import build
 
 
 def replace_in(path, old, new):

@@ -19,8 +19,9 @@ import yaml
 from conftest import REPO
 
 from generator.cli import main
-from generator.schema import REPORT_SCHEMA, validate
-from generator.yamlsource import parse_source
+from generator.read.schema import REPORT_SCHEMA
+from generator.read.validate import validate
+from generator.read.yamlsource import parse_source
 
 KINDS = ["department", "profile", "report", "site"]
 CONTENT = REPO / "content"
@@ -121,7 +122,7 @@ def test_site_yaml_validates(schemas: dict):
 
 def test_shipped_base_profile_validates(schemas: dict):
     """The complete shipped profile (the one the others extend) fits the profile schema."""
-    assert errors(schemas["profile"], load(REPO / "generator/profiles/national.yaml")) == []
+    assert errors(schemas["profile"], load(REPO / "generator/read/profiles/national.yaml")) == []
 
 
 # --------------------------------------------------------------------------- broken records are rejected

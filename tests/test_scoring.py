@@ -11,9 +11,10 @@ from decimal import Decimal
 
 import pytest
 
-from generator.model import Department, FundSource, Indicator, Report, ReportedFunds
-from generator.profiles import Profile, load_profile, merge_options
-from generator.scoring import (
+from generator.read.model import Department, FundSource, Indicator, Report, ReportedFunds
+from generator.read.profiles import Profile, load_profile, merge_options
+from generator.read.values import parse_value
+from generator.score.scoring import (
     direction_of,
     execution_points,
     grade_for,
@@ -22,7 +23,6 @@ from generator.scoring import (
     score_indicator,
     score_report,
 )
-from generator.values import parse_value
 
 D = Decimal
 DEPT = Department(slug="test-dept", name="测试单位")

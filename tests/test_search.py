@@ -213,7 +213,7 @@ def form_pages(site: Path) -> list[str]:
 
 
 def department_pages(site: Path) -> list[str]:
-    """Not indexed today although generator/search.py says they are; either way is accepted here."""
+    """Not indexed today although generator/site/search.py says they are; either way is accepted here."""
     return sorted(p.relative_to(site).as_posix() for p in site.glob("departments/*/index.html"))
 
 

@@ -15,8 +15,8 @@ from browser_support import TIMEOUT_MS, open_page, serve_folder
 from conftest import REPO, copy_project, tree_bytes
 from playwright.sync_api import Page, expect
 
-from generator import search
-from generator.build import build
+from generator.build.run import build
+from generator.site import search
 
 SEED = "departments/wangcheng-kexie/2021/index.html"
 SEED_QUERY = "科普服务人数"
@@ -88,7 +88,7 @@ def test_one_record_reindexes_one_bundle(split_sample: Path, tmp_path: Path, mon
         indexed.append(bundle)
         return real(pages, bundle, cancel)
 
-    monkeypatch.setattr("generator.shards.index_pages", counting)
+    monkeypatch.setattr("generator.build.search_lanes.index_pages", counting)
     record = split_sample / "content/departments/demo-jiaoyu/2022.yaml"
     record.write_text(record.read_text(encoding="utf-8").replace("units: 14", "units: 15"), encoding="utf-8")
     assert build(split_sample).rebuilt == 1

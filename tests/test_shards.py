@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from conftest import tree_bytes
 
-from generator import shards
-from generator.config import load_config
+from generator.build import shards
+from generator.build.shards import build_sharded, plan_shards
 from generator.errors import ContentError
-from generator.shards import build_sharded, plan_shards
-from generator.sitestate import SiteState
+from generator.read.config import load_config
+from generator.serve.state import SiteState
 
 
 def test_plan_shards_keeps_order_and_balances():

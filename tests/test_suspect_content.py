@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.audit import CODES
 from generator.cli import main
+from generator.score.audit import CODES
 
 SUSPECT = Path(__file__).parent / "fixtures" / "suspect"
 CASES = sorted(p for p in SUSPECT.iterdir() if p.is_dir())

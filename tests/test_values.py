@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from generator.values import (
+from generator.read.values import (
     AT_LEAST,
     AT_MOST,
     EQUAL,

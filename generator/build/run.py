@@ -1,0 +1,90 @@
+"""``perfsite build``: bring the site up to date with the least work, then swap it in at once.
+
+Each department is rebuilt only when its folder, or something every page shares, changed
+since the last build (:mod:`generator.build.cache`); departments are built across every
+core (:mod:`generator.build.shards`) into the standby copy of the site, which is then swapped
+in with one atomic rename (:mod:`generator.build.output`). ``--force`` ignores everything kept
+and builds from nothing. Either way the bytes are those of a clean build: tests keep it so.
+What the cache says is trusted only where it matches the folders it describes; a damaged
+cache file is a cache miss. A file system that refuses (disk full, permissions, a folder in
+the way) stops the build with one line naming the path, the previous site untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ConfigError
+from ..read.config import load_config
+from ..score.check import CheckedSite
+from .cache import BuildCache, BuildState, CacheMiss
+from .output import check_output_dir, describes, output_stats
+from .shards import build_sharded
+from .sitefolder import os_error_message, output_lock
+from .stamps import input_stamp
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    site: CheckedSite | None  # None when the site was already up to date
+    out_dir: Path
+    pages: int
+    files: int
+    bytes: int
+    seconds: float
+    rebuilt: int = 0          # departments read and rendered (the rest were already in the site)
+
+
+def build(project_dir: Path, out_dir: Path | None = None, progress=None, jobs: int | None = None,
+          force: bool = False) -> BuildResult:
+    started = time.perf_counter()
+    project_dir = project_dir.resolve()
+    out_dir = (out_dir or project_dir / "site").resolve()
+    try:
+        check_output_dir(out_dir, project_dir)  # fail before any work, not after
+        cache = BuildCache(project_dir, out_dir)
+        with output_lock(out_dir):
+            return _build_retrying(project_dir, out_dir, cache, progress, jobs, force, started)
+    except OSError as exc:
+        raise ConfigError(os_error_message(exc)) from exc
+
+
+def _build_retrying(project_dir: Path, out_dir: Path, cache: BuildCache, progress, jobs, force,
+                    started) -> BuildResult:
+    """A department record found damaged while the site is assembled is forgotten and the build
+    redone (that department rebuilt); one damaged again right after being written is an error."""
+    damaged: set[str] = set()
+    while True:
+        try:
+            return _build(project_dir, out_dir, cache, progress, jobs, force, started)
+        except CacheMiss as miss:
+            if miss.slug in damaged:
+                raise ConfigError(f"{miss.path}: unreadable right after being written") from miss
+            damaged.add(miss.slug)
+            cache.forget(miss.slug)
+
+
+def _build(project_dir: Path, out_dir: Path, cache: BuildCache, progress, jobs, force, started) -> BuildResult:
+    state = None if force else cache.load_state()
+    if state is not None and not describes(state.live, _walk(out_dir)):
+        state = None  # the site was changed by hand (or by a build killed after its swap): trust none of it
+    inputs = input_stamp(project_dir, out_dir)  # taken before reading: an edit during the build rebuilds
+    if state is not None and state.inputs == inputs:
+        return BuildResult(None, out_dir, 0, 0, 0, time.perf_counter() - started)
+    config = load_config(project_dir)
+    jobs = jobs or os.cpu_count() or 1
+    built = build_sharded(config, out_dir, jobs, progress, cache,
+                          state.live if state else None, state.standby if state else None)
+    cache.save_state(BuildState(inputs, built.tree, built.standby))
+    return BuildResult(built.site, out_dir, built.pages, built.files, built.bytes,
+                       time.perf_counter() - started, built.rebuilt)
+
+
+def _walk(out_dir: Path):
+    try:
+        return output_stats(out_dir)
+    except OSError:  # a folder we cannot read is not one the cache can describe
+        return None

@@ -1,0 +1,339 @@
+"""Build a site department by department, on every core, redoing only what changed.
+
+A department folder is the unit of work (:mod:`generator.build.cache`). Units whose
+inputs changed — all of them on a first or forced build — are read, scored, audited and
+rendered in worker processes, in shards of departments in slug order: their department
+and form pages and per-form downloads go straight into the standby copy of the site
+(:class:`~generator.build.output.StandbyOutput`); their slices of the bulk files and their
+sections of the every-form pages go to the cache with a slim summary of their forms (no
+narratives, no indicator rows, no source positions). The main process then renders the
+pages that show every form from those summaries, splicing in the cached sections, writes
+the bulk files, and swaps the standby in. The pages are the same bytes
+:class:`~generator.serve.state.SiteState` makes; a test keeps it so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ContentError, Problem
+from ..read.config import SiteConfig
+from ..read.records import Content, list_departments
+from ..score.check import CheckedSite, check_department, content_notices
+from ..site.pipeline import (
+    BulkFiles,
+    common_context,
+    form_files,
+    is_department_page,
+    is_every_form_page,
+    nav_years,
+    site_wide_files,
+    slim,
+)
+from ..site.render import Sections, asset_files, configure_env, render_page
+from ..site.sitemodel import DEPARTMENT_TEMPLATES, EVERY_FORM_TEMPLATES, build_site_model
+from ..site.theme import Theme, load_theme
+from .cache import BuildCache, Tree, UnitData, UnitMeta
+from .output import NewFile, StandbyOutput, digest, write_new
+from .search_lanes import SearchIndexer
+from .stamps import environment_key, folder_signature, fragment_templates, shared_stamp, template_closures
+
+PROCESSES_FROM = 300  # forms to rebuild; below this, worker processes cost more than they save
+# Pages whose sections the workers render with each department, because rendering them all in
+# the main process would cost whole seconds (the quality page lists every finding); the
+# sections of the other every-form pages are rendered by the main process and kept for the next
+# build (worth it for a table row, not for a page of one form's worth of rows per department).
+PRERENDERED = ("quality.html",)
+
+
+@dataclass(frozen=True)
+class UnitResult:
+    meta: UnitMeta
+    stats: dict[str, tuple[int, int, int]]  # of the files written into the standby
+
+
+@dataclass(frozen=True)
+class ShardResult:
+    index: int
+    units: tuple[UnitResult, ...]
+    problems: tuple[Problem, ...]
+
+
+@dataclass
+class _Context:
+    """What every shard needs, made once in the main process and inherited by forked workers."""
+
+    config: SiteConfig
+    theme: Theme
+    common: dict  # the template context every page shares
+    standby: Path
+    key: str
+    cache: BuildCache
+    fragment_pages: list[str]
+
+
+_CONTEXT: _Context | None = None
+
+
+def plan_shards(departments: list[tuple[str, int]], jobs: int) -> list[list[str]]:
+    """Contiguous runs of departments with about equal numbers of forms (order is kept)."""
+    total = sum(n for _, n in departments) or 1
+    count = max(1, min(len(departments), jobs * 4 if jobs > 1 else 1))
+    target = total / count
+    shards, current, size = [], [], 0
+    for slug, n in departments:
+        current.append(slug)
+        size += n
+        if size >= target and len(shards) < count - 1:
+            shards.append(current)
+            current, size = [], 0
+    if current:
+        shards.append(current)
+    return shards
+
+
+def build_shard(index: int, slugs: list[str]) -> ShardResult:
+    units, problems = [], []
+    for slug in slugs:
+        unit, found = build_unit(_CONTEXT, slug)
+        problems += found
+        if unit is not None:
+            units.append(unit)
+    return ShardResult(index, tuple(units), tuple(problems))
+
+
+def build_unit(ctx: _Context, slug: str) -> tuple[UnitResult | None, list[Problem]]:
+    """One department: its pages and downloads into the standby, its record into the cache."""
+    config = ctx.config
+    inputs = folder_signature(config.departments_dir / slug)  # before reading: an edit meanwhile rebuilds next time
+    checked, problems = check_department(config, slug)
+    if problems or checked is None:
+        return None, problems
+    department, forms = checked
+    site = CheckedSite(config, Content((department,), tuple(f.report for f in forms)), forms)
+    outputs, stats = {}, {}
+
+    def put(rel: str, data: bytes) -> None:
+        outputs[rel] = digest(data)
+        stats[rel] = write_new(ctx.standby, rel, data)
+
+    recorder = Sections()
+    common = {**ctx.common, "cached": recorder}
+    for page in build_site_model(site, ctx.theme.strings, ctx.theme.glossary):
+        if is_department_page(page):
+            put(page.dest_path, render_page(ctx.theme, page, common).encode("utf-8"))
+        elif page.template in ctx.fragment_pages:  # rendered only for the sections it records
+            render_page(ctx.theme, page, common)
+    data = UnitData(fragments=recorder.made)
+    report_rows, indicator_rows = [], []
+    for form in forms:
+        out = form_files(config, form)
+        for rel, file_data in out.files.items():
+            put(rel, file_data)
+        data.json_fragments.append(out.json_fragment)
+        report_rows.append(out.report_csv)
+        indicator_rows.append(out.indicators_csv)
+    data.report_rows, data.indicator_rows = b"".join(report_rows), b"".join(indicator_rows)
+    meta = UnitMeta(slug, ctx.key, inputs, department, tuple(slim(f) for f in forms), outputs)
+    ctx.cache.save_unit(meta, data, config.profile)
+    return UnitResult(meta, stats), []
+
+
+@dataclass(frozen=True)
+class Built:
+    site: CheckedSite
+    pages: int
+    files: int
+    bytes: int
+    tree: Tree            # the site now live
+    standby: Tree | None  # the previous site, now the standby, when it was known
+    rebuilt: int          # departments read and rendered
+
+
+def build_sharded(config: SiteConfig, out_dir: Path, jobs: int, progress=None, cache: BuildCache | None = None,
+                  live: Tree | None = None, standby: Tree | None = None) -> Built:
+    """Build into ``out_dir``. ``live``/``standby``: what is known to be on disk from the last
+    build (None: nothing, rebuild every department)."""
+    try:
+        return _build(config, out_dir, jobs, progress, cache, live, standby)
+    finally:
+        gc.unfreeze()  # see frozen_heap
+
+
+def _build(config, out_dir, jobs, progress, cache, live, standby) -> Built:
+    cache = cache or BuildCache(config.project_dir, out_dir.resolve())
+    departments, problems = list_departments(config)
+    if problems:
+        raise ContentError(problems)
+    theme = load_theme(config)
+    assets, static = asset_files(theme)
+    configure_env(theme, static)
+    years = nav_years(config, (slug for slug, _ in departments))
+    closures = template_closures(theme, {*DEPARTMENT_TEMPLATES, *EVERY_FORM_TEMPLATES})
+    fragment_pages = fragment_templates(theme, closures, PRERENDERED)
+    shared = shared_stamp(config, theme, static, years)
+    key = environment_key(shared, theme, closures, [*DEPARTMENT_TEMPLATES, *fragment_pages])
+    sections_key = environment_key(shared, theme, closures, EVERY_FORM_TEMPLATES)
+    with frozen_heap():
+        metas = {slug: reusable(cache, slug, key, config, live) for slug, _ in departments}
+    rebuilt = {slug for slug, meta in metas.items() if meta is None}
+    with StandbyOutput(out_dir, config.project_dir, live, standby) as tree, \
+            contextlib.ExitStack() as stack:
+        ctx = _Context(config, theme, common_context(config, theme, assets, years), tree.path, key, cache,
+                       fragment_pages)
+        search = None
+        if config.search:
+            search = SearchIndexer(tree, cache, dict(departments), lanes=min(jobs, 2))
+            stack.callback(search.close)
+        place_departments(ctx, tree, departments, metas, jobs, progress, search)
+        cache.forget_others(set(metas))
+        ordered = [metas[slug] for slug, _ in departments]
+        site = CheckedSite(config, Content(tuple(m.department for m in ordered),
+                                           tuple(f.report for m in ordered for f in m.forms)),
+                           tuple(f for m in ordered for f in m.forms), content_notices(config))
+        pages = write_every_form_pages(ctx, tree, site, ordered, rebuilt, sections_key)
+        for rel, data in sorted(static.items()) + sorted(site_wide_files(site, pages, theme).items()):
+            tree.put(rel, data)
+        if search:
+            search.finish()
+        tree.delete_the_rest()
+        swapped = tree.swap()
+    size = sum(s[1] for s in tree.stats.values())
+    return Built(site, len(pages), len(tree.stats), size, Tree(tree.manifest, tree.stats),
+                 live if swapped else None, len(rebuilt))
+
+
+def place_departments(ctx: _Context, tree: StandbyOutput, departments: list[tuple[str, int]],
+                      metas: dict[str, UnitMeta | None], jobs: int, progress, search: SearchIndexer | None) -> None:
+    """Every department's files into the standby: kept ones as they are, the others rebuilt in
+    shards (``metas`` gets their new records); raises with every content problem found."""
+    global _CONTEXT
+    dirty = [(slug, n) for slug, n in departments if metas[slug] is None]
+    if search:
+        dirty.sort(key=lambda d: search.order(d[0]))
+    for slug, _ in departments:
+        meta = metas[slug]
+        if meta is not None:
+            for rel, file_digest in meta.outputs.items():
+                if not tree.reuse(rel, file_digest):
+                    raise RuntimeError(f"{rel}: cached output missing from the site; run with --force")
+            if search:
+                search.ready(meta)
+
+    def built(unit: UnitResult) -> None:
+        metas[unit.meta.slug] = unit.meta
+        for rel, file_digest in unit.meta.outputs.items():
+            tree.adopt(rel, file_digest, unit.stats[rel])
+        if search:
+            search.ready(unit.meta)
+
+    forms = sum(n for _, n in dirty)
+    jobs = jobs if forms >= PROCESSES_FROM else 1
+    _CONTEXT = ctx
+    try:
+        results = run_shards(plan_shards(dirty, jobs), jobs, forms, progress, built)
+    finally:
+        _CONTEXT = None
+    problems = sorted((p for r in results for p in r.problems), key=lambda p: p.location)
+    if problems:
+        raise ContentError(problems)
+
+
+def write_every_form_pages(ctx: _Context, tree: StandbyOutput, site: CheckedSite, ordered: list[UnitMeta],
+                           rebuilt: set[str], sections_key: str) -> list:
+    """The bulk downloads and the pages that show every form (and the 404 page), with the
+    sections made with each department, or kept from the last build, spliced in; returns
+    every page of the site (for the sitemap)."""
+    cache, theme = ctx.cache, ctx.theme
+    slugs = [m.slug for m in ordered]
+    known = write_bulk(tree, cache, slugs)
+    from_units = set(known)
+    last_time = Sections.still_valid(cache.load_sections(sections_key), set(slugs), rebuilt)  # the main process's
+    sections = Sections({**last_time, **known})
+    pages = build_site_model(site, theme.strings, theme.glossary)
+    common = {**ctx.common, "cached": sections}
+    for page in pages:
+        if is_every_form_page(page):
+            tree.put_pieces(page.dest_path, sections.pieces(render_page(theme, page, common)))
+    cache.save_sections(sections_key, {k: v for k, v in sections.kept().items() if k not in from_units})
+    return pages
+
+
+@contextlib.contextmanager
+def frozen_heap():
+    """Load the slim forms of every department without the cyclic collector rescanning them
+    again and again (it doubled the load time), and keep them out of its later passes."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+
+
+def reusable(cache: BuildCache, slug: str, key: str, config: SiteConfig, live: Tree | None) -> UnitMeta | None:
+    """The department's record if nothing it depends on changed and the site still has its files."""
+    if live is None:
+        return None
+    meta = cache.load_meta(slug, config.profile)
+    if meta is None or meta.key != key or meta.inputs != folder_signature(config.departments_dir / slug):
+        return None
+    if any(live.manifest.get(rel) != d for rel, d in meta.outputs.items()):
+        return None  # built, but that build never went live (it failed later)
+    return meta
+
+
+def run_shards(shards: list[list[str]], jobs: int, total_forms: int, progress, on_unit=None) -> list[ShardResult]:
+    """Build the shards; ``on_unit`` hears of each department built, as soon as its shard is done."""
+    done = 0
+    results: list[ShardResult] = []
+
+    def report(result: ShardResult) -> None:
+        nonlocal done
+        results.append(result)
+        for unit in result.units:
+            if on_unit:
+                on_unit(unit)
+        done += sum(len(u.meta.forms) for u in result.units)
+        if progress:
+            progress(done, total_forms)
+
+    if jobs <= 1 or len(shards) <= 1:
+        for index, slugs in enumerate(shards):
+            report(build_shard(index, slugs))
+    else:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+            futures = [pool.submit(build_shard, i, slugs) for i, slugs in enumerate(shards)]
+            for future in as_completed(futures):
+                report(future.result())
+    return sorted(results, key=lambda r: r.index)
+
+
+def write_bulk(tree: StandbyOutput, cache: BuildCache, slugs: list[str]) -> dict[tuple, bytes]:
+    """The bulk downloads, streamed from every department's cached slices in slug order;
+    returns the cached sections of the every-form pages, met on the way."""
+    known: dict[tuple, bytes] = {}
+    sinks: dict[str, NewFile] = {}
+
+    def open_sink(rel: str) -> NewFile:
+        sinks[rel] = NewFile(tree.path, rel)
+        return sinks[rel]
+
+    try:
+        bulk = BulkFiles(open_sink)
+        for slug in slugs:
+            data = cache.load_data(slug)
+            bulk.add(data.json_fragments, data.report_rows, data.indicator_rows)
+            known.update(data.fragments)
+        bulk.close()
+    finally:
+        for rel, out in sinks.items():
+            tree.adopt(rel, *out.close())
+    return known

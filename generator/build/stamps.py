@@ -1,0 +1,126 @@
+"""What a build depends on, as stamps: is the site up to date, and may a department be reused?
+
+The input stamp covers everything a build reads — content, the site's overrides, the
+theme, the generator's own code and profiles, the versions of the libraries whose output
+we ship — by path, size, mtime, ctime and inode (a copy that keeps mtimes still changes
+the last two), so ``perfsite build`` with nothing changed costs a directory walk. A
+department's *environment key* is what its pages depend on outside its own folder (the
+shared stamp and the templates its pages pull in); its folder signature is the stat of
+every entry in it. Storage of what was built is :mod:`generator.build.cache`'s business.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from importlib import metadata
+from pathlib import Path
+
+from .. import __version__
+from ..read.config import SiteConfig, themes_root
+from ..read.inputs import walk_files
+from ..site.theme import Theme, template_closure
+from .output import digest
+
+FORMAT = "perfsite-build-cache-2"  # 2: modules moved into stage packages
+
+
+def input_stamp(project_dir: Path, out_dir: Path) -> str:
+    """Everything a build reads, as one digest."""
+    h = hashlib.sha256()
+    h.update("\n".join(library_versions() + [str(out_dir)]).encode())
+    for root in (project_dir / "content", project_dir / "overrides", themes_root(), Path(__file__).parents[1]):
+        h.update(f"\n[{root.name}]\n".encode())
+        stamp_folder(root, h)
+    return h.hexdigest()
+
+
+def folder_signature(folder: Path) -> tuple:
+    """Name, size, mtime, ctime and inode of every entry: a copy that keeps mtimes still
+    changes ctime and inode, so an edit cannot hide from it."""
+    entries = []
+    try:
+        with os.scandir(folder) as found:
+            for entry in found:
+                st = entry.stat(follow_symlinks=False)
+                entries.append((entry.name, entry.is_dir(follow_symlinks=False), st.st_size, st.st_mtime_ns,
+                                st.st_ctime_ns, st.st_ino))
+    except OSError:
+        return ("unreadable",)
+    return tuple(sorted(entries))
+
+
+def template_closures(theme: Theme, names) -> dict[str, frozenset[str]]:
+    """Every template each page template pulls in (all of them when that cannot be known),
+    worked out once per build."""
+    return {name: template_closure(theme, name) or _all_templates(theme) for name in names}
+
+
+def fragment_templates(theme: Theme, closures: dict[str, frozenset[str]], names) -> list[str]:
+    """The page templates that render sections through ``cached(...)``: a department's
+    sections of them are made with the department and kept with it."""
+    return [name for name in names if any("cached(" in _source(theme, n) for n in closures[name])]
+
+
+def _all_templates(theme: Theme) -> frozenset[str]:
+    return frozenset(rel for folder in theme.template_dirs for rel, _entry in walk_files(folder))
+
+
+def _source(theme: Theme, name: str) -> str:
+    try:
+        return theme.env.loader.get_source(theme.env, name)[0]
+    except Exception:  # noqa: BLE001 - a missing template fails at render time, with its name
+        return ""
+
+
+def stamp_folder(root: Path, digest_) -> None:
+    """Every file below ``root`` by path, size, mtime, ctime and inode (a copy that keeps mtimes
+    still changes the last two); a link is stamped, never followed (inputs refuse links)."""
+    if not root.exists():
+        digest_.update(f"missing:{root}\n".encode())
+        return
+    for rel, entry in walk_files(root):
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        digest_.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}\n".encode())
+
+
+def library_versions() -> list[str]:
+    versions = [__version__, sys.version]
+    for package in ("jinja2", "markupsafe", "markdown-it-py", "pyyaml", "plotly"):
+        try:
+            versions.append(f"{package}={metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{package}=?")
+    return versions
+
+
+def shared_stamp(config: SiteConfig, theme: Theme, static: dict[str, bytes], nav_years: list[int]) -> str:
+    """What every page depends on: the generator, ``site.yaml``, strings, glossary, static
+    files and the years in the navigation."""
+    h = hashlib.sha256()
+    h.update("\n".join([FORMAT, *library_versions(), repr(nav_years)]).encode())
+    stamp_folder(Path(__file__).parents[1], h)  # the whole generator package: its code and profiles
+    site_yaml = config.project_dir / "content" / "site.yaml"
+    h.update(site_yaml.read_bytes() if site_yaml.is_file() else b"no site.yaml")
+    h.update(repr(sorted(theme.strings.items())).encode())
+    h.update(repr(theme.glossary).encode())
+    for name in sorted(static):
+        h.update(f"\n{name}\0".encode() + digest(static[name]))
+    return h.hexdigest()
+
+
+def environment_key(shared: str, theme: Theme, closures: dict[str, frozenset[str]], templates) -> str:
+    """Everything outside its own folder that pages made from ``templates`` depend on: the
+    shared stamp and the source of every template they pull in, in every theme folder."""
+    h = hashlib.sha256(shared.encode())
+    names = sorted(set().union(*(closures[t] for t in templates)))
+    for folder in theme.template_dirs:
+        for name in names:
+            path = folder / name
+            if path.is_file():
+                h.update(f"\n{path}\0".encode() + path.read_bytes())
+    return h.hexdigest()

@@ -1,0 +1,133 @@
+"""The site configuration (``content/site.yaml``) and the project folder layout.
+
+A project folder holds ``content/`` (records and ``site.yaml``), optionally
+``overrides/`` (templates and static files that win over the theme), and receives the
+built site in ``site/``. Unknown keys are errors; free-form data goes under ``extra``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ConfigError, ContentError, Problem
+from .inputs import folder_problem
+from .profiles import Profile, available_profiles, load_profile
+from .validate import suggest, validate
+from .yamlsource import Document, read_yaml
+
+LANGUAGES = ["zh-CN", "en"]
+
+SITE_SCHEMA = {
+    "title": "站点配置（content/site.yaml）",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["title"],
+    "properties": {
+        "title": {"type": "string", "title": "站点名称", "minLength": 1},
+        "description": {"type": "string", "title": "站点说明"},
+        "publisher": {"type": "string", "title": "发布机关", "description": "例如：某某区财政局。"},
+        "language": {"type": "string", "title": "界面语言", "enum": LANGUAGES},
+        "theme": {"type": "string", "title": "主题", "description": "themes/ 下的主题名，缺省为 default。"},
+        "base_url": {"type": "string", "title": "网站地址",
+                     "description": "发布后的完整网址，仅用于 sitemap.xml 和 feed.xml；页面内链接始终是相对的。",
+                     "pattern": r"^https?://[^\s<>\"']+$",
+                     "x-expected": "a full web address starting with http:// or https://"},
+        "profile": {"type": "string", "title": "评分规则", "description": "随软件提供的评分规则名称。"},
+        "profile_options": {"type": "object", "title": "评分规则覆盖项",
+                            "description": "覆盖所选评分规则中的任意选项。"},
+        "search": {"type": "boolean", "title": "全文搜索",
+                   "description": "true（缺省）时生成离线中文全文搜索（Pagefind）和搜索页。"},
+        "extra": {"type": "object", "title": "其他", "description": "主题可用的自由数据。"},
+    },
+}
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """Everything the later stages need to know about the project folder."""
+
+    project_dir: Path
+    title: str
+    description: str
+    publisher: str
+    language: str
+    theme: str
+    base_url: str
+    profile: Profile
+    extra: dict
+    search: bool = True
+
+    @property
+    def content_dir(self) -> Path:
+        return self.project_dir / "content"
+
+    @property
+    def departments_dir(self) -> Path:
+        return self.content_dir / "departments"
+
+    @property
+    def overrides_dir(self) -> Path:
+        return self.project_dir / "overrides"
+
+
+def themes_root() -> Path:
+    """Where the shipped themes live, in a checkout and in an installed wheel alike."""
+    import perfsite_themes
+
+    return Path(perfsite_themes.__path__[0])
+
+
+def available_themes() -> list[str]:
+    return sorted(p.name for p in themes_root().iterdir() if (p / "theme.yaml").is_file())
+
+
+def load_config(project_dir: Path) -> SiteConfig:
+    """Read and check ``content/site.yaml``; raise with every problem found."""
+    project_dir = project_dir.resolve()
+    content = project_dir / "content"
+    problem = folder_problem(content, project_dir, "content")
+    if problem is not None:
+        raise ContentError([problem])
+    if not content.is_dir():
+        raise ConfigError(f"{project_dir}: no content/ folder here "
+                          "(run in a project folder or pass --project DIR)")
+    path = content / "site.yaml"
+    if not os.path.lexists(path):
+        raise ConfigError("content/site.yaml: missing (every site needs one, at least `title:`)")
+    doc, problems = read_yaml(path, "content/site.yaml", project_dir)
+    if not problems:
+        problems = validate(doc, SITE_SCHEMA)
+    if problems:
+        raise ContentError(problems)
+    data = doc.data
+    profile = _load_site_profile(doc, data)
+    theme = data.get("theme") or "default"
+    if theme not in available_themes():
+        raise ContentError([Problem(doc.where(("theme",)), "theme", f"unknown theme {theme!r}",
+                                    suggest(theme, available_themes()))])
+    return SiteConfig(
+        project_dir=project_dir,
+        title=data["title"].strip(),
+        description=(data.get("description") or "").strip(),
+        publisher=(data.get("publisher") or "").strip(),
+        language=data.get("language") or "zh-CN",
+        theme=theme,
+        base_url=(data.get("base_url") or "").rstrip("/"),
+        profile=profile,
+        extra=data.get("extra") or {},
+        search=data.get("search") is not False,
+    )
+
+
+def _load_site_profile(doc: Document, data: dict) -> Profile:
+    name = data.get("profile") or "national"
+    if name not in available_profiles():
+        raise ContentError([Problem(doc.where(("profile",)), "profile",
+                                    f"unknown profile {name!r}", suggest(name, available_profiles()))])
+    profile, problems = load_profile(name, data.get("profile_options") or {}, doc=doc,
+                                     path=("profile_options",))
+    if problems:
+        raise ContentError(problems)
+    return profile

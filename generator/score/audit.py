@@ -1,0 +1,342 @@
+"""Compare what a department reported with what its own data gives, and say so plainly.
+
+Every finding has a stable ``code`` (documented in docs/findings.md), a severity
+(error: a reported number is wrong; warning: the form is incomplete or inconsistent;
+info: worth a look), the record path and source line, both values and one sentence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from ..read.profiles import Profile
+from ..read.yamlsource import format_path
+from .explain import explain_execution_score, explain_indicator_score, explain_rate
+from .scoring import HUNDRED, ZERO, IndicatorResult, ScoredReport, possible_grades, round_to
+
+ERROR, WARNING, INFO = "error", "warning", "info"
+SEVERITIES = (ERROR, WARNING, INFO)
+
+CODES = {
+    "rate-mismatch": ERROR,
+    "execution-score-mismatch": ERROR,
+    "indicator-score-mismatch": ERROR,
+    "rate-other-rule": WARNING,
+    "execution-score-other-rule": WARNING,
+    "indicator-score-other-rule": WARNING,
+    "total-mismatch": ERROR,
+    "total-follows-scores": INFO,
+    "total-unconfirmed": INFO,
+    "grade-mismatch": ERROR,
+    "score-exceeds-weight": ERROR,
+    "qualitative-out-of-band": ERROR,
+    "sources-sum": ERROR,
+    "unit-mismatch": ERROR,
+    "weights-sum": WARNING,
+    "execution-weight": WARNING,
+    "missing-reason": WARNING,
+    "missing-score": WARNING,
+    "missing-value": WARNING,
+    "unparseable-value": WARNING,
+    "zero-budget": WARNING,
+    "transfer-exceeds-executed": WARNING,
+    "level1-weights": INFO,
+    "over-execution": INFO,
+    "over-achievement": INFO,
+    "illegible": INFO,
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    severity: str
+    path: str
+    file: str
+    line: int
+    column: int
+    reported: Decimal | str | None
+    computed: Decimal | str | None
+    message: str
+    message_en: str = ""  # the same sentence for the English UI
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "severity": self.severity, "path": self.path,
+                "file": self.file, "line": self.line, "reported": self.reported,
+                "computed": self.computed, "message": self.message}
+
+
+def audit_report(scored: ScoredReport) -> ScoredReport:
+    """The scored form with its findings attached, in form order."""
+    findings: list[Finding] = []
+    report = scored.report
+
+    def add(code: str, path: tuple, message: str, reported=None, computed=None, en: str = "") -> None:
+        where = report.where(path)
+        findings.append(Finding(code, CODES[code], format_path(path), where.file, where.line,
+                                where.column, reported, computed, message, en or message))
+
+    _audit_funds(scored, add)
+    for row in scored.indicators:
+        _audit_indicator(row, scored.profile, add, scored.unknown_weight)
+    _audit_weights(scored, add)
+    row_findings = sum(1 for f in findings if f.severity != INFO and f.path.startswith(("indicators[", "funds.")))
+    _audit_total(scored, add, row_findings)
+    return replace(scored, findings=tuple(findings))
+
+
+def _differs(reported: Decimal | None, computed: Decimal | None, profile: Profile) -> bool:
+    return reported is not None and computed is not None and abs(reported - computed) > profile.tolerance
+
+
+def _audit_funds(scored: ScoredReport, add) -> None:
+    report, profile, ex = scored.report, scored.profile, scored.execution
+    totals, printed = ex.totals, report.reported_funds
+    for name, label in (("budget", "全年预算数"), ("executed", "全年执行数"), ("transfer", "上级转移支付")):
+        value, shown = getattr(totals, name), getattr(printed, name)
+        if _differs(shown, value, profile):
+            add("sources-sum", ("funds", "reported", name),
+                f"各资金来源的{label}合计为 {value}，与填报的年度资金总额 {shown} 不一致。", shown, value,
+                en=f"The sources' {name} add up to {value}, not the reported total {shown}.")
+    for i, source in enumerate(report.sources):
+        if source.illegible:
+            add("illegible", ("funds", "sources", i),
+                f"资金来源“{source.name}”的{_cells(source.illegible)}在原表中无法辨认。",
+                en=f"Source “{source.name}”: {', '.join(source.illegible)} illegible on the original form.")
+    if totals.budget is not None and totals.budget == ZERO:
+        add("zero-budget", ("funds", "sources"), "全年预算数为 0，无法计算执行率，执行率得分按 0 计。",
+            None, Decimal(0), en="The full-year budget is 0: no execution rate can be computed; its score is 0.")
+    if totals.executed is not None and totals.transfer > totals.executed:
+        add("transfer-exceeds-executed", ("funds", "sources"),
+            f"上级转移支付 {totals.transfer} 大于全年执行数 {totals.executed}。", totals.transfer, totals.executed,
+            en=f"Transfers {totals.transfer} exceed the amount executed {totals.executed}.")
+    if ex.rate is not None and ex.rate > HUNDRED:
+        add("over-execution", ("funds", "sources"),
+            f"执行率 {ex.rate}% 超过 100%，执行数大于预算数，请核实是否有预算调整。", None, ex.rate,
+            en=f"Execution rate {ex.rate}% is above 100%: more was spent than budgeted; check for adjustments.")
+    basis = "(B−C)/A" if profile.rate_basis == "net_of_transfer" else "B/A"
+    score_differs = _differs(ex.reported_score, ex.score, profile)
+    if _differs(ex.reported_rate, ex.rate, profile):
+        variant = explain_rate(report, ex, profile)
+        if variant is None:
+            add("rate-mismatch", ("funds", "reported", "rate"),
+                f"填报执行率 {ex.reported_rate}% 与按 {basis} 计算的 {ex.rate}% 不一致，已知的口径都得不出这个数。",
+                ex.reported_rate, ex.rate,
+                en=f"Reported execution rate {ex.reported_rate}% differs from {ex.rate}% computed as {basis}; "
+                   "no known rule gives it.")
+        else:
+            both = ex.reported_score is not None and ex.reported_score == ex.score  # the score follows our rate
+            gap = "" if variant.zh.endswith("）") else " "
+            add("rate-other-rule", ("funds", "reported", "rate"),
+                f"填报执行率 {ex.reported_rate}% 符合 {variant.zh}{gap}的口径；"
+                + (f"得分 {ex.reported_score} 按 {basis} = {ex.rate}% 计算：两处口径不一致。" if both
+                   else f"本表按“{profile.title}”以 {basis} 计算为 {ex.rate}%。"),
+                ex.reported_rate, ex.rate,
+                en=f"The reported rate {ex.reported_rate}% follows {variant.en}; "
+                   + (f"the score {ex.reported_score} follows {basis} = {ex.rate}%: the form uses two rules."
+                      if both else f"“{profile.title}” computes {basis} = {ex.rate}%."))
+    if score_differs:
+        variant = explain_execution_score(report, ex, profile)
+        if variant is None:
+            add("execution-score-mismatch", ("funds", "reported", "score"),
+                f"填报执行率得分 {ex.reported_score} 与按“{profile.title}”计算的 {ex.score} 不一致，"
+                "已知的计分口径都得不出这个数。", ex.reported_score, ex.score,
+                en=f"Reported execution score {ex.reported_score} differs from {ex.score} under "
+                   f"“{profile.title}”; no known rule gives it.")
+        else:
+            add("execution-score-other-rule", ("funds", "reported", "score"),
+                f"填报执行率得分 {ex.reported_score} 可由{variant.zh}得出；按“{profile.title}”计算为 {ex.score}。",
+                ex.reported_score, ex.score,
+                en=f"The reported execution score {ex.reported_score} follows {variant.en}; "
+                   f"“{profile.title}” gives {ex.score}.")
+    if report.funds_weight is not None and report.funds_weight != profile.execution_weight:
+        add("execution-weight", ("funds", "weight"),
+            f"执行率分值 {report.funds_weight} 与评分规则的 {profile.execution_weight} 不同。",
+            report.funds_weight, profile.execution_weight,
+            en=f"Execution weight {report.funds_weight} differs from the profile's {profile.execution_weight}.")
+
+
+def _audit_indicator(row: IndicatorResult, profile: Profile, add, unknown_weight: Decimal) -> None:
+    ind = row.indicator
+    base = ("indicators", ind.index)
+    name = ind.content or ind.level2
+    if ind.illegible:
+        open_weight = "weight" in ind.illegible and unknown_weight > ZERO
+        if open_weight:
+            counted = (f"；分值合计 100 中尚余 {_plain(unknown_weight)} 分归无法辨认的分值，总分按其得 0 至 "
+                       f"{_plain(unknown_weight)} 分计为范围")
+            counted_en = (f"; the weights leave {_plain(unknown_weight)} of 100 for illegible weights, so the "
+                          f"total is a range (0 to {_plain(unknown_weight)} points for them)")
+        elif "weight" in ind.illegible:
+            counted = "；其余分值已合计 100，该行未计入得分"
+            counted_en = "; the other weights already make 100: not counted"
+        else:
+            counted, counted_en = "", ""
+        add("illegible", base, f"“{name}”的{_cells(ind.illegible)}在原表中无法辨认{counted}。",
+            en=f"“{name}”: {', '.join(ind.illegible)} illegible on the original form{counted_en}.")
+    if row.kind in ("empty", "not_applicable", "illegible"):
+        return
+    if ind.score is not None and ind.weight is not None and ind.score > ind.weight:
+        add("score-exceeds-weight", base + ("score",),
+            f"“{name}”得分 {ind.score} 超过分值 {ind.weight}。", ind.score, ind.weight,
+            en=f"“{name}”: score {ind.score} is above its weight {ind.weight}.")
+    if ind.score is None and "score" not in ind.illegible:
+        add("missing-score", base + ("score",), f"“{name}”没有填报得分。", None, row.score,
+            en=f"“{name}”: no score reported.")
+    for cell in ("target", "actual"):
+        if getattr(ind, cell) is None and cell not in ind.illegible:
+            add("missing-value", base + (cell,), f"“{name}”没有填写{'目标值' if cell == 'target' else '完成值'}。",
+                en=f"“{name}”: no {cell} given.")
+    if row.unit_mismatch:
+        add("unit-mismatch", base + ("actual",),
+            f"“{name}”的目标值“{ind.target.text}”与完成值“{ind.actual.text}”单位不一致，无法计算。",
+            ind.actual.text, ind.target.text,
+            en=f"“{name}”: target “{ind.target.text}” and actual “{ind.actual.text}” are in different units.")
+    if row.unparsed:
+        cell = "target" if ind.target and ind.target.kind == "unparsed" else "actual"
+        add("unparseable-value", base + (cell,),
+            f"“{name}”的{'目标值' if cell == 'target' else '完成值'}含数字但无法解析为数量，按定性指标核对。",
+            en=f"“{name}”: the {cell} has digits but is not a readable quantity; checked as qualitative.")
+    elif row.mixed:
+        add("unparseable-value", base + ("actual",),
+            f"“{name}”的目标值与完成值一个是数量、一个是文字，无法计算，按定性指标核对。",
+            en=f"“{name}”: one of target and actual is a quantity, the other text; checked as qualitative.")
+    if row.kind == "quantity":
+        _audit_quantity(row, profile, add, base, name)
+    else:
+        _audit_band(row, add, base, name)
+    if row.met is False and not (ind.reason and ind.measures):
+        missing = "未完成原因" if not ind.reason else "改进措施"
+        add("missing-reason", base + ("reason" if not ind.reason else "measures",),
+            f"“{name}”未达成目标，但没有填写{missing}。",
+            en=f"“{name}”: target missed, but no {'reason' if not ind.reason else 'improvement measures'} given.")
+
+
+def _audit_quantity(row: IndicatorResult, profile: Profile, add, base, name) -> None:
+    ind = row.indicator
+    if row.over_achieved:
+        ratio = round_to(row.ratio * 100, 0, "half_up")
+        if row.score != row.computed:
+            add("over-achievement", base + ("score",),
+                f"“{name}”完成值达目标的 {ratio}%，评价人按偏离度扣分（{ind.score}，公式得 {row.computed}），"
+                "已采用填报得分，请确认目标是否定得过低。", ind.score, row.computed,
+                en=f"“{name}”: actual is {ratio}% of target; the evaluator cut the score for deviation "
+                   f"({ind.score}, formula {row.computed}); the reported score is used. Was the target too low?")
+        else:
+            add("over-achievement", base + ("target",),
+                f"“{name}”完成值达目标的 {ratio}%，目标可能定得过低，可按偏离度扣分。", None, None,
+                en=f"“{name}”: actual is {ratio}% of target; the target may have been set too low.")
+    elif _differs(ind.score, row.computed, profile):
+        variant = explain_indicator_score(row, profile)
+        if variant is None:
+            add("indicator-score-mismatch", base + ("score",),
+                f"“{name}”填报得分 {ind.score} 与按目标值和完成值计算的 {row.computed} 不一致。",
+                ind.score, row.computed,
+                en=f"“{name}”: reported score {ind.score} differs from {row.computed} computed from target and actual.")
+        else:
+            add("indicator-score-other-rule", base + ("score",),
+                f"“{name}”填报得分 {ind.score} 可由{variant.zh}得出；按“{profile.title}”计算为 {row.computed}。",
+                ind.score, row.computed,
+                en=f"“{name}”: the reported score {ind.score} follows {variant.en}; “{profile.title}” gives "
+                   f"{row.computed}.")
+
+
+def _audit_band(row: IndicatorResult, add, base, name) -> None:
+    ind = row.indicator
+    low, high = row.band
+    if ind.score is not None and not (low <= ind.score <= high):
+        label = {"achieved": "达成", "partial": "部分达成", "missed": "未达成"}.get(row.achievement, "")
+        add("qualitative-out-of-band", base + ("score",),
+            f"“{name}”为定性指标{f'（{label}）' if label else ''}，得分应在 {_plain(low)}–{_plain(high)} 之间，"
+            f"填报 {ind.score}。", ind.score, f"{_plain(low)}–{_plain(high)}",
+            en=f"“{name}” is qualitative{f' ({row.achievement})' if row.achievement else ''}: its score should lie "
+               f"within {_plain(low)}–{_plain(high)}; reported {ind.score}.")
+
+
+def _audit_weights(scored: ScoredReport, add) -> None:
+    rows = scored.indicators
+    if not rows:
+        return
+    weights = [r.indicator.weight for r in rows if r.indicator.weight is not None]
+    total = scored.execution.weight + sum(weights, ZERO)
+    unknown = sum(1 for r in rows if r.kind == "illegible")
+    if total > HUNDRED or (total < HUNDRED and not unknown):  # illegible weights may hold the rest of 100
+        extra = f"（另有 {unknown} 项分值无法辨认）" if unknown else ""
+        add("weights-sum", ("indicators",),
+            f"执行率分值与各指标分值合计为 {_plain(total)}，不是 100{extra}。", total, HUNDRED,
+            en=f"Execution and indicator weights add up to {_plain(total)}, not 100"
+               f"{f' ({unknown} weight(s) illegible)' if unknown else ''}.")
+    for level1, standard in scored.profile.level1_weights.items():
+        got = sum((r.indicator.weight or ZERO for r in rows if r.indicator.level1 == level1), ZERO)
+        present = any(r.indicator.level1 == level1 for r in rows)
+        open_weight = any(r.kind == "illegible" and r.indicator.level1 == level1 for r in rows)
+        if open_weight and got <= standard <= got + scored.unknown_weight:
+            continue  # the illegible weight may make up the difference
+        if present and got != standard:
+            add("level1-weights", ("indicators",),
+                f"{level1}分值合计 {_plain(got)}，评分规则的标准权重为 {_plain(standard)}。", got, standard,
+                en=f"{level1} weights add up to {_plain(got)}; the profile's standard is {_plain(standard)}.")
+
+
+def _audit_total(scored: ScoredReport, add, row_findings: int) -> None:
+    """The total: an error only when the reported one cannot be right whatever the unknown parts hold."""
+    report, profile = scored.report, scored.profile
+    reported, shown = report.reported_total, scored.total_shown
+    if reported is not None and not scored.total_known:
+        tolerance = profile.tolerance
+        if scored.total - tolerance <= reported <= scored.total_high + tolerance:
+            add("total-unconfirmed", ("reported", "total"),
+                f"填报总分 {reported} 在可复核的范围 {shown} 之内；表中有无法辨认或未填的分值、得分，无法确认。",
+                reported, str(shown),
+                en=f"The reported total {reported} lies within the range {shown} that the legible parts allow; "
+                   "illegible or blank weights or scores leave it unconfirmed.")
+        else:
+            add("total-mismatch", ("reported", "total"),
+                f"填报总分 {reported} 不在可复核的范围 {shown} 之内（已计入无法辨认部分的最低和最高可能得分）。",
+                reported, str(shown),
+                en=f"The reported total {reported} lies outside {shown}, the range the legible parts allow "
+                   "(illegible parts counted at their lowest and highest).")
+    elif _differs(reported, scored.total, profile):
+        if row_findings and not _differs(reported, _sum_of_reported(scored), profile):
+            add("total-follows-scores", ("reported", "total"),
+                f"填报总分 {reported} 等于表中各项填报得分之和；"
+                f"与复核总分 {scored.total} 的差异来自上面已指出的得分差异。",
+                reported, scored.total,
+                en=f"The reported total {reported} is the sum of the reported scores; it differs from the "
+                   f"recomputed {scored.total} only through the score differences listed above.")
+        else:
+            add("total-mismatch", ("reported", "total"),
+                f"填报总分 {reported} 与重新计算的 {scored.total} 不一致。", reported, scored.total,
+                en=f"Reported total {reported} differs from the recomputed {scored.total}.")
+    possible = possible_grades(scored)
+    if report.reported_grade and report.reported_grade not in possible:
+        add("grade-mismatch", ("reported", "grade"),
+            f"填报等级“{report.reported_grade}”与按总分 {shown} 评定的“{scored.grade}”不一致。",
+            report.reported_grade, scored.grade,
+            en=f"Reported grade “{report.reported_grade}” differs from “{scored.grade}” for the total {shown}.")
+
+
+def _sum_of_reported(scored: ScoredReport) -> Decimal:
+    """The total the form's own printed scores add up to (recomputed where it printed none)."""
+    ex = scored.execution
+    parts = [ex.reported_score if ex.reported_score is not None else ex.score]
+    parts += [r.indicator.score if r.indicator.score is not None else r.score for r in scored.indicators
+              if r.kind in ("quantity", "qualitative")]
+    return sum((p for p in parts if p is not None), ZERO)
+
+
+CELL_NAMES = {
+    "level3": "三级指标", "content": "目标内容", "target": "目标值", "actual": "完成值", "weight": "分值",
+    "score": "得分", "reason": "未完成原因", "measures": "改进措施", "initial_budget": "年初预算数",
+    "budget": "全年预算数", "executed": "全年执行数", "transfer": "上级转移支付",
+}
+
+
+def _cells(names: tuple[str, ...]) -> str:
+    return "、".join(CELL_NAMES.get(n, n) for n in names)
+
+
+def _plain(value: Decimal) -> str:
+    """10.00 -> 10, 7.50 -> 7.5: for sentences, not for data."""
+    return format(value.normalize(), "f")

@@ -1,0 +1,88 @@
+"""Read, validate, score and audit: the one sequence under ``check``, ``build`` and ``serve``.
+
+:func:`check_form` is the only place a form is scored and audited; :func:`check_department`
+the only place a department folder is read and checked. ``check`` runs them over every
+department; the build's workers over the departments that changed; ``serve`` over what an
+edit touched (through the record cache).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import cached_property
+from pathlib import Path
+
+from ..errors import ContentError, Problem
+from ..read.config import SiteConfig, load_config
+from ..read.model import Department, Report
+from ..read.profiles import Profile
+from ..read.records import Content, RecordCache, list_departments, read_department_folder, unused_files
+from .audit import Finding, audit_report
+from .scoring import ScoredReport, score_report
+
+
+@dataclass(frozen=True)
+class CheckedSite:
+    config: SiteConfig
+    content: Content
+    forms: tuple[ScoredReport, ...]
+    notices: tuple[Finding, ...] = ()  # about the content folder, not one form: unused files
+
+    def findings_by_severity(self) -> dict[str, int]:
+        return dict(self._severity_counts)
+
+    @cached_property
+    def _severity_counts(self) -> dict[str, int]:
+        """Counted once: the overview, the quality page and the command line all ask."""
+        counts = {"error": 0, "warning": 0, "info": 0}
+        for form in self.forms:
+            for finding in form.findings:
+                counts[finding.severity] += 1
+        for finding in self.notices:
+            counts[finding.severity] += 1
+        return counts
+
+
+def check_project(project_dir: Path) -> CheckedSite:
+    """Everything ``check`` knows about a project; raises with every content problem.
+
+    Departments are read one at a time and each form is scored and audited at once, then
+    let go of its source positions, so memory does not grow with the parse trees of
+    thousands of forms.
+    """
+    config = load_config(project_dir)
+    listed, problems = list_departments(config)
+    departments, forms = [], []
+    for slug, _count in listed:
+        checked, found = check_department(config, slug)
+        problems += found
+        if checked is None or problems:
+            continue
+        departments.append(checked[0])
+        forms += [replace(form, report=replace(form.report, doc=None)) for form in checked[1]]
+    if problems:
+        raise ContentError(problems)
+    return CheckedSite(config, Content(tuple(departments), tuple(f.report for f in forms)), tuple(forms),
+                       content_notices(config))
+
+
+def check_department(config: SiteConfig, slug: str, cache: RecordCache | None = None
+                     ) -> tuple[tuple[Department, tuple[ScoredReport, ...]] | None, list[Problem]]:
+    """One department folder read, validated, scored and audited, its forms in year order."""
+    result, problems = read_department_folder(config.departments_dir / slug, f"content/departments/{slug}", cache)
+    if result is None or problems:
+        return None, problems
+    department, reports = result
+    return (department, tuple(check_form(r, config.profile) for r in sorted(reports, key=lambda r: r.year))), []
+
+
+def check_form(report: Report, profile: Profile) -> ScoredReport:
+    """A form recomputed under the profile and audited against what it reported."""
+    return audit_report(score_report(report, profile))
+
+
+def content_notices(config: SiteConfig) -> tuple[Finding, ...]:
+    """Findings about the content folder rather than one form (files nothing reads), for
+    ``check``, ``build`` and ``serve`` alike: ``--strict`` fails on them everywhere."""
+    return tuple(Finding("unused-file", "warning", "", str(p.location), 0, 0, None, None,
+                         f"{p.message} ({p.hint})") for p in unused_files(config))

@@ -1,0 +1,261 @@
+"""``perfsite serve``: build in memory, serve, watch, rebuild what changed, reload the browser.
+
+The site lives in memory (:class:`~generator.serve.state.SiteState`), so the output folder
+is never written or watched, and a request can only ever reach a file the build made:
+dotfiles, ``..`` and symlinks have nothing to resolve to. Each build is swapped in as one
+:class:`Shown` with a new version, and every open page reloads until it shows the latest
+one, whatever the gap between saves (:mod:`generator.serve.http_app`). livereload's file
+watcher and its 3-second reload throttle are not used. A broken edit keeps the last good
+site and shows the located error as an overlay on every page until it is fixed.
+"""
+
+from __future__ import annotations
+
+import gc
+import secrets
+import signal
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from ..errors import ContentError, PerfsiteError
+from ..read.config import themes_root
+from ..read.inputs import walk_files
+from ..site.search import BUNDLE, search_bundle
+from .http_app import is_loopback, make_app, notify_reload
+from .state import SiteState
+
+POLL_SECONDS = 0.1
+SEARCH_DELAY_SECONDS = 3.0
+QUIET_SECONDS = 0.05
+PORTS = range(0, 65536)  # 0 asks the system for a free port
+
+
+def snapshot(roots: list[Path]) -> dict[str, tuple[int, int]]:
+    """mtime and size of every file below the roots (the inputs' one walk and ignore rule)."""
+    found: dict[str, tuple[int, int]] = {}
+    for root in roots:
+        for _rel, entry in walk_files(root):
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            found[entry.path] = (st.st_mtime_ns, st.st_size)
+    return found
+
+
+def changed_paths(before: dict, after: dict) -> set[Path]:
+    return {Path(p) for p in set(before) ^ set(after)} | {Path(p) for p in before if p in after
+                                                           and before[p] != after[p]}
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What the server shows, swapped as one object so that a request never mixes two builds
+    and the version a page is served with is the version of the files it came from."""
+
+    files: dict[str, bytes]
+    error: str | None
+    version: str
+
+
+class DevServer:
+    """The state shared by the watcher thread and the HTTP handlers."""
+
+    def __init__(self, project_dir: Path, log=print):
+        self.project_dir = project_dir.resolve()
+        self.state = SiteState(self.project_dir, preview=True)
+        self._boot = secrets.token_hex(4)  # a page from an earlier run of the server is stale too
+        self._builds = 0
+        self.shown = Shown({}, None, self._next_version())
+        self.log = log
+        self.lock = threading.Lock()
+        self.on_change = lambda: None  # set by the HTTP side: reloads the browsers
+        self.stop = threading.Event()
+
+    def watched_roots(self) -> list[Path]:
+        return [self.project_dir / "content", self.project_dir / "overrides", themes_root()]
+
+    def _next_version(self) -> str:
+        self._builds += 1
+        return f"{self._boot}-{self._builds}"
+
+    def rebuild(self, changed: set[Path] | None) -> None:
+        """One (incremental) build; on failure keep the last good files and remember the error."""
+        with self.lock:
+            started = time.perf_counter()
+            full = self.shown.error is not None or changed is None
+            try:
+                # the search index is slow to remake: after an edit it is refreshed in the background
+                update = self.state.update(None if full else changed, with_search=full)
+            except ContentError as exc:
+                self._fail("\n".join(str(p) for p in exc.problems))
+                return
+            except PerfsiteError as exc:
+                self._fail(str(exc))
+                return
+            except Exception:  # a bug must not kill the preview: show it, keep serving
+                self.state = SiteState(self.project_dir, preview=True)
+                self._fail("unexpected error (please report it):\n" + traceback.format_exc())
+                return
+            self.shown = Shown(update.files, None, self._next_version())
+            if not full and self.state.config.search:
+                self._refresh_search_soon()
+            what = ", ".join(sorted(p.relative_to(self.project_dir).as_posix() if p.is_relative_to(
+                self.project_dir) else p.name for p in changed)) if changed else "everything"
+            self.log(f"rebuilt {len(update.rendered)} of {update.pages} pages in "
+                     f"{time.perf_counter() - started:.3f} s ({what})")
+
+    def _refresh_search_soon(self) -> None:
+        """Re-index after edits stop for a moment, without holding up reloads."""
+        self._search_generation = getattr(self, "_search_generation", 0) + 1
+        generation = self._search_generation
+        previous = getattr(self, "_search_cancel", None)
+        if previous is not None:
+            previous.set()  # a newer edit: the running refresh would be stale anyway
+        cancel = self._search_cancel = threading.Event()
+
+        def stopped() -> bool:
+            return self.stop.is_set() or cancel.is_set()
+
+        def refresh() -> None:
+            deadline = time.monotonic() + SEARCH_DELAY_SECONDS
+            while time.monotonic() < deadline:  # wait for the edits to pause
+                if stopped() or self.stop.wait(0.1):
+                    return
+            pages = [(k, v) for k, v in self.shown.files.items() if k.endswith(".html")]
+            try:
+                bundle = search_bundle(pages, cancel=_Either(self.stop, cancel))
+            except PerfsiteError as exc:
+                if not stopped():
+                    self.log(f"search index not refreshed: {exc}")
+                return
+            with self.lock:
+                if generation == self._search_generation:
+                    self.state.search_files = bundle
+                    shown = self.shown
+                    stale = [k for k in shown.files if k.startswith(BUNDLE + "/") and k not in bundle]
+                    files = {k: v for k, v in shown.files.items() if k not in stale}
+                    files.update(bundle)
+                    self.shown = replace(shown, files=files)  # the pages are the same: no reload
+                    self.log("search index refreshed")
+
+        self._search_thread = threading.Thread(target=refresh, name="perfsite-search", daemon=True)
+        self._search_thread.start()
+
+    def join_search(self, timeout: float) -> None:
+        """Wait for a running index refresh to notice the stop and end its Pagefind process."""
+        thread = getattr(self, "_search_thread", None)
+        if thread is not None:
+            thread.join(timeout)
+
+    def _fail(self, message: str) -> None:
+        self.shown = Shown(self.shown.files, message, self._next_version())
+        self.log("build failed; still serving the last good site:\n" + message)
+
+    def watch(self, stop: threading.Event, before: dict | None = None) -> None:
+        """Poll the sources; coalesce a burst of events into one rebuild."""
+        before = snapshot(self.watched_roots()) if before is None else before
+        while not stop.wait(POLL_SECONDS):
+            after = snapshot(self.watched_roots())
+            changed = changed_paths(before, after)
+            if not changed:
+                continue
+            while not stop.wait(QUIET_SECONDS):  # wait for the burst to settle
+                settled = snapshot(self.watched_roots())
+                more = changed_paths(after, settled)
+                if not more:
+                    break
+                changed |= more
+                after = settled
+            before = after
+            self.rebuild(changed)
+            self.on_change()
+
+
+class _Either:
+    """Set when either event is (the stop of the server, or a newer edit)."""
+
+    def __init__(self, *events: threading.Event):
+        self.events = events
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self.events)
+
+
+def serve(project_dir: Path, host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False) -> int:
+    """Serve until Ctrl-C or SIGTERM (exit 0). When the reader of the log goes away
+    (``perfsite serve | head -1``) the server stops cleanly too and then raises
+    BrokenPipeError, which the CLI turns into the quiet exit every command makes."""
+    import asyncio
+
+    from tornado import httpserver, ioloop
+
+    if port not in PORTS:  # getaddrinfo would quietly take 99999 modulo 65536
+        raise PerfsiteError(f"port {port} is out of range: use 0-65535 (0 picks a free port)")
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    loop = ioloop.IOLoop.current()
+    output_closed = threading.Event()
+
+    def log(message: str) -> None:
+        try:
+            print(message, flush=True)
+        except BrokenPipeError:
+            output_closed.set()
+            loop.add_callback(loop.stop)  # thread-safe; before loop.start() it stops it at once
+
+    if not is_loopback(host):
+        print(f"warning: serving on {host}: the preview is reachable from other machines on your "
+              "network. Use the default 127.0.0.1 unless you mean to share it.", file=sys.stderr, flush=True)
+    server = DevServer(project_dir, log)
+    stop = threading.Event()
+    server.stop = stop
+    for signum in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C and SIGTERM: stop cleanly, exit 0
+        asyncio.get_event_loop().add_signal_handler(signum, loop.stop)
+    # the watcher's baseline is taken before the first build, so an edit saved during it is seen
+    baseline = snapshot(server.watched_roots())
+    server.rebuild(None)
+    # the first build's objects live as long as the server: keep the collector off them
+    gc.collect()
+    gc.freeze()
+    port_holder = {"port": port}
+    http = httpserver.HTTPServer(make_app(server, port_holder, host))
+    try:
+        sockets = http_sockets(port, host)
+    except OSError as exc:
+        raise PerfsiteError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    http.add_sockets(sockets)
+    port_holder["port"] = sockets[0].getsockname()[1]
+    url = f"http://{host if ':' not in host else f'[{host}]'}:{port_holder['port']}/"
+    server.on_change = lambda: loop.add_callback(lambda: notify_reload(server.shown.version))
+    watcher = threading.Thread(target=server.watch, args=(stop, baseline), name="perfsite-watch", daemon=True)
+    watcher.start()
+    if open_browser:
+        import webbrowser
+
+        loop.add_callback(webbrowser.open, url)
+    log(f"serving {server.project_dir} on {url} (Ctrl-C to stop)")
+    try:
+        loop.start()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        http.stop()
+        for sock in sockets:
+            sock.close()
+        watcher.join(timeout=5)
+        server.join_search(timeout=10)
+        log("stopped")
+    if output_closed.is_set():
+        raise BrokenPipeError("nobody reads the output of perfsite serve")
+    return 0
+
+
+def http_sockets(port: int, host: str):
+    from tornado.netutil import bind_sockets
+
+    return bind_sockets(port, address=host, reuse_port=False)

@@ -1,0 +1,64 @@
+"""sitemap.xml, feed.xml (Atom) and robots.txt, with dates from the data, never the clock."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+from xml.sax.saxutils import escape, quoteattr
+
+from ..score.check import CheckedSite
+from .sitemodel import Page, form_url
+
+
+def _absolute(base_url: str, path: str) -> str:
+    path = path.removesuffix("index.html")
+    return f"{base_url}/{path}" if base_url else path
+
+
+def sitemap_xml(pages: list[Page], base_url: str) -> bytes:
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+             '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
+    for page in sorted(pages, key=lambda p: p.dest_path):
+        if page.in_sitemap:
+            lines.append(f"  <url><loc>{escape(_absolute(base_url, page.dest_path))}</loc></url>")
+    lines.append("</urlset>")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def feed_xml(site: CheckedSite, t: dict) -> bytes:
+    """One entry per form, newest publication first; timestamps are publication dates."""
+    config = site.config
+    base = config.base_url
+    forms = sorted(site.forms, key=lambda f: (f.report.published, f.report.department.slug, f.report.year),
+                   reverse=True)
+    updated = forms[0].report.published if forms else "1970-01-01"
+    feed_id = base + "/" if base else "urn:perfsite:" + quote(config.title, safe="")
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+             '<feed xmlns="http://www.w3.org/2005/Atom">',
+             f"  <title>{escape(config.title)}</title>",
+             f"  <id>{escape(feed_id)}</id>",
+             f"  <updated>{updated}T00:00:00Z</updated>",
+             f"  <link rel=\"self\" href={quoteattr(_absolute(base, 'feed.xml'))}/>"]
+    for form in forms:
+        r = form.report
+        url = _absolute(base, form_url(r.department.slug, r.year))
+        entry_id = url if base else f"urn:perfsite:{r.department.slug}:{r.year}"
+        summary = t["feed_summary"].format(name=r.department.name, year=r.year, total=form.total,
+                                           grade=form.grade)
+        if r.department.fictional:
+            summary = f"{t['fictional_short']} {summary}"
+        lines += ["  <entry>",
+                  f"    <title>{escape(r.department.name)} {r.year}</title>",
+                  f"    <id>{escape(entry_id)}</id>",
+                  f"    <link href={quoteattr(url)}/>",
+                  f"    <updated>{r.published}T00:00:00Z</updated>",
+                  f"    <summary>{escape(summary)}</summary>",
+                  "  </entry>"]
+    lines.append("</feed>")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def robots_txt(base_url: str) -> bytes:
+    text = "User-agent: *\nAllow: /\n"
+    if base_url:
+        text += f"Sitemap: {base_url}/sitemap.xml\n"
+    return text.encode("utf-8")

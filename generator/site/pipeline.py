@@ -1,0 +1,107 @@
+"""One pipeline from checked forms to the site's files, driven by ``build`` and by ``serve``.
+
+The engines decide *when* and *where* (``build``: worker processes, the build cache, the
+standby folder; ``serve``: change tracking and memory); this module decides *what*. Both
+ask it for the common template context, the years in the navigation, which pages belong to
+a department and which show every form, a form's downloads and its pieces of the bulk
+files, the bulk files themselves, and the site-wide files (feed, robots.txt, sitemap). A new
+page type goes in :mod:`generator.site.sitemodel`, a new download in :func:`form_files` or
+:class:`BulkFiles`; neither engine changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+
+from ..errors import ContentError
+from ..read.config import SiteConfig
+from ..read.inputs import read_input
+from ..read.records import YEAR_FILE
+from ..score.check import CheckedSite
+from ..score.scoring import ScoredReport
+from .feeds import feed_xml, robots_txt, sitemap_xml
+from .opendata import INDICATOR_COLUMNS, REPORT_COLUMNS, FormOutputs, csv_document, form_outputs
+from .sitemodel import EVERY_RECORD, Page
+from .theme import Theme
+
+
+def common_context(config: SiteConfig, theme: Theme, assets: dict, nav_years: list[int]) -> dict:
+    """What every template sees besides its page."""
+    return {"site": config, "t": theme.strings, "profile": config.profile, "assets": assets,
+            "lang": config.language, "nav_years": nav_years}
+
+
+def nav_years(config: SiteConfig, slugs: Iterable[str]) -> list[int]:
+    """The years in the navigation, newest first, from the record file names (each is checked
+    against the year it holds), so they are known before any record is read."""
+    years = {int(m.group(1)) for slug in slugs
+             for p in (config.departments_dir / slug).iterdir() if (m := YEAR_FILE.match(p.name))}
+    return sorted(years, reverse=True)
+
+
+def is_department_page(page: Page) -> bool:
+    """A page made from one department's records alone (its page and its forms' pages)."""
+    return bool(page.deps) and EVERY_RECORD not in page.deps
+
+
+def is_every_form_page(page: Page) -> bool:
+    """A page that shows every form (overview, years, lists, quality) or none (404, search)."""
+    return EVERY_RECORD in page.deps or not page.deps
+
+
+def form_files(config: SiteConfig, form: ScoredReport) -> FormOutputs:
+    """A form's downloads (JSON, CSV, the record as published) and its pieces of the bulk files."""
+    rel = form.report.src_path
+    source, problem = read_input(config.project_dir / rel, config.project_dir, rel)
+    if problem is not None:
+        raise ContentError([problem])
+    return form_outputs(form, source)
+
+
+def slim(form: ScoredReport) -> ScoredReport:
+    """What the every-form pages need of a form: no narratives, no indicator rows, no source
+    positions (small enough to keep for every form and send between processes)."""
+    report = replace(form.report, doc=None, functions="", goals_planned="", goals_achieved="", indicators=())
+    return replace(form, report=report, indicators=())
+
+
+class BulkFiles:
+    """The bulk downloads, every form in site order, written into sinks the engine opens.
+
+    ``open_sink(rel)`` returns an object with ``write(bytes)``; pieces are appended department
+    by department (:meth:`add`), so a build can stream them from its cache without holding
+    every form at once, and ``serve`` can collect them in memory.
+    """
+
+    NAMES = ("data/reports.json", "data/reports.csv", "data/indicators.csv")
+
+    def __init__(self, open_sink: Callable[[str], object]):
+        self.json, self.reports, self.indicators = (open_sink(name) for name in self.NAMES)
+        self.json.write(b'{"forms": [')
+        self.reports.write(csv_document(REPORT_COLUMNS, []))
+        self.indicators.write(csv_document(INDICATOR_COLUMNS, []))
+        self._first = True
+
+    def add(self, json_fragments: Iterable[bytes], report_rows: bytes, indicator_rows: bytes) -> None:
+        for fragment in json_fragments:
+            self.json.write(fragment if self._first else b", " + fragment)
+            self._first = False
+        self.reports.write(report_rows)
+        self.indicators.write(indicator_rows)
+
+    def add_forms(self, outputs: Iterable[FormOutputs]) -> None:
+        for out in outputs:
+            self.add((out.json_fragment,), out.report_csv, out.indicators_csv)
+
+    def close(self) -> None:
+        self.json.write(b"]}\n")
+
+
+def site_wide_files(site: CheckedSite, pages: list[Page], theme: Theme) -> dict[str, bytes]:
+    """The feed, robots.txt and (with an absolute ``base_url``, as the protocol requires) the sitemap."""
+    config = site.config
+    files = {"feed.xml": feed_xml(site, theme.strings), "robots.txt": robots_txt(config.base_url)}
+    if config.base_url:
+        files["sitemap.xml"] = sitemap_xml(pages, config.base_url)
+    return files

@@ -1,0 +1,268 @@
+"""What the site consists of: every page with its context, every download, every chart.
+
+Nothing is rendered or written here; the model is plain data so render and output
+stay simple and a change can be traced to the pages it affects.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache, partial
+
+from ..read.model import Department
+from ..score.check import CheckedSite
+from ..score.scoring import ScoredReport
+from . import charts
+from .markdown import render_markdown
+from .search import bundle_names
+
+EVERY_RECORD = "*"
+
+
+@dataclass(frozen=True)
+class Page:
+    """One HTML page: ``dest_path`` is relative to the output folder.
+
+    The context is made only when the page is rendered, so a rebuild that re-renders
+    three pages does not build the charts and narratives of three thousand. ``deps``
+    names the content files whose change makes the page stale (``*``: any of them).
+    """
+
+    dest_path: str
+    template: str
+    title: str
+    make_context: Callable[[], dict] = field(default=dict, compare=False, repr=False)
+    deps: frozenset[str] = frozenset()
+    in_sitemap: bool = True
+
+    @property
+    def context(self) -> dict:
+        return self.make_context()
+
+    @property
+    def root(self) -> str:
+        """Relative prefix from this page to the site root (``../../``)."""
+        return "../" * self.dest_path.count("/")
+
+
+_INDICATOR_PATH = re.compile(r"indicators\[(\d+)\]")
+_FLAGGED_PATH = re.compile(r"indicators\[(\d+)\](?:\.(\w+))?")
+
+
+def form_url(slug: str, year: int) -> str:
+    return f"departments/{slug}/{year}/index.html"
+
+
+def department_url(slug: str) -> str:
+    return f"departments/{slug}/index.html"
+
+
+def year_url(year: int) -> str:
+    return f"{year}/index.html"
+
+
+@lru_cache(maxsize=4096)
+def finding_anchor(path: str) -> str:
+    """The id of the table cell or section a finding points at (cached: the quality page asks for
+    every finding of the site, and the same few paths recur on every form)."""
+    match = _INDICATOR_PATH.match(path)
+    if match:
+        return f"indicator-{match.group(1)}"
+    if path.startswith("funds.reported.rate"):
+        return "funds-rate"
+    if path.startswith("funds.reported.score"):
+        return "funds-score"
+    if path.startswith("reported"):
+        return "total"
+    if path.startswith("funds"):
+        return "funds"
+    return "indicators" if path.startswith("indicators") else "findings"
+
+
+@dataclass(frozen=True)
+class IndicatorRow:
+    result: object
+    level1_span: int  # 0: covered by the row above
+    level2_span: int
+    flagged: frozenset[str]
+
+
+def indicator_rows(form: ScoredReport) -> list[IndicatorRow]:
+    """The official layout: 一级 and 二级 merged over consecutive rows (rowspans)."""
+    results = form.indicators
+    flagged: dict[int, set[str]] = defaultdict(set)
+    for f in form.findings:
+        if f.severity in ("error", "warning"):
+            match = _FLAGGED_PATH.match(f.path)
+            if match:
+                flagged[int(match.group(1))].add(match.group(2) or "row")
+    level1 = [r.indicator.level1 for r in results]
+    level2 = [r.indicator.level2 for r in results]
+    # run lengths from the end: how many rows from each one on share its 一级 (and its 二级)
+    n = len(results)
+    run1, run2 = [1] * n, [1] * n
+    for i in range(n - 2, -1, -1):
+        if level1[i] == level1[i + 1]:
+            run1[i] = run1[i + 1] + 1
+            if level2[i] == level2[i + 1]:
+                run2[i] = run2[i + 1] + 1
+    rows = []
+    for i, r in enumerate(results):
+        span1 = run1[i] if i == 0 or level1[i - 1] != level1[i] else 0
+        span2 = run2[i] if span1 or level2[i - 1] != level2[i] else 0
+        rows.append(IndicatorRow(r, span1, span2, frozenset(flagged.get(r.indicator.index, ()))))
+    return rows
+
+
+# The page templates by what they show, for the build cache's keys: a department folder makes
+# its own pages alone; the others list every form. A new page type names its template here.
+DEPARTMENT_TEMPLATES = ("department.html", "form.html")
+EVERY_FORM_TEMPLATES = ("index.html", "year.html", "departments.html", "quality.html")
+
+
+def build_site_model(site: CheckedSite, t: dict, glossary: tuple[dict, ...] = (), preview: bool = False) -> list[Page]:
+    """Every page of the site, in a stable order (contexts are made lazily).
+
+    ``preview``: the dev server serves the site at its own root, not at ``base_url``.
+    """
+    profile = site.config.profile
+    forms = list(site.forms)
+    by_year: dict[int, list[ScoredReport]] = defaultdict(list)
+    by_department: dict[str, list[ScoredReport]] = defaultdict(list)
+    for form in forms:
+        by_year[form.report.year].append(form)
+        by_department[form.report.department.slug].append(form)
+    grades = [g for g, _ in profile.grades]
+    years = sorted(by_year, reverse=True)
+    departments = sorted(site.content.departments, key=lambda d: d.slug)
+    every = frozenset({EVERY_RECORD})
+
+    pages = [Page("index.html", "index.html", site.config.title,
+                  partial(index_context, site, by_year, years, departments, grades, t), every)]
+    for year in years:
+        pages.append(Page(year_url(year), "year.html", f"{year} {t['year_page_title']}",
+                          partial(year_context, year, by_year[year], profile, grades, t), every))
+    pages.append(Page("departments/index.html", "departments.html", t["departments"],
+                      partial(lambda: {"departments": [(d, by_department.get(d.slug, [])) for d in departments]}),
+                      every))
+    for department in departments:
+        history = sorted(by_department.get(department.slug, []), key=lambda f: f.report.year)
+        deps = frozenset({department.src_path} | {f.report.src_path for f in history})
+        pages.append(Page(department_url(department.slug), "department.html", department.name,
+                          partial(department_context, department, history, t), deps))
+        for i, form in enumerate(history):
+            previous = history[i - 1] if i > 0 else None
+            following = history[i + 1] if i + 1 < len(history) else None
+            r = form.report
+            pages.append(Page(form_url(r.department.slug, r.year), "form.html", f"{r.department.name} {r.year}",
+                              partial(form_context, form, previous, following, t), deps))
+    pages.append(Page("quality/index.html", "quality.html", t["quality"],
+                      partial(lambda: {"groups": quality_groups(departments, by_department),
+                                       "counts": site.findings_by_severity(),
+                                       "codes": finding_code_counts(forms)}), every))
+    pages.append(Page("glossary/index.html", "glossary.html", t["glossary"], partial(dict, glossary=glossary)))
+    if site.config.search:
+        # the bundles to merge depend on how many forms there are: re-rendered with any of them
+        bundles = bundle_names({slug: len(found) for slug, found in by_department.items()})
+        pages.append(Page("search/index.html", "search.html", t["search"], partial(dict, bundles=bundles), every,
+                          in_sitemap=False))
+    # served for any missing URL, so relative links only work with an absolute root
+    not_found = {"root": "/"} if preview else {"root": site.config.base_url + "/"} if site.config.base_url else {}
+    pages.append(Page("404.html", "404.html", t["not_found"], partial(dict, not_found), in_sitemap=False))
+    return pages
+
+
+def index_context(site: CheckedSite, by_year, years, departments, grades, t) -> dict:
+    profile = site.config.profile
+    summaries = [year_summary(y, by_year[y], profile, grades) for y in years]
+    return {
+        "years": summaries,
+        "latest": summaries[0] if summaries else None,
+        "department_count": len(departments),
+        "form_count": len(site.forms),
+        "fictional_count": sum(1 for d in departments if d.fictional),
+        "findings": site.findings_by_severity(),
+        "charts": [charts.overview_chart(by_year, t, profile)] if site.forms else [],
+        "grades": grades,
+    }
+
+
+def year_context(year: int, forms: list[ScoredReport], profile, grades: list[str], t: dict) -> dict:
+    ranked = sorted(forms, key=lambda f: (-f.total, f.report.department.slug))
+    return {
+        "summary": year_summary(year, forms, profile, grades),
+        "ranked": ranked,
+        "grades": grades,
+        "charts": charts.year_charts(forms, t, grades, ranked),
+    }
+
+
+def year_summary(year: int, forms: list[ScoredReport], profile, grades: list[str]) -> dict:
+    counts = {g: 0 for g in grades}
+    for f in forms:
+        if f.grade in counts:
+            counts[f.grade] += 1
+    return {
+        "year": year, "url": year_url(year), "count": len(forms),
+        "average": charts.average_total(forms, profile),
+        "grade_counts": counts,
+        "open_grades": len(forms) - sum(counts.values()),  # totals whose range spans grades
+        "findings": [x.severity for f in forms for x in f.findings].count("error"),
+    }
+
+
+def department_context(department: Department, history: list[ScoredReport], t: dict) -> dict:
+    return {"department": department, "history": history,
+            "charts": charts.department_charts(history, t) if history else []}
+
+
+def form_context(form: ScoredReport, previous, following, t: dict) -> dict:
+    r = form.report
+    base = f"data/{r.department.slug}/{r.year}"
+    return {
+        "form": form, "report": r, "department": r.department,
+        "previous": previous, "next": following,
+        "functions_html": render_markdown(r.functions),
+        "planned_html": render_markdown(r.goals_planned),
+        "achieved_html": render_markdown(r.goals_achieved),
+        "rows": indicator_rows(form),
+        "findings": [(f, finding_anchor(f.path)) for f in form.findings],
+        "flagged": {finding_anchor(f.path) for f in form.findings if f.severity != "info"},
+        "downloads": {"json": f"{base}.json", "csv": f"{base}.csv", "yaml": f"{base}.yaml"},
+        "charts": [charts.form_execution_chart(form, t), charts.form_scores_chart(form, t)],
+    }
+
+
+class QualityItem:
+    """One form on the quality page. Its findings list is made only when the form's section is
+    rendered: a build splices in the sections it already has (170,000 findings at 10,000 forms)."""
+
+    def __init__(self, form: ScoredReport, url: str):
+        self.form, self.url = form, url
+
+    @cached_property
+    def findings(self) -> list[tuple]:
+        return [(x, finding_anchor(x.path)) for x in self.form.findings]
+
+
+def quality_groups(departments, by_department) -> list[dict]:
+    groups = []
+    for department in departments:
+        forms = [f for f in sorted(by_department.get(department.slug, []), key=lambda f: f.report.year)
+                 if f.findings]
+        if forms:
+            groups.append({"department": department,
+                           "forms": [QualityItem(f, form_url(department.slug, f.report.year)) for f in forms]})
+    return groups
+
+
+def finding_code_counts(forms: list[ScoredReport]) -> list[tuple[str, str, int]]:
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for form in forms:
+        for f in form.findings:
+            counts[(f.severity, f.code)] += 1
+    order = {"error": 0, "warning": 1, "info": 2}
+    return sorted(((s, c, n) for (s, c), n in counts.items()), key=lambda x: (order[x[0]], x[1]))
