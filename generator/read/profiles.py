@@ -68,6 +68,9 @@ PROFILE_SCHEMA = {
                     "properties": {"achieved": _band("达成"), "partial": _band("部分达成"), "missed": _band("未达成")},
                 },
                 "over_achievement_ratio": {"type": "number", "minimum": 1, "title": "超额完成提示倍数"},
+                "explain_over_achievement_ratio": {
+                    "type": "number", "minimum": 1, "title": "超额完成须说明原因的倍数",
+                    "description": "完成值达到目标值的此倍数时须填写原因（广西 1.3）；不写：不要求。"},
                 "not_applicable": {"type": "string", "enum": ["rescale", "drop"], "title": "不适用指标的处理",
                                    "description": "rescale：剔除后按比例折算到 100；drop：直接剔除。"},
             },
@@ -135,6 +138,7 @@ class Profile:
     tolerance: Decimal
     options: dict
     overrides: dict
+    explain_over_achievement_ratio: Decimal | None = None  # 广西: 1.3; None: no explanation required
 
 
 def available_profiles() -> list[str]:
@@ -238,4 +242,9 @@ def _to_profile(name: str, o: dict, overrides: dict) -> Profile:
         tolerance=Decimal(o["tolerance"]),
         options=o,
         overrides=overrides,
+        explain_over_achievement_ratio=_optional_decimal(indicators.get("explain_over_achievement_ratio")),
     )
+
+
+def _optional_decimal(value) -> Decimal | None:
+    return None if value is None else Decimal(str(value))

@@ -13,6 +13,7 @@ from decimal import Decimal
 from ..read.profiles import Profile
 from ..read.yamlsource import format_path
 from .explain import explain_execution_score, explain_indicator_score, explain_rate
+from .form_checks import FORM_CODES, audit_form
 from .scoring import HUNDRED, ZERO, IndicatorResult, ScoredReport, possible_grades, round_to
 
 ERROR, WARNING, INFO = "error", "warning", "info"
@@ -45,6 +46,7 @@ CODES = {
     "over-execution": INFO,
     "over-achievement": INFO,
     "illegible": INFO,
+    **FORM_CODES,  # checks of the whole form: score/form_checks.py
 }
 
 
@@ -81,7 +83,9 @@ def audit_report(scored: ScoredReport) -> ScoredReport:
     for row in scored.indicators:
         _audit_indicator(row, scored.profile, add, scored.unknown_weight)
     _audit_weights(scored, add)
-    row_findings = sum(1 for f in findings if f.severity != INFO and f.path.startswith(("indicators[", "funds.")))
+    audit_form(scored, findings, add)
+    row_findings = sum(1 for f in findings if f.severity != INFO and (
+        f.path.startswith(("indicators[", "funds.")) or f.code == "met-targets-docked"))
     _audit_total(scored, add, row_findings)
     return replace(scored, findings=tuple(findings))
 
