@@ -181,6 +181,14 @@ def test_project_form_asks_a_reason_for_a_score_below_its_weight():
     assert codes(audit(explained)) == []
 
 
+def test_an_illegible_reason_is_not_a_missing_one():
+    illegible = row("良好以上", "良好以上", 30, 27, level1="效益指标", level2="社会效益指标", illegible=("reason",))
+    r = replace(form(change={1: illegible}), form="project")
+    assert codes(audit(r)) == ["illegible"]
+    over = form(change={0: row("100个", "130个", 50, 50, illegible=("reason",))})
+    assert codes(audit(over, guangxi())) == ["illegible"]
+
+
 def test_a_missed_target_gets_missing_reason_only():
     # 80 of 100 → 50 × 0.8 = 40.00, printed 40; total 9.50 + 40 + 27 + 10 = 86.50 → 良
     r = replace(form(change={0: row("100个", "80个", 50, 40)}, total="86.50", grade="良"), form="project")
@@ -275,6 +283,10 @@ def test_goal_amounts_in_wan_yuan():
     assert goal_sum("合计202.64万元，其中：A 40万元，B 162.64万元。").sum == D("2026400.00")  # adds up
     found = goal_sum("预算总额202.64万元，其中：A 40万元，B 100万元。")
     assert (found.total, found.sum) == (D("2026400.00"), D("1400000"))
+    found = goal_sum("合计100万元，其中：A 60万元，B 50万元。")  # parts above the total: 110 万元
+    assert (found.total, found.sum) == (D("1000000"), D("1100000"))
+    findings = audit(replace(form(), goals_achieved="合计100万元，其中：A 60万元，B 50万元。"))
+    check(one(findings, "goal-amounts-sum"), "goal-amounts-sum", "goals.achieved", "1000000", "1100000")
 
 
 @pytest.mark.parametrize("text", [
@@ -284,6 +296,7 @@ def test_goal_amounts_in_wan_yuan():
     "补助合计120,000元，其中：每村20,000元，村级运转40,000元。",                   # per-unit amounts
     "补助合计120,000元，其中：6个村各10,000元，村级运转40,000元。",                # another number in the list
     "预算合计300万元，其中A 100万元、B 100万元；执行合计200万元，其中A 100万元、B 100万元。",  # two totals
+    "预算合计300万元，其中A 100万元、B 100万元。执行合计200万元，其中A 100万元、B 100万元。",  # two sentences
     "合计100万元，其中：A约40万元，B约50万元。",                                   # approximate amounts
     "A 400,000元，B 252,000元，合计700,000元。",                                   # parts before the total
     "合计100元，其中：A 400，000元，B 20元。",                                     # a full-width thousands comma

@@ -152,7 +152,7 @@ def _deviation_reasons(scored: ScoredReport, folded: set[int], add) -> None:
     for r in _scored_rows(scored):
         ind = r.indicator
         name = ind.content or ind.level2
-        if ind.reason or r.met is False:  # a missed target is ``missing-reason``'s
+        if ind.reason or "reason" in ind.illegible or r.met is False:  # a missed target: ``missing-reason``
             continue
         base = ("indicators", ind.index, "reason")
         if (project and ind.index not in folded and ind.score is not None and ind.weight is not None
