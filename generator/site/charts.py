@@ -126,6 +126,14 @@ def department_charts(forms: list[ScoredReport], t: dict) -> list[Chart]:
     ]
 
 
+def fictional_marked(departments: list, t: dict) -> list[str]:
+    """Department names for a chart and its table: beside a real department, a fictional one is
+    named as such (unless its name already says so); on an all-fictional page the banner says it."""
+    mixed = any(not d.fictional for d in departments)
+    return [d.name + t["fictional_short"] if mixed and d.fictional and t["fictional_tag"] not in d.name else d.name
+            for d in departments]
+
+
 def year_charts(forms: list[ScoredReport], t: dict, grades: list[str],
                 ranked: list[ScoredReport] | None = None) -> list[Chart]:
     """Ranking, execution rate against score, and the grade distribution for one year.
@@ -134,17 +142,19 @@ def year_charts(forms: list[ScoredReport], t: dict, grades: list[str],
     """
     if ranked is None:
         ranked = sorted(forms, key=lambda f: (-f.total, f.report.department.slug))
-    names = [f.report.department.name for f in ranked]
+    names = fictional_marked([f.report.department for f in ranked], t)
     shown = [label(n) for n in names]
     totals = [f.total_shown for f in ranked]
     total_x, total_bars = _ranged(totals[::-1], "x")
     with_rate = [(f, shown_name) for f, shown_name in zip(ranked, shown, strict=True) if f.execution.rate is not None]
+    rated_names = [name for f, name in zip(ranked, names, strict=True) if f.execution.rate is not None]
     ranking = Chart("chart-ranking", t["chart_ranking"], {
         "data": [{"type": "bar", "orientation": "h", "name": t["total"],
                   "x": total_x, "y": shown[::-1], **total_bars}],
         "layout": _layout(t["chart_ranking"], height=max(300, 28 * len(ranked) + 100),
                           margin={"l": 220, "r": 20, "t": 50, "b": 50},
-                          xaxis={"title": {"text": t["points"]}, "range": [0, 105]}),
+                          xaxis={"title": {"text": t["points"]}, "range": [0, 105]},
+                          yaxis={"automargin": True}),  # a long name widens the margin, never cut off
     }, (t["department"], t["total"]), tuple(zip(names, totals, strict=True)))
     scatter_y, scatter_bars = _ranged([f.total_shown for f, _ in with_rate], "y")
     scatter = Chart("chart-rate-vs-score", t["chart_rate_vs_score"], {
@@ -155,7 +165,7 @@ def year_charts(forms: list[ScoredReport], t: dict, grades: list[str],
         "layout": _layout(t["chart_rate_vs_score"], xaxis={"title": {"text": t["rate"] + " (%)"}},
                           yaxis={"title": {"text": t["total"]}}),
     }, (t["department"], t["rate"] + " (%)", t["total"]),
-        tuple((f.report.department.name, f.execution.rate, f.total_shown) for f, _ in with_rate))
+        tuple((name, f.execution.rate, f.total_shown) for (f, _), name in zip(with_rate, rated_names, strict=True)))
     return [ranking, scatter, grade_chart(forms, t, grades, "chart-grades")]
 
 

@@ -160,9 +160,7 @@ def build_site_model(site: CheckedSite, t: dict, glossary: tuple[dict, ...] = ()
             pages.append(Page(form_url(r.department.slug, r.year), "form.html", f"{r.department.name} {r.year}",
                               partial(form_context, form, previous, following, t), deps))
     pages.append(Page("quality/index.html", "quality.html", t["quality"],
-                      partial(lambda: {"groups": quality_groups(departments, by_department),
-                                       "counts": site.findings_by_severity(),
-                                       "codes": finding_code_counts(forms)}), every))
+                      partial(quality_context, site, departments, by_department, forms), every))
     pages.append(Page("glossary/index.html", "glossary.html", t["glossary"], partial(dict, glossary=glossary)))
     if site.config.search:
         # the bundles to merge depend on how many forms there are: re-rendered with any of them
@@ -246,6 +244,14 @@ class QualityItem:
     @cached_property
     def findings(self) -> list[tuple]:
         return [(x, finding_anchor(x.path)) for x in self.form.findings]
+
+
+def quality_context(site: CheckedSite, departments, by_department, forms) -> dict:
+    groups = quality_groups(departments, by_department)
+    return {"groups": groups, "counts": site.findings_by_severity(), "codes": finding_code_counts(forms),
+            # the departments the page shows (those with findings): are they all fictional?
+            "department_count": len(groups),
+            "fictional_count": sum(1 for g in groups if g["department"].fictional)}
 
 
 def quality_groups(departments, by_department) -> list[dict]:
