@@ -155,10 +155,10 @@ def test_a_self_score_below_the_achieved_band_is_the_existing_out_of_band_findin
     ("增长10%", AT_LEAST, D("10"), "%"),
     ("较上年提高5%", AT_LEAST, D("5"), "%"),
     ("比2020年增长10%以上", AT_LEAST, D("10"), "%"),
-    ("下降5个百分点", AT_MOST, D("5"), "百分点"),
-    ("同比下降3%", AT_MOST, D("3"), "%"),
+    ("下降5个百分点", AT_MOST, D("-5"), "百分点"),  # the number is the signed change
+    ("同比下降3%", AT_MOST, D("-3"), "%"),
     ("增长10%以内", AT_MOST, D("10"), "%"),   # a cap on growth: the level at most base × 1.1
-    ("下降10%以内", AT_LEAST, D("10"), "%"),  # a floor on decline: at least base × 0.9
+    ("下降10%以内", AT_LEAST, D("-10"), "%"),  # a floor on decline: at least base × 0.9
     ("增加5个", AT_LEAST, D("5"), "个"),
 ])
 def test_relative_targets_are_never_absolute(text, comparator, number, unit):
@@ -183,6 +183,30 @@ def test_relative_target_without_base_is_checked_not_computed():
     assert scored.indicators[0].kind == "qualitative" and scored.indicators[0].score == D("6.00")
     assert not {"indicator-score-mismatch", "unparseable-value", "qualitative-out-of-band"} & set(
         codes(rep, profile()))
+
+
+@pytest.mark.parametrize(("target", "base", "actual", "expected"), [
+    ("提升10%", "80万人次", "90万人次", D("10.00")),  # ≥ 80 × 1.10 = 88: 90 meets it
+    ("提升10%", "80万人次", "84万人次", D("9.55")),   # 10 × 84/88 = 9.5454… → 9.55
+    ("下降5个百分点", "90%", "87%", D("9.77")),        # ≤ 90 − 5 = 85; lower: 10 × 85/87 = 9.7701… → 9.77
+    ("增长10%以内", "50万元", "60万元", D("9.17")),    # ≤ 50 × 1.10 = 55; 10 × 55/60 = 9.1666… → 9.17
+    ("下降10%以内", "50万元", "44万元", D("9.78")),    # ≥ 50 × 0.90 = 45; 10 × 44/45 = 9.7777… → 9.78
+    ("增加5个", "20个", "25个", D("10.00")),            # ≥ 20 + 5 = 25: met
+])
+def test_relative_target_with_a_base_is_scored(target, base, actual, expected):
+    scored = score_indicator(row(target, actual, base=parse_value(base)), profile())
+    assert scored.kind == "quantity" and scored.score == expected
+
+
+@pytest.mark.parametrize(("target", "base"), [
+    ("提升10%", "85%"),     # 10 % of 85 %, or 10 points? the form does not say: not computed
+    ("上升2个百分点", "3个"),  # points of a count
+    ("增加5个", "20人"),     # units differ
+    ("下降120%", "5个"),     # below zero
+])
+def test_relative_target_with_a_base_that_does_not_fix_the_level_stays_qualitative(target, base):
+    scored = score_indicator(row(target, "95%", 10, 8, base=parse_value(base)), profile())
+    assert scored.kind == "qualitative" and scored.band == (D(0), D(10)) and scored.score == D("8.00")
 
 
 # ---------------------------------------------------------------- 5. reverse formula
@@ -330,3 +354,27 @@ def test_option_has_schema_title_default_and_docs_row(option):
     assert re.search(r"[\u4e00-\u9fff]", node["title"]) and node.get("description")
     assert shipped is not None or option.startswith("rounding.rate_")  # rate_* default to places / mode
     assert re.search(rf"^\| `{re.escape(option)}` \|", DOCS.read_text(encoding="utf-8"), re.M), option
+
+
+def test_a_base_in_the_record_reaches_the_score_and_survives_excel(tmp_path):
+    # a record row "提升10%" with base 80万人次 and actual 84万人次: ≥ 88, 10 × 84/88 = 9.5454… → 9.55
+    from generator.excel.commands import export_records, import_workbooks
+    from generator.score.check import check_project
+
+    project = tmp_path / "p"
+    (project / "content/departments/alpha").mkdir(parents=True)
+    (project / "content/site.yaml").write_text("title: 测试站点\nprofile: national\n", encoding="utf-8")
+    (project / "content/departments/alpha/department.yaml").write_text("name: 甲单位\n", encoding="utf-8")
+    (project / "content/departments/alpha/2021.yaml").write_text(
+        "year: 2021\nfunds:\n  sources: [{name: 财政拨款, budget: 100, executed: 100}]\nindicators:\n"
+        "  - {level1: 效益指标, level2: 社会效益指标, content: 服务人次, target: 提升10%, base: 80万人次,\n"
+        "     actual: 84万人次, weight: 10, score: 9.55, reason: 天气, measures: 提前安排}\n", encoding="utf-8")
+    form = check_project(project).forms[0]
+    assert form.indicators[0].kind == "quantity" and form.indicators[0].score == D("9.55")
+    assert not [f.code for f in form.findings if f.code.startswith("indicator-score")]
+    books = export_records(project, tmp_path / "xlsx")
+    again = tmp_path / "q"
+    (again / "content").mkdir(parents=True)
+    (again / "content/site.yaml").write_text("title: 测试站点\nprofile: national\n", encoding="utf-8")
+    import_workbooks(books, again)
+    assert check_project(again).content.reports == check_project(project).content.reports

@@ -113,8 +113,9 @@ def parse_value(text: str | int | Decimal | None) -> Value | None:
 
 
 def _relative(original: str, match: re.Match) -> Value:
-    """``提升10%``: comparator says which way (≥ up, ≤ down), number and unit say by how much;
-    ``百分点`` stays a unit of its own (5 points on 90 % is 95 %, 5 % of 90 % is 94.5 %)."""
+    """``提升10%``: the number is the signed change (+10; ``下降`` makes it negative), the unit
+    says of what (``百分点`` stays a unit of its own: 5 points on 90 % is 95 %, 5 % of 90 % is
+    94.5 %), and the comparator whether the level reached is a floor (≥) or a cap (≤)."""
     change = parse_value(match["rest"])
     if change is None or change.kind != "quantity" or change.comparator not in (None, AT_LEAST, AT_MOST):
         return Value(original, "unparsed")
@@ -123,7 +124,8 @@ def _relative(original: str, match: re.Match) -> Value:
     if change.comparator == AT_MOST:  # 增长10%以内 caps the level (≤ base × 1.1); 下降10%以内 floors it
         up = not up
     comparator = AT_LEAST if up else AT_MOST
-    return Value(original, "relative", comparator, change.number, unit)
+    number = change.number if match["verb"] in _UP_VERBS else -change.number
+    return Value(original, "relative", comparator, number, unit)
 
 
 class UnitMismatch(ValueError):

@@ -17,7 +17,7 @@ from fractions import Fraction
 
 from ..read.model import Indicator, Report
 from ..read.profiles import Profile, phrase_key
-from ..read.values import AT_LEAST, AT_MOST, EQUAL, LESS, MORE, UnitMismatch, common_numbers
+from ..read.values import AT_LEAST, AT_MOST, EQUAL, LESS, MORE, UnitMismatch, Value, common_numbers
 
 ZERO, HUNDRED = Decimal(0), Decimal(100)
 _WIDE = Context(prec=60)  # validated amounts (≤ 1e15, ≤ 6 places) never overflow this
@@ -245,6 +245,8 @@ def score_indicator(row: Indicator, profile: Profile) -> IndicatorResult:
     if row.weight is None:
         return IndicatorResult(row, "illegible", None)
     target, actual = row.target, row.actual
+    if target and target.kind == "relative" and actual and actual.is_quantity and row.base and row.base.is_quantity:
+        target = relative_target(target, row.base) or target  # unusable: checked as qualitative below
     if target and actual and target.is_quantity and actual.is_quantity:
         try:
             t, a, _unit = common_numbers(target, actual)
@@ -255,6 +257,23 @@ def score_indicator(row: Indicator, profile: Profile) -> IndicatorResult:
     relative = target is not None and target.kind == "relative"  # no base: checked as qualitative
     mixed = bool(target and actual and target.is_quantity != actual.is_quantity) and not (unparsed or relative)
     return _score_by_band(row, profile, unparsed=unparsed, mixed=mixed)
+
+
+def relative_target(target: Value, base: Value) -> Value | None:
+    """The level a relative target asks for, from the base the record gives: 提升10% on 80万人次
+    is ≥ 88万人次 (80 × 1.10), 下降5个百分点 on 90% is ≤ 85%, 增加5个 on 20个 is ≥ 25个. None when the
+    pair does not say one level: 提升10% on a rate (10 % of it, or 10 points?), points on a count,
+    units that differ, or a level below zero."""
+    change, b = target.number, base.number  # the change is signed: 下降5 is −5
+    if target.unit == "百分点" and base.unit == "%":
+        level, unit = _WIDE.add(b, change), "%"
+    elif target.unit == "%" and base.unit not in ("%", "百分点"):
+        level, unit = _WIDE.divide(_WIDE.multiply(b, _WIDE.add(HUNDRED, change)), HUNDRED), base.unit
+    elif target.unit == base.unit and target.unit not in ("%", "百分点"):
+        level, unit = _WIDE.add(b, change), base.unit
+    else:
+        return None
+    return None if level < ZERO else Value(target.text, "quantity", target.comparator, level, unit)
 
 
 def direction_of(row: Indicator, profile: Profile) -> str:
