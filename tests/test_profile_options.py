@@ -378,3 +378,27 @@ def test_a_base_in_the_record_reaches_the_score_and_survives_excel(tmp_path):
     (again / "content/site.yaml").write_text("title: 测试站点\nprofile: national\n", encoding="utf-8")
     import_workbooks(books, again)
     assert check_project(again).content.reports == check_project(project).content.reports
+
+
+@pytest.mark.parametrize(("boundary", "shown"), [
+    ("at_least", "优 ≥ 90，良 ≥ 80，中 ≥ 60，差 &lt; 60"),
+    ("above", "优 &gt; 90，良 &gt; 80，中 &gt; 60，差 ≤ 60"),
+])
+def test_form_page_states_the_grade_convention(tiny_project, boundary, shown):
+    # real-examples: 89.5 or 90 grade differently by convention, so the page says which one it used
+    from generator.build.run import build
+
+    (tiny_project / "content/site.yaml").write_text(
+        f"title: 测试站点\nprofile: national\nprofile_options: {{grade_boundary: {boundary}}}\n", encoding="utf-8")
+    page = (build(tiny_project).out_dir / "departments/alpha/2021/index.html").read_text(encoding="utf-8")
+    assert f'<dd class="grade-bands">{shown}</dd>' in page
+
+
+def test_shipped_beijing_2016_profile_reproduces_r1():
+    # R1: A 310.2, B 154.74 → 49.88… % printed 50 %, scored 10 × 0.50 = 5.00 as printed; nothing flagged
+    rep = report(budget="310.2", executed="154.74", reported_funds=ReportedFunds(rate=D("50"), score=D("5")))
+    beijing = profile(name="beijing-2016")
+    assert (beijing.rate_places, beijing.places, beijing.reverse_formula) == (0, 2, "ratio")
+    ex = score_execution(rep, beijing)
+    assert (ex.rate, ex.score) == (D("50"), D("5.00"))
+    assert not [c for c in codes(rep, beijing) if c.startswith(("rate-", "execution-score-"))]
