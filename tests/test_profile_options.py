@@ -137,6 +137,12 @@ def test_achieved_phrase_against_a_number_proves_nothing():
     assert scored.achievement is None and scored.band == (D(0), D(10)) and scored.score == D("6.00")
 
 
+def test_achieved_phrase_without_a_target_proves_nothing():
+    # no target written: "已完成" of what? the whole 0–15 range stays open
+    scored = score_indicator(row(None, "已完成", 15, level2="社会效益指标"), profile())
+    assert scored.achievement is None and scored.band == (D(0), D(15))
+
+
 def test_achieved_phrases_can_be_emptied():
     prof = profile({"indicators": {"achieved_phrases": []}})
     assert score_indicator(row("良好以上", "达成预期指标", 15), prof).achievement is None

@@ -2,7 +2,9 @@
 
 A profile names every choice on which published forms disagree (DESIGN §3.2): rate
 basis, execution method and weight, qualitative bands, rounding, grade bands and the
-standard level-1 weights. ``content/site.yaml`` picks one by name and may override any
+standard level-1 weights; and every rule the national text leaves open (``=`` and strict
+targets, the reverse formula, lower-is-better names, achieved wording, the grade boundary),
+each with a documented default (docs/profiles.md). ``content/site.yaml`` picks one by name and may override any
 option under ``profile_options``; an unknown option is an error, located in site.yaml.
 """
 

@@ -375,9 +375,9 @@ def _score_by_band(row: Indicator, profile: Profile, *, unit_mismatch: str = "",
 
 def _says_achieved(row: Indicator, profile: Profile) -> bool:
     """The actual is one of the profile's ``achieved_phrases`` (达成预期指标, 已完成 …), word for
-    word, and the target is not a number the phrase could fall short of."""
+    word, against a written target that is not a number the phrase could fall short of."""
     target, actual = row.target, row.actual
-    return (actual is not None and actual.kind == "qualitative" and (target is None or not target.is_quantity)
+    return (actual is not None and actual.kind == "qualitative" and target is not None and not target.is_quantity
             and phrase_key(actual.text) in profile.achieved_phrases)
 
 
