@@ -41,8 +41,9 @@ FORMS = ("departments/alpha/2021.yaml", "departments/alpha/2022.yaml", "departme
 DEPARTMENTS = ("departments/alpha/department.yaml", "departments/beta/department.yaml")
 SITE_NAMES = {("theme",), ("profile",)}  # names of shipped things, validated against them: not free text
 # not shown on any page (code identifies the department in downloads; an indicator note is the
-# transcriber's): still in every download
-NOT_ON_PAGES = {("code",), ("indicators", "*", "note")}
+# transcriber's; a relative target's base is in the JSON and YAML downloads, not yet on the page):
+# still in every download
+NOT_ON_PAGES = {("code",), ("indicators", "*", "note"), ("indicators", "*", "base")}
 MARKDOWN = {("functions",), ("goals", "planned"), ("goals", "achieved")}
 
 
@@ -199,8 +200,8 @@ def test_every_text_field_of_the_schemas_holds_a_marker(hostile_site):
                         | set(text_paths(SITE_SCHEMA)) - SITE_NAMES)
     assert {("name",), ("functions",), ("funds", "sources", "*", "name"), ("indicators", "*", "reason"),
             ("indicators", "*", "measures"), ("notes",), ("title",)} <= patterns
-    # 3 site fields; 4 per department; per form 6, 1 per fund source (1, 1, 2) and 7 per indicator (3 each)
-    assert len(fields) == 3 + 2 * 4 + 3 * (6 + 21) + 1 + 1 + 2
+    # 3 site fields; 4 per department; per form 6, 1 per fund source (1, 1, 2) and 8 per indicator (3 each)
+    assert len(fields) == 3 + 2 * 4 + 3 * (6 + 24) + 1 + 1 + 2
 
 
 def test_pages_show_every_field_escaped(hostile_site):
@@ -247,7 +248,7 @@ def strings_in(value) -> list[str]:
 # what the JSON and CSV downloads carry; every form field is in the YAML download, the source itself
 IN_DATA = {("name",), ("funds", "sources", "*", "name"), ("indicators", "*", "level3"), ("indicators", "*", "content"),
            ("indicators", "*", "target"), ("indicators", "*", "actual"), ("indicators", "*", "reason"),
-           ("indicators", "*", "measures")}
+           ("indicators", "*", "measures"), ("indicators", "*", "base")}
 
 
 def test_downloads_hold_every_field_verbatim(hostile_site):

@@ -313,11 +313,12 @@ def json_shape(value: object) -> object:
 NATIONAL_GRADES = (("优", Decimal(90)), ("良", Decimal(80)), ("中", Decimal(60)), ("差", Decimal(0)))
 
 
-def expected_grade(total: Decimal, bands) -> str:
+def expected_grade(total: Decimal, bands, boundary: str = "at_least") -> str:
     """The oracle, independent of ``grade_for``: the band with the highest minimum the total
-    reaches, and below every minimum the lowest band."""
+    reaches (``above``: passes), and below every minimum the lowest band."""
     ordered = sorted(bands, key=lambda band: band[1], reverse=True)
-    return next((grade for grade, minimum in ordered if total >= minimum), ordered[-1][0])
+    reaches = (lambda m: total > m) if boundary == "above" else (lambda m: total >= m)
+    return next((grade for grade, minimum in ordered if reaches(minimum)), ordered[-1][0])
 
 
 def assert_form(form: ScoredReport) -> None:
@@ -325,7 +326,7 @@ def assert_form(form: ScoredReport) -> None:
     profile, ex = form.profile, form.execution
     ulp = Decimal(1).scaleb(-profile.places)
     assert isinstance(form.total, Decimal) and form.total.is_finite()
-    assert form.grade == expected_grade(form.total, profile.grades)
+    assert form.grade == expected_grade(form.total, profile.grades, profile.grade_boundary)
     if profile.name in ("national", "deviation", "step-bands") and not profile.overrides:
         assert form.grade == expected_grade(form.total, NATIONAL_GRADES)
     assert ZERO <= ex.score <= ex.weight + ulp

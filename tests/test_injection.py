@@ -133,7 +133,7 @@ class Slot:
 FORMS = ("departments/alpha/2021.yaml", "departments/alpha/2022.yaml", "departments/beta/2021.yaml",
          "departments/beta/2022.yaml")  # the last one is new: beta's 2021 form, a year on
 DEPARTMENTS = ("departments/alpha/department.yaml", "departments/beta/department.yaml")
-INDICATOR_TEXT = ("level3", "content", "target", "actual", "reason", "measures", "note")
+INDICATOR_TEXT = ("level3", "content", "target", "actual", "reason", "measures", "note", "base")
 
 
 def load_tiny() -> dict[str, dict]:

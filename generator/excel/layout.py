@@ -89,6 +89,7 @@ INDICATOR_COLUMNS = [
     ("assessment", "定性评价", "choice", 12),
     ("applicable", "是否适用", "choice", 10),
     ("note", "备注", "text", 20),
+    ("base", "基数", "value", 14),
 ]
 INDICATOR_HEADERS = {key: header for key, header, *_ in INDICATOR_COLUMNS}
 TRAILERS = [(("source",), "来源"), (("notes",), "转录说明")]

@@ -56,6 +56,7 @@ class Indicator:
     applicable: bool = True
     illegible: tuple[str, ...] = ()
     note: str = ""
+    base: Value | None = None  # what a relative target (提升10%) is relative to, when the form gives it
 
     @property
     def is_empty_row(self) -> bool:

@@ -2,13 +2,16 @@
 
 A profile names every choice on which published forms disagree (DESIGN §3.2): rate
 basis, execution method and weight, qualitative bands, rounding, grade bands and the
-standard level-1 weights. ``content/site.yaml`` picks one by name and may override any
+standard level-1 weights; and every rule the national text leaves open (``=`` and strict
+targets, the reverse formula, lower-is-better names, achieved wording, the grade boundary),
+each with a documented default (docs/profiles.md). ``content/site.yaml`` picks one by name and may override any
 option under ``profile_options``; an unknown option is an error, located in site.yaml.
 """
 
 from __future__ import annotations
 
 import copy
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -25,12 +28,21 @@ def _band(title: str) -> dict:
             "description": "[下限, 上限]，占分值的百分比。",
             "items": {"type": "number", "minimum": 0, "maximum": 100}}
 
+def _choice(values: list[str], title: str, description: str) -> dict:
+    return {"type": "string", "enum": values, "title": title, "description": description}
+
+
+def _phrases(title: str, description: str) -> dict:
+    return {"type": "array", "title": title, "description": description,
+            "items": {"type": "string", "minLength": 1, "title": "片段"}}
+
+
 PROFILE_SCHEMA = {
     "title": "评分规则",
     "type": "object",
     "additionalProperties": False,
     "required": ["title", "regulation", "execution", "indicators", "level1_weights",
-                 "grades", "rounding", "tolerance"],
+                 "grades", "grade_boundary", "rounding", "tolerance"],
     "properties": {
         "extends": {"type": "string", "title": "继承的规则"},
         "title": {"type": "string", "title": "规则名称"},
@@ -58,7 +70,8 @@ PROFILE_SCHEMA = {
         "indicators": {
             "type": "object", "title": "指标计分", "additionalProperties": False,
             "required": ["lower_is_better", "qualitative_bands", "over_achievement_ratio",
-                         "not_applicable"],
+                         "not_applicable", "exact_targets", "strict_comparators", "reverse_formula",
+                         "lower_is_better_patterns", "achieved_phrases"],
             "properties": {
                 "lower_is_better": {"type": "array", "title": "越低越好的二级指标",
                                     "items": {"type": "string", "enum": LEVEL2}},
@@ -73,6 +86,20 @@ PROFILE_SCHEMA = {
                     "description": "完成值达到目标值的此倍数时须填写原因（广西 1.3）；不写：不要求。"},
                 "not_applicable": {"type": "string", "enum": ["rescale", "drop"], "title": "不适用指标的处理",
                                    "description": "rescale：剔除后按比例折算到 100；drop：直接剔除。"},
+                "exact_targets": _choice(
+                    ["as_direction", "proportional_both_ways"], "“=”目标的计分",
+                    "as_direction：按指标方向，等于或优于目标得满分；proportional_both_ways：偏离即按"
+                    " 分值×较小值/较大值 计分。"),
+                "strict_comparators": {
+                    "type": "boolean", "title": "“>”“<”不含等于",
+                    "description": "true：目标为 >90% 时完成值 90% 算未达成（得分不变，须说明原因）。"},
+                "reverse_formula": _choice(
+                    ["ratio", "linear"], "越低越好指标的计分公式",
+                    "ratio：分值×目标值/完成值；linear：分值×(1−(完成值−目标值)/目标值)，完成值达目标值两倍得 0。"),
+                "lower_is_better_patterns": _phrases(
+                    "越低越好的指标名称片段", "目标内容或三级指标含其中任一片段、且未写比较符时按越低越好计分。"),
+                "achieved_phrases": _phrases(
+                    "视为达成的完成值表述", "定性指标的完成值（去掉空白和标点后）与其中之一完全相同时按“达成”核对。"),
             },
         },
         "level1_weights": {
@@ -95,8 +122,14 @@ PROFILE_SCHEMA = {
                          "description": "half_up 四舍五入；half_even 银行家舍入；truncate 截断。"},
                 "rate_first": {"type": "boolean", "title": "先舍入执行率",
                                "description": "true：先把执行率舍入到百分数的小数位数，再计算得分。"},
+                "rate_places": {"type": "integer", "minimum": 0, "maximum": 6, "title": "执行率小数位数",
+                                "description": "执行率（百分数）的小数位数；缺省同 places。"},
+                "rate_mode": {"type": "string", "enum": ["half_up", "half_even", "truncate"],
+                              "title": "执行率舍入方式", "description": "缺省同 mode。"},
             },
         },
+        "grade_boundary": _choice(["at_least", "above"], "等级分界",
+                                  "at_least：总分达到下限即得该等级（90 分为优）；above：须高于下限（90 分为良）。"),
         "tolerance": {"type": "number", "minimum": 0, "title": "容差",
                       "description": "填报数与计算数相差超过此值才提示。"},
     },
@@ -130,15 +163,29 @@ class Profile:
     qualitative_bands: dict[str, tuple[Decimal, Decimal]]
     over_achievement_ratio: Decimal
     not_applicable: str
+    exact_targets: str
+    strict_comparators: bool
+    reverse_formula: str
+    lower_is_better_patterns: tuple[str, ...]
+    achieved_phrases: frozenset[str]
     level1_weights: dict[str, Decimal]
     grades: tuple[tuple[str, Decimal], ...]
+    grade_boundary: str
     places: int
     rounding_mode: str
     rate_first: bool
+    rate_places: int
+    rate_mode: str
     tolerance: Decimal
     options: dict
     overrides: dict
     explain_over_achievement_ratio: Decimal | None = None  # 广西: 1.3; None: no explanation required
+
+
+def phrase_key(text: str) -> str:
+    """A phrase as compared: NFKC, without blanks and punctuation (``已完成。`` is ``已完成``)."""
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(c for c in text if not (c.isspace() or unicodedata.category(c).startswith("P")))
 
 
 def available_profiles() -> list[str]:
@@ -234,11 +281,19 @@ def _to_profile(name: str, o: dict, overrides: dict) -> Profile:
                            for k, v in indicators["qualitative_bands"].items()},
         over_achievement_ratio=Decimal(indicators["over_achievement_ratio"]),
         not_applicable=indicators["not_applicable"],
+        exact_targets=indicators["exact_targets"],
+        strict_comparators=indicators["strict_comparators"],
+        reverse_formula=indicators["reverse_formula"],
+        lower_is_better_patterns=tuple(indicators["lower_is_better_patterns"]),
+        achieved_phrases=frozenset(filter(None, map(phrase_key, indicators["achieved_phrases"]))),
         level1_weights={k: Decimal(v) for k, v in o["level1_weights"].items()},
         grades=tuple((g["grade"], Decimal(g["min"])) for g in o["grades"]),  # in order: see _grade_order
+        grade_boundary=o["grade_boundary"],
         places=rounding["places"],
         rounding_mode=rounding["mode"],
         rate_first=rounding["rate_first"],
+        rate_places=rounding.get("rate_places", rounding["places"]),
+        rate_mode=rounding.get("rate_mode", rounding["mode"]),
         tolerance=Decimal(o["tolerance"]),
         options=o,
         overrides=overrides,

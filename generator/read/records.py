@@ -377,6 +377,7 @@ def build_indicator(index: int, row: dict) -> Indicator:
         index=index, level1=row["level1"], level2=row["level2"],
         level3=_text(row.get("level3")), content=_text(row.get("content")),
         target=parse_value(row.get("target")), actual=parse_value(row.get("actual")),
+        base=parse_value(row.get("base")),
         weight=_dec(row.get("weight")), score=_dec(row.get("score")),
         reason=_text(row.get("reason")), measures=_text(row.get("measures")),
         direction=row.get("direction"), assessment=row.get("assessment"),

@@ -87,6 +87,9 @@ INDICATOR_SCHEMA = {
         "target": {"type": ["string", "number"], "title": "目标值",
                    "description": "按原表书写，例如 12000人次、≥90%、不少于800篇、良好以上。"},
         "actual": {"type": ["string", "number"], "title": "完成值", "description": "按原表书写。"},
+        "base": {"type": ["string", "number"], "title": "基数",
+                 "description": "相对目标（提升10%、下降5个百分点）的比较基数，例如上年完成值 85%；"
+                                "不填时相对目标只按定性指标核对，系统不会自行假设基数。"},
         "weight": _number("分值", "该指标的满分。", maximum=100),
         "score": _number("得分（填报）", "部门填报的得分；系统会重新计算并核对。", maximum=100),
         "reason": _text("未完成原因"),

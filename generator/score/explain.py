@@ -17,7 +17,7 @@ from itertools import product
 
 from ..read.model import Report
 from ..read.profiles import Profile
-from .scoring import ExecutionResult, IndicatorResult, execution_points, round_to
+from .scoring import ExecutionResult, IndicatorResult, execution_points, reverse_share, round_to
 
 MODES = ("half_up", "truncate", "half_even")
 MODE_WORDS = {"half_up": ("四舍五入", "rounded half-up"), "half_even": ("银行家舍入", "rounded half-even"),
@@ -26,6 +26,8 @@ METHOD_WORDS = {"capped": ("分值×执行率（封顶）", "weight × rate, cap
                 "symmetric_deviation": ("按偏离度（超支同样扣分）", "by deviation from 100 %"),
                 "step_bands": ("分档计分", "step bands")}
 
+REVERSE_WORDS = {"ratio": ("按 目标值/完成值×分值、", "target/actual × weight, "),
+                 "linear": ("按 (1−(完成值−目标值)/目标值)×分值、", "(1 − (actual − target)/target) × weight, ")}
 RATIO_FIRST = ("，完成比例先舍入为百分数", ", the ratio rounded to a percentage first")
 
 
@@ -75,7 +77,7 @@ def explain_rate(report: Report, ex: ExecutionResult, profile: Profile) -> Varia
     for (label, rate), places, mode in product(rate_bases(amounts), places_tried, MODES):
         value = round_to(rate * 100, places, mode)
         if value == printed:
-            if (places, mode) == (profile.places, profile.rounding_mode):
+            if (places, mode) == (profile.rate_places, profile.rate_mode):
                 return Variant(label, label, value)
             zh_round, en_round = _rounding(places, mode)
             return Variant(f"{label}（{zh_round}）", f"{label} ({en_round})", value)
@@ -106,19 +108,28 @@ def explain_execution_score(report: Report, ex: ExecutionResult, profile: Profil
 
 
 def explain_indicator_score(row: IndicatorResult, profile: Profile) -> Variant | None:
-    """Rounding variants of a quantity row's formula (whole points, truncation, the ratio rounded first)."""
+    """Rounding variants of a quantity row's formula (whole points, truncation, the ratio rounded
+    first), and for a missed lower-is-better row the other reverse formula (A/B or linear)."""
     printed, weight = row.indicator.score, row.indicator.weight
     if printed is None or weight is None or row.ratio is None or row.kind != "quantity":
         return None
-    share = Fraction(1) if row.met else min(Fraction(1), max(Fraction(0), row.ratio))
-    for places, mode in product(_places(printed, profile), MODES):
+    share = row.share  # the profile's formula (ratio, linear, exact both ways), before rounding
+    if share is None:
+        share = Fraction(1) if row.met else min(Fraction(1), max(Fraction(0), row.ratio))
+    formulas = [(share, ("", ""))]
+    if row.direction == "lower" and not row.met and row.share is not None:
+        other = "linear" if profile.reverse_formula == "ratio" else "ratio"
+        formulas.append((reverse_share(row.ratio, other), REVERSE_WORDS[other]))
+    for (used_share, words), places, mode in product(formulas, _places(printed, profile), MODES):
         for ratio_first in (False, True):
-            used = Fraction(round_to(share * 100, places, mode)) / 100 if ratio_first and not row.met else share
+            rounded = Fraction(round_to(used_share * 100, places, mode)) / 100
+            used = rounded if ratio_first and not row.met else used_share
             value = round_to(Fraction(weight) * used, places, mode)
-            if value == printed and (places, mode, ratio_first) != (profile.places, profile.rounding_mode, False):
+            if value == printed and (words[0] or (places, mode, ratio_first) != (profile.places,
+                                                                                 profile.rounding_mode, False)):
                 zh_round, en_round = _rounding(places, mode)
                 first = RATIO_FIRST if ratio_first else ("", "")
-                return Variant(f"{zh_round}{first[0]}", f"{en_round}{first[1]}", value)
+                return Variant(f"{words[0]}{zh_round}{first[0]}", f"{words[1]}{en_round}{first[1]}", value)
     return None
 
 

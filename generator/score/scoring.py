@@ -16,8 +16,8 @@ from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal
 from fractions import Fraction
 
 from ..read.model import Indicator, Report
-from ..read.profiles import Profile
-from ..read.values import AT_LEAST, AT_MOST, LESS, MORE, UnitMismatch, common_numbers
+from ..read.profiles import Profile, phrase_key
+from ..read.values import AT_LEAST, AT_MOST, EQUAL, LESS, MORE, UnitMismatch, Value, common_numbers
 
 ZERO, HUNDRED = Decimal(0), Decimal(100)
 _WIDE = Context(prec=60)  # validated amounts (≤ 1e15, ≤ 6 places) never overflow this
@@ -92,6 +92,7 @@ class IndicatorResult:
     direction: str | None = None     # higher | lower
     met: bool | None = None
     ratio: Fraction | None = None    # exact actual/target (higher) or target/actual (lower)
+    share: Fraction | None = None    # exact share of the weight the formula gives, before rounding
     over_achieved: bool = False
     unit_mismatch: str = ""
     unparsed: bool = False           # a value has digits but is not a readable quantity
@@ -173,8 +174,11 @@ def possible_grades(scored: ScoredReport) -> tuple[str, ...]:
 
 
 def grade_for(total: Decimal, profile: Profile) -> str:
+    """The first grade whose minimum the total reaches (``at_least``: 90 is 优) or passes
+    (``above``: 90 is 良); below every minimum, the lowest grade."""
+    above = profile.grade_boundary == "above"
     for grade, minimum in profile.grades:
-        if total >= minimum:
+        if total > minimum or (total == minimum and not above):
             return grade
     return profile.grades[-1][0]
 
@@ -213,7 +217,7 @@ def score_execution(report: Report, profile: Profile) -> ExecutionResult:
     if raw is None:  # an amount is illegible and no rate printed: anything from 0 to the weight
         return ExecutionResult(totals, weight, None, round_to(ZERO, places, mode), reported.rate,
                                reported.score, score_high=round_to(weight, places, mode))
-    percent = round_to(raw * 100, places, mode)
+    percent = round_to(raw * 100, profile.rate_places, profile.rate_mode)
     rate = Fraction(percent) / 100 if profile.rate_first else raw
     score = round_to(execution_points(rate, weight, profile), places, mode)
     return ExecutionResult(totals, weight, percent, score, reported.rate, reported.score)
@@ -241,6 +245,8 @@ def score_indicator(row: Indicator, profile: Profile) -> IndicatorResult:
     if row.weight is None:
         return IndicatorResult(row, "illegible", None)
     target, actual = row.target, row.actual
+    if target and target.kind == "relative" and actual and actual.is_quantity and row.base and row.base.is_quantity:
+        target = relative_target(target, row.base) or target  # unusable: checked as qualitative below
     if target and actual and target.is_quantity and actual.is_quantity:
         try:
             t, a, _unit = common_numbers(target, actual)
@@ -248,8 +254,26 @@ def score_indicator(row: Indicator, profile: Profile) -> IndicatorResult:
             return _score_by_band(row, profile, unit_mismatch=str(exc))
         return _score_quantity(row, profile, t, a)
     unparsed = any(v is not None and v.kind == "unparsed" for v in (target, actual))
-    mixed = bool(target and actual and target.is_quantity != actual.is_quantity) and not unparsed
+    relative = target is not None and target.kind == "relative"  # no base: checked as qualitative
+    mixed = bool(target and actual and target.is_quantity != actual.is_quantity) and not (unparsed or relative)
     return _score_by_band(row, profile, unparsed=unparsed, mixed=mixed)
+
+
+def relative_target(target: Value, base: Value) -> Value | None:
+    """The level a relative target asks for, from the base the record gives: 提升10% on 80万人次
+    is ≥ 88万人次 (80 × 1.10), 下降5个百分点 on 90% is ≤ 85%, 增加5个 on 20个 is ≥ 25个. None when the
+    pair does not say one level: 提升10% on a rate (10 % of it, or 10 points?), points on a count,
+    units that differ, or a level below zero."""
+    change, b = target.number, base.number  # the change is signed: 下降5 is −5
+    if target.unit == "百分点" and base.unit == "%":
+        level, unit = _WIDE.add(b, change), "%"
+    elif target.unit == "%" and base.unit not in ("%", "百分点"):
+        level, unit = _WIDE.divide(_WIDE.multiply(b, _WIDE.add(HUNDRED, change)), HUNDRED), base.unit
+    elif target.unit == base.unit and target.unit not in ("%", "百分点"):
+        level, unit = _WIDE.add(b, change), base.unit
+    else:
+        return None
+    return None if level < ZERO else Value(target.text, "quantity", target.comparator, level, unit)
 
 
 def direction_of(row: Indicator, profile: Profile) -> str:
@@ -261,27 +285,66 @@ def direction_of(row: Indicator, profile: Profile) -> str:
         return "higher"
     if comparator in (AT_MOST, LESS):
         return "lower"
-    return "lower" if row.level2 in profile.lower_is_better else "higher"
+    if row.level2 in profile.lower_is_better:
+        return "lower"
+    names = (row.content, row.level3)
+    return "lower" if any(p in name for p in profile.lower_is_better_patterns for name in names) else "higher"
 
 
 def _score_quantity(row: Indicator, profile: Profile, t: Decimal, a: Decimal) -> IndicatorResult:
     weight, direction = row.weight, direction_of(row, profile)
+    comparator = row.target.comparator if row.target else None
+    if comparator == EQUAL and profile.exact_targets == "proportional_both_ways":
+        return _score_exact(row, profile, t, a, direction)
     if direction == "higher":
-        met = a >= t
+        met = a > t or (a == t and not _strict(row, profile, MORE))
         ratio = Fraction(1) if t <= ZERO else Fraction(a) / Fraction(t)
     else:
-        met = a <= t
+        met = a < t or (a == t and not _strict(row, profile, LESS))
         ratio = Fraction(1) if a <= ZERO else Fraction(t) / Fraction(a)
-    share = Fraction(1) if met else min(Fraction(1), max(Fraction(0), ratio))
+    if met:
+        share = Fraction(1)
+    elif direction == "lower":
+        share = reverse_share(ratio, profile.reverse_formula)
+    else:
+        share = min(Fraction(1), max(Fraction(0), ratio))
     computed = round_to(Fraction(weight) * share, profile.places, profile.rounding_mode)
     over_limit = Fraction(profile.over_achievement_ratio)
     over = met and ratio >= over_limit if direction == "higher" else (met and a > ZERO and ratio >= over_limit)
     score = computed
-    # 按偏离度: an evaluator may cut an over-achieved score; accept the cut, audit flags it.
-    if over and row.score is not None and ZERO <= row.score < computed:
-        score = row.score
+    # 按偏离度: an evaluator may cut an over-achieved score; accept the cut, rounded like any
+    # score (the audit flags it).
+    if over and row.score is not None and row.score >= ZERO:
+        score = min(computed, round_to(row.score, profile.places, profile.rounding_mode))
     return IndicatorResult(row, "quantity", score, computed=computed, direction=direction,
-                           met=met, ratio=ratio, over_achieved=over)
+                           met=met, ratio=ratio, share=share, over_achieved=over)
+
+
+def reverse_share(ratio: Fraction, formula: str) -> Fraction:
+    """A missed lower-is-better row's share from ratio = target/actual: A/B, or 1 − (B−A)/A = 2 − B/A
+    (zero from B ≥ 2A)."""
+    if formula == "ratio":
+        return min(Fraction(1), max(Fraction(0), ratio))
+    return max(Fraction(0), 2 - 1 / ratio) if ratio > 0 else Fraction(0)
+
+
+def _strict(row: Indicator, profile: Profile, symbol: str) -> bool:
+    """Whether equality misses a ``>``/``<`` target: only under ``strict_comparators``, never for
+    an approximate target (``300余篇``), and not when the actual itself says more (less) than."""
+    target, actual = row.target, row.actual
+    return (profile.strict_comparators and target.comparator == symbol
+            and not any(c in target.text for c in "余多") and actual.comparator != symbol)
+
+
+def _score_exact(row: Indicator, profile: Profile, t: Decimal, a: Decimal, direction: str) -> IndicatorResult:
+    """An ``=`` target under ``proportional_both_ways``: met only when equal; any deviation,
+    over or under, scores weight × smaller/larger (0 when one side is 0 and the other not)."""
+    low, high = sorted((Fraction(t), Fraction(a)))
+    met = t == a
+    share = Fraction(1) if met else (max(Fraction(0), low) / high if high > 0 else Fraction(0))
+    computed = round_to(Fraction(row.weight) * share, profile.places, profile.rounding_mode)
+    return IndicatorResult(row, "quantity", computed, computed=computed, direction=direction,
+                           met=met, ratio=share, share=share)
 
 
 def _score_by_band(row: Indicator, profile: Profile, *, unit_mismatch: str = "",
@@ -290,6 +353,8 @@ def _score_by_band(row: Indicator, profile: Profile, *, unit_mismatch: str = "",
     achievement = row.assessment
     same = row.target and row.actual and _same_text(row.target.text, row.actual.text)
     if achievement is None and same and not unit_mismatch:
+        achievement = "achieved"
+    if achievement is None and _says_achieved(row, profile):
         achievement = "achieved"
     weight = row.weight
     if achievement:
@@ -306,6 +371,14 @@ def _score_by_band(row: Indicator, profile: Profile, *, unit_mismatch: str = "",
     met = None if achievement is None else achievement == "achieved"
     return IndicatorResult(row, "qualitative", score, band=band, achievement=achievement,
                            met=met, unit_mismatch=unit_mismatch, unparsed=unparsed, mixed=mixed)
+
+
+def _says_achieved(row: Indicator, profile: Profile) -> bool:
+    """The actual is one of the profile's ``achieved_phrases`` (达成预期指标, 已完成 …), word for
+    word, against a written target that is not a number the phrase could fall short of."""
+    target, actual = row.target, row.actual
+    return (actual is not None and actual.kind == "qualitative" and target is not None and not target.is_quantity
+            and phrase_key(actual.text) in profile.achieved_phrases)
 
 
 def _same_text(a: str, b: str) -> bool:

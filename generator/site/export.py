@@ -73,6 +73,7 @@ def indicator_to_dict(row: IndicatorResult) -> dict:
         "content": ind.content,
         "target": ind.target.as_dict() if ind.target else None,
         "actual": ind.actual.as_dict() if ind.actual else None,
+        **({"base": ind.base.as_dict()} if ind.base else {}),  # only rows that give one: other exports unchanged
         "weight": ind.weight,
         "kind": row.kind,
         "direction": row.direction,
