@@ -529,7 +529,7 @@ def record_probes(site: BuiltSite, rel: str) -> list[Probe]:
         for slug in ("alpha", "beta"):
             probes.append((f'#ranking th[scope=row] a[href*="/{slug}/"]', 0, "text-only", "eq", names[slug],
                            f"{slug} name in the ranking"))
-            probes.append(("#chart-ranking ~ table tbody th", -1, "text-only", "in", names[slug],
+            probes.append(("#chart-ranking ~ .table-scroll table tbody th", -1, "text-only", "in", names[slug],
                            f"{slug} name in the ranking chart's table"))
     if match := re.fullmatch(r"departments/(alpha|beta)/(\d{4})/index.html", rel):
         slug, year = match.groups()
@@ -543,7 +543,7 @@ def record_probes(site: BuiltSite, rel: str) -> list[Probe]:
         for j, slot in enumerate(sources):
             name = v(f, *slot.path)
             probes.append(("table.funds tbody tr:not(.total-row) th", j, "text-only", "eq", name, f"source {j} name"))
-            probes.append(("#chart-execution ~ table tbody th", j, "text-only", "eq", name,
+            probes.append(("#chart-execution ~ .table-scroll table tbody th", j, "text-only", "eq", name,
                            f"source {j} name in the chart's table"))
         columns = {"level3": 0, "content": 1, "target": 2, "actual": 3, "reason": 6, "measures": 7}
         for i in sorted({s.path[1] for s in SLOTS if s.file == f and s.path[0] == "indicators"}):
