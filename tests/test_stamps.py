@@ -1,0 +1,51 @@
+"""The shared stamp: every input that all pages depend on changes it, and nothing else does.
+
+The build cache reuses a department's pages while this stamp (and its folder) is unchanged,
+so an input missing from it leaves pages stale the day a page starts to use that input. The
+end-to-end guard is tests/test_cache_invalidation.py; this one pins the key itself, input by
+input, including those no department page shows today (the glossary).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from generator.build.stamps import shared_stamp
+from generator.read.config import load_config
+from generator.site.render import asset_files
+from generator.site.theme import load_theme
+
+
+@pytest.fixture
+def inputs(tiny_project):
+    config = load_config(tiny_project)
+    theme = load_theme(config)
+    _assets, static = asset_files(theme)
+    return config, theme, static
+
+
+def test_the_same_inputs_give_the_same_stamp(inputs):
+    config, theme, static = inputs
+    assert shared_stamp(config, theme, static, [2022, 2021]) == shared_stamp(config, theme, dict(static), [2022, 2021])
+
+
+@pytest.mark.parametrize("change", ["strings", "glossary", "static", "years", "site.yaml"])
+def test_each_shared_input_changes_the_stamp(inputs, change):
+    config, theme, static = inputs
+    years = [2022, 2021]
+    before = shared_stamp(config, theme, static, years)
+    if change == "strings":
+        theme = replace(theme, strings={**theme.strings, "total": theme.strings["total"] + "!"})
+    elif change == "glossary":
+        term = {"zh": "新词", "en": "new", "meaning_zh": "", "meaning_en": ""}
+        theme = replace(theme, glossary=(*theme.glossary, term))
+    elif change == "static":
+        static = {**static, "assets/style.css": static.get("assets/style.css", b"") + b"/* edited */"}
+    elif change == "years":
+        years = [2023, 2022, 2021]
+    else:
+        site_yaml = config.project_dir / "content" / "site.yaml"
+        site_yaml.write_text(site_yaml.read_text(encoding="utf-8") + "description: 新的说明\n", encoding="utf-8")
+    assert shared_stamp(config, theme, static, years) != before
