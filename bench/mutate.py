@@ -54,8 +54,10 @@ MUTATIONS = [
              "share = min(max(rate, Fraction(0)), Fraction(1))", "share = max(rate, Fraction(0))",
              ("tests/test_scoring.py",), "over-execution (rate > 100%) earns more than the execution weight"),
     Mutation("scoring-lower-is-better-inverted", "generator/score/scoring.py",
-             "        met = a <= t\n        ratio = Fraction(1) if a <= ZERO else Fraction(t) / Fraction(a)\n",
-             "        met = a >= t\n        ratio = Fraction(1) if t <= ZERO else Fraction(a) / Fraction(t)\n",
+             "        met = a < t or (a == t and not _strict(row, profile, LESS))\n"
+             "        ratio = Fraction(1) if a <= ZERO else Fraction(t) / Fraction(a)\n",
+             "        met = a > t or (a == t and not _strict(row, profile, LESS))\n"
+             "        ratio = Fraction(1) if t <= ZERO else Fraction(a) / Fraction(t)\n",
              ("tests/test_scoring.py",), "a cost indicator (≤ target) is scored as if more were better"),
     Mutation("scoring-na-rescale-divides-by-zero", "generator/score/scoring.py",
              'profile.not_applicable == "rescale" and na_weight < HUNDRED:',
