@@ -79,7 +79,7 @@ def per_form_stages(project: Path) -> tuple[float, dict[str, float], int]:
     try:
         cache = BuildCache(scratch, scratch / "site")
         closures = template_closures(theme, shards.PRERENDERED)
-        years = pipeline.nav_years(config, (slug for slug, _ in departments))
+        years = pipeline.nav_years(pipeline.record_names(config, (slug for slug, _ in departments)))
         fragments = fragment_templates(theme, closures, shards.PRERENDERED)
         context = shards._Context(config, theme, pipeline.common_context(config, theme, assets, years),
                                   scratch / "out", "key", cache, fragments)

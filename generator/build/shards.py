@@ -32,6 +32,7 @@ from ..site.pipeline import (
     is_department_page,
     is_every_form_page,
     nav_years,
+    record_names,
     site_wide_files,
     slim,
 )
@@ -173,7 +174,7 @@ def _build(config, out_dir, jobs, progress, cache, live, standby) -> Built:
     theme = load_theme(config)
     assets, static = asset_files(theme)
     configure_env(theme, static)
-    years = nav_years(config, (slug for slug, _ in departments))
+    years = nav_years(record_names(config, (slug for slug, _ in departments)))
     closures = template_closures(theme, {*DEPARTMENT_TEMPLATES, *EVERY_FORM_TEMPLATES})
     fragment_pages = fragment_templates(theme, closures, PRERENDERED)
     shared = shared_stamp(config, theme, static, years)

@@ -96,7 +96,7 @@ class SiteState:
         configure_env(self.theme, self.asset_files)
         site = self._check()
         slugs = [d.slug for d in site.content.departments]
-        years = nav_years(self.config, slugs)
+        years = nav_years(r.src_path for r in site.content.reports)
         if years != self.nav_years:
             full = True
         self.nav_years = years

@@ -32,12 +32,17 @@ def common_context(config: SiteConfig, theme: Theme, assets: dict, nav_years: li
             "lang": config.language, "nav_years": nav_years}
 
 
-def nav_years(config: SiteConfig, slugs: Iterable[str]) -> list[int]:
+def nav_years(record_names: Iterable[str]) -> list[int]:
     """The years in the navigation, newest first, from the record file names (each is checked
-    against the year it holds), so they are known before any record is read."""
-    years = {int(m.group(1)) for slug in slugs
-             for p in (config.departments_dir / slug).iterdir() if (m := YEAR_FILE.match(p.name))}
+    against the year it holds), so ``build`` knows them before reading a record and ``serve``
+    from the records it holds, without listing folders again."""
+    years = {int(m.group(1)) for name in record_names if (m := YEAR_FILE.match(name.rsplit("/", 1)[-1]))}
     return sorted(years, reverse=True)
+
+
+def record_names(config: SiteConfig, slugs: Iterable[str]) -> list[str]:
+    """The file names in the department folders (for :func:`nav_years` before anything is read)."""
+    return [p.name for slug in slugs for p in (config.departments_dir / slug).iterdir()]
 
 
 def is_department_page(page: Page) -> bool:
