@@ -61,8 +61,10 @@ def _parser() -> argparse.ArgumentParser:
 
     schema = sub.add_parser("schema", help="print the JSON Schema of a record type")
     schema.add_argument("kind", nargs="?", default="report",
-                        choices=["report", "department", "site", "profile"])
+                        choices=["report", "department", "site", "profile", "layout"])
     schema.add_argument("--out", type=Path, metavar="DIR", help="write all schemas into DIR")
+    profiles = sub.add_parser("profiles", help="list the shipped scoring profiles and form layouts, with citations")
+    profiles.add_argument("--format", choices=["text", "json"], default="text")
     return parser
 
 
@@ -221,4 +223,39 @@ def run_schema(args) -> int:
     return 0
 
 
-COMMANDS = {"check": run_check, "build": run_build, "serve": run_serve, "new": run_new, "schema": run_schema}
+def run_profiles(args) -> int:
+    """Every shipped profile (how to score) and layout (what the form prints), each with its citation."""
+    from .read.layouts import DEFAULT_LAYOUTS, load_layouts
+    from .read.profiles import available_profiles, load_profile
+    from .site.export import dumps
+
+    profiles, problems = [], []
+    for name in available_profiles():
+        profile, found = load_profile(name)
+        problems += found
+        if profile is not None:
+            profiles.append({"name": name, "title": profile.title, "regulation": profile.regulation,
+                             "default": name == "national"})
+    layouts, found = load_layouts()
+    problems += found
+    if problems:
+        raise ContentError(problems)
+    layout_rows = [{"name": name, "form": layout.form, "title": layout.title, "regulation": layout.regulation,
+                    "default": DEFAULT_LAYOUTS[layout.form] == name,
+                    "level1": list(layout.levels)} for name, layout in sorted(layouts.items())]
+    if args.format == "json":
+        print(dumps({"profiles": profiles, "layouts": layout_rows}))
+        return 0
+    print(f"profiles ({len(profiles)}): how a form is scored; choose with `profile:` in site.yaml or a record")
+    for p in profiles:
+        print(f"  {p['name']}{'  (default)' if p['default'] else ''}\n    {p['title']}\n    依据：{p['regulation']}")
+    print(f"\nlayouts ({len(layout_rows)}): what a form prints; choose with `layouts:` in site.yaml or "
+          "`layout:` in a record")
+    for x in layout_rows:
+        print(f"  {x['name']}  [{x['form']}]{'  (default)' if x['default'] else ''}\n    {x['title']}\n"
+              f"    一级指标：{'、'.join(x['level1'])}\n    依据：{x['regulation']}")
+    return 0
+
+
+COMMANDS = {"check": run_check, "build": run_build, "serve": run_serve, "new": run_new, "schema": run_schema,
+            "profiles": run_profiles}

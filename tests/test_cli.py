@@ -105,7 +105,7 @@ def test_schema_command_prints_json_schema(capsys):
 def test_schema_out_writes_all(tmp_path, capsys):
     assert main(["schema", "--out", str(tmp_path)]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "department.schema.json", "profile.schema.json", "report.schema.json", "site.schema.json"]
+        "department.schema.json", "layout.schema.json", "profile.schema.json", "report.schema.json", "site.schema.json"]
 
 
 def test_sample_validates_against_published_schema(capsys):

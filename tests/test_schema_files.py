@@ -19,11 +19,12 @@ import yaml
 from conftest import REPO
 
 from generator.cli import main
+from generator.read.records import cross_check
 from generator.read.schema import REPORT_SCHEMA
 from generator.read.validate import validate
 from generator.read.yamlsource import parse_source
 
-KINDS = ["department", "profile", "report", "site"]
+KINDS = ["department", "layout", "profile", "report", "site"]
 CONTENT = REPO / "content"
 RECORDS = sorted(CONTENT.glob("departments/*/[0-9]*.yaml"))
 DEPARTMENTS = sorted(CONTENT.glob("departments/*/department.yaml"))
@@ -176,7 +177,7 @@ def test_perfsite_check_agrees(schemas: dict, name: str):
     text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
     doc, problems = parse_source(text.encode("utf-8"), "2021.yaml")
     assert problems == []
-    paths = [p.path for p in validate(doc, REPORT_SCHEMA)]
+    paths = [p.path for p in validate(doc, REPORT_SCHEMA) or cross_check(doc, 2021)]
     dotted = [re.sub(r"\[(\d+)\]", r".\1", p) for p in paths]
     # jsonschema places unknown and missing keys at their mapping, perfsite at the key itself
     assert any(d == where or d.startswith(where + ".") if where else "." not in d for d in dotted), paths
@@ -241,10 +242,23 @@ def test_every_site_field_has_chinese_title(schemas: dict):
     assert [key for key, sub in top.items() if not CJK.search(sub.get("title", ""))] == []
 
 
+def _layout_branch(schemas: dict, name: str) -> dict:
+    branch = next(b for b in schemas["report"]["allOf"] if name in json.dumps(b["if"], ensure_ascii=False))
+    return branch["then"]["properties"]["indicators"]["items"]["properties"]
+
+
 def test_level1_choices_are_the_official_names(schemas: dict):
-    indicator = schemas["report"]["properties"]["indicators"]["items"]["properties"]
-    assert indicator["level1"]["enum"] == ["产出指标", "效益指标", "满意度指标", "成本指标"]
-    assert "数量指标" in indicator["level2"]["enum"] and "服务对象满意度指标" in indicator["level2"]["enum"]
+    """Editors check level names per layout, as the reader does; no layout named: the national one."""
+    national = _layout_branch(schemas, "national-department")
+    assert national["level1"]["enum"] == ["产出指标", "效益指标", "满意度指标", "成本指标"]
+    assert "数量指标" in national["level2"]["enum"] and "服务对象满意度指标" in national["level2"]["enum"]
+    hunan = _layout_branch(schemas, "hunan-department-evaluation")
+    assert hunan["level1"]["enum"] == ["投入", "过程", "产出", "效果"] and "level2" not in hunan
+    seed = load(SEED_RECORD)
+    assert not errors(schemas["report"], seed)
+    assert errors(schemas["report"], {**seed, "layout": "hunan-department-evaluation"}), "national names refused"
+    assert errors(schemas["report"], {**seed, "form": "project", "layout": "sichuan-project",
+                                      "indicators": [{"level1": "投入", "level2": "x"}]})
 
 
 # --------------------------------------------------------------------------- known drift

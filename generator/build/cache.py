@@ -32,6 +32,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from ..files import write_atomic
+from ..read.layouts import Layout, available_layouts, shipped_layout
 from ..read.model import Department
 from ..score.scoring import ScoredReport
 
@@ -65,18 +66,25 @@ class _SafeUnpickler(pickle.Unpickler):
     def persistent_load(self, pid):
         if pid == "profile":
             return self._profile
+        if isinstance(pid, str) and pid.startswith("layout:") and pid[7:] in available_layouts():
+            return shipped_layout(pid[7:])
         raise pickle.UnpicklingError(f"unknown reference {pid!r}")
 
 
 class _Pickler(pickle.Pickler):
-    """Writes the site's profile as a reference: every form shares the one in the config."""
+    """Writes the site's profile and the shipped layouts as references: every form shares the
+    one in the config (a form under another profile carries its own, a few per site)."""
 
     def __init__(self, file, profile=None):
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         self._profile = profile
 
     def persistent_id(self, obj):
-        return "profile" if obj is self._profile and obj is not None else None
+        if obj is self._profile and obj is not None:
+            return "profile"
+        if type(obj) is Layout and obj is shipped_layout(obj.name):
+            return f"layout:{obj.name}"
+        return None
 
 
 def dump(value, path: Path, profile=None) -> None:

@@ -23,7 +23,7 @@ from ..read.inputs import walk_files
 from ..site.theme import Theme, template_closure
 from .output import digest
 
-FORMAT = "perfsite-build-cache-2"  # 2: modules moved into stage packages
+FORMAT = "perfsite-build-cache-3"  # 2: modules moved into stage packages; 3: forms carry layout and project id
 
 
 def input_stamp(project_dir: Path, out_dir: Path) -> str:

@@ -8,11 +8,12 @@ built site in ``site/``. Unknown keys are errors; free-form data goes under ``ex
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError, ContentError, Problem
 from .inputs import folder_problem
+from .layouts import DEFAULT_LAYOUTS, Rules, shipped_rules
 from .profiles import Profile, available_profiles, load_profile
 from .validate import suggest, validate
 from .yamlsource import Document, read_yaml
@@ -36,7 +37,11 @@ SITE_SCHEMA = {
                      "x-expected": "a full web address starting with http:// or https://"},
         "profile": {"type": "string", "title": "评分规则", "description": "随软件提供的评分规则名称。"},
         "profile_options": {"type": "object", "title": "评分规则覆盖项",
-                            "description": "覆盖所选评分规则中的任意选项。"},
+                            "description": "覆盖所选评分规则（profile）中的任意选项；记录自选的其他规则不受影响。"},
+        "layouts": {"type": "object", "title": "默认表样", "additionalProperties": False,
+                    "description": "各类表缺省使用的表样；记录可用 layout: 自选。",
+                    "properties": {"department": {"type": "string", "title": "部门整体支出绩效自评表", "minLength": 1},
+                                   "project": {"type": "string", "title": "项目支出绩效自评表", "minLength": 1}}},
         "search": {"type": "boolean", "title": "全文搜索",
                    "description": "true（缺省）时生成离线中文全文搜索（Pagefind）和搜索页。"},
         "extra": {"type": "object", "title": "其他", "description": "主题可用的自由数据。"},
@@ -58,6 +63,20 @@ class SiteConfig:
     profile: Profile
     extra: dict
     search: bool = True
+    rules: Rules = field(default_factory=shipped_rules)
+    profiles: dict[str, Profile] = field(default_factory=dict)  # every shipped profile; the site's with its options
+
+    def profile_for(self, report) -> Profile:
+        """The profile a form is scored under: its own (``profile:``) or the site's."""
+        name = report.profile_name
+        if not name or name == self.profile.name:
+            return self.profile
+        if name not in self.profiles:
+            loaded, problems = load_profile(name)
+            if problems:
+                raise ContentError(problems)
+            self.profiles[name] = loaded
+        return self.profiles[name]
 
     @property
     def content_dir(self) -> Path:
@@ -103,6 +122,7 @@ def load_config(project_dir: Path) -> SiteConfig:
         raise ContentError(problems)
     data = doc.data
     profile = _load_site_profile(doc, data)
+    rules = _load_rules(doc, data)
     theme = data.get("theme") or "default"
     if theme not in available_themes():
         raise ContentError([Problem(doc.where(("theme",)), "theme", f"unknown theme {theme!r}",
@@ -118,7 +138,29 @@ def load_config(project_dir: Path) -> SiteConfig:
         profile=profile,
         extra=data.get("extra") or {},
         search=data.get("search") is not False,
+        rules=rules,
+        profiles={profile.name: profile},
     )
+
+
+def _load_rules(doc: Document, data: dict) -> Rules:
+    """The shipped layouts and profiles with the site's default layout per form kind."""
+    shipped = shipped_rules()
+    chosen = data.get("layouts") or {}
+    problems = []
+    for kind, name in chosen.items():
+        layout = shipped.layouts.get(name)
+        if layout is None:
+            problems.append(Problem(doc.where(("layouts", kind)), f"layouts.{kind}", f"unknown layout {name!r}",
+                                    suggest(name, sorted(shipped.layouts))))
+        elif layout.form != kind:
+            problems.append(Problem(doc.where(("layouts", kind)), f"layouts.{kind}",
+                                    f"expected a layout for {kind} forms, got {name!r} (a {layout.form} layout)"))
+    if problems:
+        raise ContentError(problems)
+    if not chosen:
+        return shipped
+    return Rules(shipped.layouts, shipped.profile_names, {**DEFAULT_LAYOUTS, **chosen})
 
 
 def _load_site_profile(doc: Document, data: dict) -> Profile:

@@ -17,7 +17,6 @@ from decimal import Decimal
 from pathlib import Path
 
 from ..errors import Location, Problem
-from .schema import LEVEL1, LEVEL2
 from .validate import check_value
 from .yamlsource import Document, KeyPath, format_path, read_yaml
 
@@ -74,7 +73,7 @@ PROFILE_SCHEMA = {
                          "lower_is_better_patterns", "achieved_phrases"],
             "properties": {
                 "lower_is_better": {"type": "array", "title": "越低越好的二级指标",
-                                    "items": {"type": "string", "enum": LEVEL2}},
+                                    "items": {"type": "string", "minLength": 1}},
                 "qualitative_bands": {
                     "type": "object", "title": "定性指标分档", "additionalProperties": False,
                     "required": ["achieved", "partial", "missed"],
@@ -103,8 +102,9 @@ PROFILE_SCHEMA = {
             },
         },
         "level1_weights": {
-            "type": "object", "title": "一级指标标准权重", "additionalProperties": False,
-            "properties": {name: {"type": "number", "minimum": 0, "title": f"{name}标准权重"} for name in LEVEL1},
+            "type": "object", "title": "一级指标标准权重",
+            "description": "表样没有标准分值时使用；一级指标名称须与记录所用表样一致。",
+            "additionalProperties": {"type": "number", "minimum": 0, "title": "标准分值"},
         },
         "grades": {
             "type": "array", "minItems": 1, "title": "等级标准",

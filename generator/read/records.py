@@ -13,7 +13,7 @@ import hashlib
 import os
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -30,15 +30,18 @@ from .inputs import (
     root_of,
     shown_name,
 )
-from .model import Department, FundSource, Indicator, Report, ReportedFunds
-from .schema import DEPARTMENT_SCHEMA, LEVEL2_BY_LEVEL1, REPORT_SCHEMA
-from .validate import describe_value, validate
+from .layouts import Rules, shipped_rules
+from .model import Department, FundSource, Indicator, Report, ReportedFunds, Untranscribed
+from .schema import DEPARTMENT_SCHEMA, REPORT_SCHEMA
+from .validate import describe_value, suggest, validate
 from .values import parse_value
 from .yamlsource import Document, format_path, parse_source
 
 _ARTICLE = {"target": "a target", "actual": "an actual"}
 SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?\Z")
 YEAR_FILE = re.compile(r"([0-9]{4})\.yaml\Z")  # ASCII digits only: ２０２１.yaml is not a year
+# a form: <year>.yaml (the department-wide form) or <year>-<project>.yaml (one project's form)
+FORM_FILE = re.compile(r"([0-9]{4})(?:-([a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?))?\.yaml\Z")
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,7 @@ def list_departments(config: SiteConfig) -> tuple[list[tuple[str, int]], list[Pr
         if problem is not None:
             problems.append(problem)
             continue
-        found.append((name, sum(1 for e in inside if YEAR_FILE.match(e.name))))
+        found.append((name, sum(1 for e in inside if FORM_FILE.match(e.name))))
     return found, problems
 
 
@@ -131,21 +134,28 @@ def read_content(config: SiteConfig, cache: RecordCache | None = None) -> Conten
     departments: list[Department] = []
     reports: list[Report] = []
     for slug, _count in listed:
-        result, found = read_department_folder(config.departments_dir / slug, f"content/departments/{slug}", cache)
+        result, found = read_department_folder(config.departments_dir / slug, f"content/departments/{slug}", cache,
+                                               config.rules)
         problems += found
         if result is not None:
             departments.append(result[0])
             reports += result[1]
     if problems:
         raise ContentError(problems)
-    reports.sort(key=lambda r: (r.department.slug, r.year))
+    reports.sort(key=form_order)
     return Content(tuple(departments), tuple(reports))
 
 
-def read_department_folder(folder: Path, rel: str, cache: RecordCache | None = None):
+def form_order(report: Report) -> tuple[str, int, str]:
+    """Forms in site order: by department, year, the department-wide form before its projects."""
+    return report.key
+
+
+def read_department_folder(folder: Path, rel: str, cache: RecordCache | None = None, rules: Rules | None = None):
     """One department and its forms, or the problems that stop them.
 
-    A form is read only from a file named exactly ``<year>.yaml`` in ASCII digits. A name
+    A form is read only from a file named exactly ``<year>.yaml`` (the department-wide form) or
+    ``<year>-<project>.yaml`` (a project form; lowercase letters, digits, hyphens). A name
     that reads like a record once width, case, spaces and invisible characters are ignored
     (``２０２１.yaml``, ``2021 .yaml``, ``2021.yml``) is an error, so a form can neither
     vanish nor be claimed twice; any other file is a warning (:func:`unused_files`)."""
@@ -167,7 +177,7 @@ def read_department_folder(folder: Path, rel: str, cache: RecordCache | None = N
     for name in sorted(names):
         if name == "department.yaml" or name.startswith("."):
             continue
-        if YEAR_FILE.match(name):
+        if FORM_FILE.match(name):
             year_files.append(folder / name)
         elif looks_like_yaml(name):
             problems.append(_misnamed(rel, name, names))
@@ -175,7 +185,7 @@ def read_department_folder(folder: Path, rel: str, cache: RecordCache | None = N
         return None, problems
     reports = []
     for path in year_files:
-        report, found = read_report(path, f"{rel}/{path.name}", department, cache)
+        report, found = read_report(path, f"{rel}/{path.name}", department, cache, rules)
         problems += found
         if report is not None:
             reports.append(report)
@@ -216,11 +226,13 @@ def _misnamed(rel: str, name: str, names: set[str]) -> Problem:
     if year is not None and f"{year}.yaml" in names:
         return Problem(where, "", f"a second file for {rel.rsplit('/', 1)[-1]} {year}, beside {year}.yaml",
                        (f"its name has {odd}; " if odd else "") + f"keep one file per year, named {year}.yaml")
+    expected = "unexpected file name: expected department.yaml, <year>.yaml or <year>-<project>.yaml"
     if odd:
-        return Problem(where, "", "unexpected file name: expected department.yaml or <year>.yaml",
-                       f"the name has {odd}; name each form by its year in ASCII digits, e.g. 2021.yaml")
-    return Problem(where, "", "unexpected file name: expected department.yaml or <year>.yaml",
-                   "name each form by its year, e.g. 2021.yaml")
+        return Problem(where, "", expected, f"the name has {odd}; name each form by its year in ASCII digits, "
+                       "e.g. 2021.yaml, or 2021-<project>.yaml for a project form")
+    return Problem(where, "", expected,
+                   "name each form by its year, e.g. 2021.yaml; a project form 2021-<project>.yaml in lowercase "
+                   "letters, digits and hyphens, e.g. 2021-keji-puji.yaml")
 
 
 def unused_files(config: SiteConfig) -> list[Problem]:
@@ -245,8 +257,8 @@ def unused_files(config: SiteConfig) -> list[Problem]:
                       "records sit in department folders"):
         if entry.is_dir(follow_symlinks=False) and SLUG.match(entry.name):
             walk(Path(entry.path), f"content/departments/{entry.name}",
-                 lambda e: e.name == "department.yaml" or YEAR_FILE.match(e.name) or looks_like_yaml(e.name),
-                 "a department folder holds department.yaml and <year>.yaml only")
+                 lambda e: e.name == "department.yaml" or FORM_FILE.match(e.name) or looks_like_yaml(e.name),
+                 "a department folder holds department.yaml, <year>.yaml and <year>-<project>.yaml only")
     return out
 
 
@@ -282,25 +294,79 @@ def _department(doc: Document, problems: list[Problem], rel: str, slug: str):
                       note=_text(d.get("note")), src_path=rel), []
 
 
-def read_report(path: Path, rel: str, department: Department,
-                cache: RecordCache | None = None) -> tuple[Report | None, list[Problem]]:
-    year = int(YEAR_FILE.match(path.name).group(1))
-    return _read(path, rel, lambda doc, problems: _report(doc, problems, rel, department, year), cache,
-                 extra=department)
+def read_report(path: Path, rel: str, department: Department, cache: RecordCache | None = None,
+                rules: Rules | None = None) -> tuple[Report | None, list[Problem]]:
+    rules = rules or shipped_rules()
+    match = FORM_FILE.match(path.name)
+    year, project_id = int(match.group(1)), match.group(2) or ""
+    return _read(path, rel, lambda doc, problems: _report(doc, problems, rel, department, year, project_id, rules),
+                 cache, extra=(department, rules))
 
 
-def _report(doc: Document, problems: list[Problem], rel: str, department: Department, file_year: int):
+def _report(doc: Document, problems: list[Problem], rel: str, department: Department, file_year: int,
+            project_id: str, rules: Rules):
     if not problems:
         problems = validate(doc, REPORT_SCHEMA)
+        if problems:  # the level names are no longer in the schema: still report them with the rest
+            problems += level_problems(doc, rules, project_id)
     if not problems:
-        problems = cross_check(doc, file_year)
+        problems = cross_check(doc, file_year, rules, project_id)
     if problems:
         return None, problems
-    return build_report(doc, department, rel), []
+    return build_report(doc, department, rel, rules, project_id), []
 
 
-def cross_check(doc: Document, file_year: int) -> list[Problem]:
+def form_kind(data: dict, project_id: str = "") -> str:
+    """``department`` or ``project``: a ``<year>-<project>.yaml`` file holds a project form."""
+    return data.get("form") or ("project" if project_id else "department")
+
+
+def record_layout(data: dict, rules: Rules, project_id: str = ""):
+    """The layout a record names, or the site's default for its form kind (None: unknown name)."""
+    name = data.get("layout")
+    return rules.layouts.get(name) if name else rules.default_layout(form_kind(data, project_id))
+
+
+def level_problems(doc: Document, rules: Rules, project_id: str = "") -> list[Problem]:
+    """Each row's 一级 and 二级 names against the record's layout. Safe on a record that failed its
+    schema (the names are reported with the other problems, all at once)."""
+    d = doc.data if isinstance(doc.data, dict) else {}
+    try:
+        layout = record_layout(d, rules, project_id) if isinstance(d.get("layout") or "", str) else None
+    except (KeyError, TypeError):
+        layout = None
+    rows = d.get("indicators")
+    if layout is None or not isinstance(rows, list):
+        return []
+    out = []
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict) or not isinstance(row.get("level1"), str) or not row["level1"].strip():
+            continue
+        level1, level2 = row["level1"], row.get("level2")
+        if level2 is None and "level2" not in (row.get("illegible") or []):
+            out.append(Problem(doc.where(("indicators", i, "level2")), format_path(("indicators", i, "level2")),
+                               "required key is missing (二级指标)",
+                               "write it as printed, or list level2 under illegible if it cannot be read"))
+        if level1 not in layout.levels:
+            out.append(Problem(doc.where(("indicators", i, "level1")), format_path(("indicators", i, "level1")),
+                               f"expected a level-1 indicator of layout {layout.name} ({', '.join(layout.levels)}), "
+                               f"got {describe_value(level1)}", _did_you_mean(level1, list(layout.levels))))
+        elif isinstance(level2, str) and not layout.allows_level2(level1, level2):
+            allowed = layout.levels[level1]
+            out.append(Problem(doc.where(("indicators", i, "level2")), format_path(("indicators", i, "level2")),
+                               f"expected a level-2 indicator of {level1} ({', '.join(allowed)}), "
+                               f"got {describe_value(level2)}", _did_you_mean(level2, list(allowed))))
+    return out
+
+
+def _did_you_mean(word: str, choices: list[str]) -> str:
+    hint = suggest(word, choices)
+    return hint if hint.startswith("did you mean") else ""
+
+
+def cross_check(doc: Document, file_year: int, rules: Rules | None = None, project_id: str = "") -> list[Problem]:
     """Rules that span fields, which a schema cannot say."""
+    rules = rules or shipped_rules()
     d = doc.data
     out: list[Problem] = []
 
@@ -315,22 +381,49 @@ def cross_check(doc: Document, file_year: int) -> list[Problem]:
     if d["year"] != file_year:
         fail(("year",), f"expected {file_year} (the file name), got {d['year']}",
              "rename the file or correct the year")
-    for i, source in enumerate(d["funds"]["sources"]):
+    kind = form_kind(d, project_id)
+    if project_id and kind != "project":
+        fail(("form",), f"expected project (the file name {file_year}-{project_id}.yaml holds a project form), "
+             f"got {describe_value(d.get('form'))}", f"a department-wide form is named {file_year}.yaml")
+    if d.get("profile") and d["profile"] not in rules.profile_names:
+        fail(("profile",), f"expected one of the shipped profiles ({', '.join(rules.profile_names)}), "
+             f"got {describe_value(d['profile'])}", suggest(d["profile"], list(rules.profile_names)))
+    layout = record_layout(d, rules, project_id)
+    if layout is None:
+        fail(("layout",), f"expected one of the shipped layouts ({', '.join(sorted(rules.layouts))}), "
+             f"got {describe_value(d['layout'])}", suggest(d["layout"], sorted(rules.layouts)))
+    elif layout.form != kind:
+        fail(("layout",), f"expected a layout for a {kind} form, got {describe_value(d['layout'])} "
+             f"(a {layout.form} layout)",
+             "choose one of " + ", ".join(n for n, x in sorted(rules.layouts.items()) if x.form == kind))
+    funds = d["funds"]
+    rows = [(("funds", "sources", i), source) for i, source in enumerate(funds.get("sources") or [])]
+    if funds.get("reported"):
+        rows.append((("funds", "reported"), funds["reported"]))
+    for at, source in rows:
         for name in source.get("illegible") or []:
             if source.get(name) is not None:
-                fail(("funds", "sources", i, name), "marked illegible but has a value",
+                fail(at + (name,), "marked illegible but has a value",
                      "remove the value or take it off the illegible list")
+    for i, source in enumerate(funds.get("sources") or []):
+        for name, title in (("budget", "全年预算数"), ("executed", "全年执行数")):
+            if source.get(name) is None and name not in (source.get("illegible") or []):
+                state = "has no value" if name in source else "is missing"
+                fail(("funds", "sources", i, name), f"required key {state} ({title})",
+                     "write the amount as printed, or list it under illegible if it cannot be read")
+    if not funds.get("sources") and not (funds.get("reported") or {}) and not any(
+            (u or {}).get("part") == "funds" for u in d.get("untranscribed") or []):
+        fail(("funds",), "expected the funds rows: sources, or the 年度资金总额 row under reported",
+             "if the source does not show them, say so: untranscribed: [{part: funds}]")
+    out += level_problems(doc, rules, project_id)
     for i, row in enumerate(d.get("indicators") or []):
-        allowed = LEVEL2_BY_LEVEL1.get(row["level1"], [])
-        if row["level2"] not in allowed:
-            fail(("indicators", i, "level2"),
-                 f"expected a level-2 indicator of {row['level1']} ({', '.join(allowed)}), "
-                 f"got {describe_value(row['level2'])}")
         for name in row.get("illegible") or []:
             if row.get(name) is not None:
                 fail(("indicators", i, name), "marked illegible but has a value",
                      "remove the value or take it off the illegible list")
         has_content = (row.get("content") or "").strip() or "content" in (row.get("illegible") or [])
+        if layout is not None and not layout.has_content_column:
+            has_content = has_content or (row.get("level3") or "").strip() or "level3" in (row.get("illegible") or [])
         if not has_content:
             for name in ("target", "actual"):
                 if row.get(name) is not None:
@@ -339,29 +432,42 @@ def cross_check(doc: Document, file_year: int) -> list[Problem]:
     return out
 
 
-def build_report(doc: Document, department: Department, rel: str) -> Report:
+def build_report(doc: Document, department: Department, rel: str, rules: Rules | None = None,
+                 project_id: str = "") -> Report:
+    rules = rules or shipped_rules()
     d = doc.data
+    layout = record_layout(d, rules, project_id)
     funds = d["funds"]
-    reported_funds = funds.get("reported") or {}
+    reported_funds = dict(funds.get("reported") or {})
+    reported_funds["illegible"] = tuple(reported_funds.get("illegible") or ())
     reported = d.get("reported") or {}
     goals = d.get("goals") or {}
     return Report(
         department=department,
         year=d["year"],
-        form=d.get("form") or "department",
+        form=form_kind(d, project_id),
+        project_id=project_id,
         project=_text(d.get("project")),
+        project_code=_text(d.get("project_code")),
+        authority=_text(d.get("authority")),
+        implementer=_text(d.get("implementer")),
+        layout=layout,
+        profile_name=_text(d.get("profile")),
+        untranscribed=tuple(Untranscribed(u["part"], _text(u.get("note"))) for u in d.get("untranscribed") or []),
         units=d.get("units"),
         money_unit=d.get("money_unit") or "万元",
         funds_weight=_dec(funds.get("weight")),
         sources=tuple(FundSource(
             name=s["name"].strip(), budget=_dec(s.get("budget")), executed=_dec(s.get("executed")),
             transfer=_dec(s.get("transfer")), initial_budget=_dec(s.get("initial_budget")),
-            illegible=tuple(s.get("illegible") or ())) for s in funds["sources"]),
-        reported_funds=ReportedFunds(**{k: _dec(v) for k, v in reported_funds.items()}),
+            illegible=tuple(s.get("illegible") or ()), rate=_dec(s.get("rate")), score=_dec(s.get("score")))
+            for s in funds.get("sources") or ()),
+        reported_funds=ReportedFunds(**{k: v if k == "illegible" else _dec(v) for k, v in reported_funds.items()}),
         functions=_text(d.get("functions")),
         goals_planned=_text(goals.get("planned")),
         goals_achieved=_text(goals.get("achieved")),
-        indicators=tuple(build_indicator(i, row) for i, row in enumerate(d.get("indicators") or [])),
+        indicators=tuple(build_indicator(i, row, not layout.has_content_column)
+                         for i, row in enumerate(d.get("indicators") or [])),
         reported_total=_dec(reported.get("total")),
         reported_grade=reported.get("grade"),
         published=_text(d.get("published")) or f"{d['year'] + 1}-01-01",
@@ -372,18 +478,39 @@ def build_report(doc: Document, department: Department, rel: str) -> Report:
     )
 
 
-def build_indicator(index: int, row: dict) -> Indicator:
+def build_indicator(index: int, row: dict, named_by_level3: bool = False) -> Indicator:
+    nature, unit = _text(row.get("nature")), _text(row.get("unit"))
     return Indicator(
-        index=index, level1=row["level1"], level2=row["level2"],
+        index=index, level1=row["level1"].strip(), level2=_text(row.get("level2")),
         level3=_text(row.get("level3")), content=_text(row.get("content")),
-        target=parse_value(row.get("target")), actual=parse_value(row.get("actual")),
+        target=column_value(row.get("target"), nature, unit), actual=column_value(row.get("actual"), "", unit),
+        nature=nature, unit=unit, coefficient=_dec(row.get("coefficient")), core=row.get("core"),
         base=parse_value(row.get("base")),
         weight=_dec(row.get("weight")), score=_dec(row.get("score")),
         reason=_text(row.get("reason")), measures=_text(row.get("measures")),
         direction=row.get("direction"), assessment=row.get("assessment"),
         applicable=row.get("applicable") is not False, illegible=tuple(row.get("illegible") or ()),
-        note=_text(row.get("note")),
+        note=_text(row.get("note")), named_by_level3=named_by_level3,
     )
+
+
+COMPARATOR_NATURES = ("=", "≥", "≤", ">", "<")
+
+
+def column_value(raw, nature: str, unit: str):
+    """A target or actual read together with the form's own 指标性质 and 度量单位 columns: a bare
+    ``100`` under ``=`` and ``%`` is the target ``=100%``. The text shown stays as printed; a
+    cell that writes its own comparator or unit keeps it."""
+    value = parse_value(raw)
+    if value is None or not (nature in COMPARATOR_NATURES or unit):
+        return value
+    text = str(raw).strip()
+    plain = parse_value(text)
+    if plain is None or plain.kind != "quantity":
+        return value
+    combined = parse_value((nature if nature in COMPARATOR_NATURES and plain.comparator is None else "")
+                           + text + (unit if unit and not plain.unit else ""))
+    return replace(combined, text=value.text) if combined is not None and combined.kind == "quantity" else value
 
 
 def _dec(value) -> Decimal | None:

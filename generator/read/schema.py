@@ -16,8 +16,12 @@ LEVEL2_BY_LEVEL1 = {
 }
 LEVEL2 = [name for names in LEVEL2_BY_LEVEL1.values() for name in names]
 MONEY_UNITS = ["万元", "元", "亿元"]
-INDICATOR_FIELDS = ["level3", "content", "target", "actual", "weight", "score", "reason", "measures"]
-FUND_FIELDS = ["initial_budget", "budget", "executed", "transfer"]
+INDICATOR_FIELDS = ["level2", "level3", "content", "nature", "target", "unit", "actual", "weight", "coefficient",
+                    "score", "reason", "measures"]
+FUND_FIELDS = ["initial_budget", "budget", "executed", "transfer", "rate", "score"]
+REPORTED_FUND_FIELDS = ["initial_budget", "budget", "executed", "transfer", "rate", "score"]
+PARTS = ["funds", "goals", "indicators", "scores", "total", "other"]
+NATURES = ["=", "≥", "≤", ">", "<", "定性", "正向", "反向"]
 
 
 def _text(title: str, description: str = "", **extra) -> dict:
@@ -63,13 +67,15 @@ SOURCE_SCHEMA = {
     "type": "object",
     "title": "资金来源",
     "additionalProperties": False,
-    "required": ["name", "budget", "executed"],
+    "required": ["name"],
     "properties": {
         "name": _text("资金来源名称", "例如：财政拨款、其他资金。", minLength=1),
         "initial_budget": _number("年初预算数"),
         "budget": _number("全年预算数（A）"),
         "executed": _number("全年执行数（B）"),
         "transfer": _number("上级财政转移支付（C）"),
+        "rate": _number("执行率（%，原表该行所印）", minimum=None),
+        "score": _number("得分（原表该行所印）", maximum=100),
         "illegible": _illegible("无法辨认的栏目", FUND_FIELDS),
     },
 }
@@ -78,10 +84,10 @@ INDICATOR_SCHEMA = {
     "type": "object",
     "title": "绩效指标",
     "additionalProperties": False,
-    "required": ["level1", "level2"],
+    "required": ["level1"],
     "properties": {
-        "level1": {"type": "string", "title": "一级指标", "enum": LEVEL1},
-        "level2": {"type": "string", "title": "二级指标", "enum": LEVEL2},
+        "level1": _text("一级指标", "按本表表样（layout）的一级指标名称，例如 产出指标。", minLength=1),
+        "level2": _text("二级指标", "须属于其一级指标（见表样）；原表无法辨认时列入 illegible。", minLength=1),
         "level3": _text("三级指标", "本表中通常是支出项目名称，例如：科普项目支出。"),
         "content": _text("目标内容", "衡量什么，例如：科普服务人数。空行（只有一、二级）可省略。"),
         "target": {"type": ["string", "number"], "title": "目标值",
@@ -90,9 +96,14 @@ INDICATOR_SCHEMA = {
         "base": {"type": ["string", "number"], "title": "基数",
                  "description": "相对目标（提升10%、下降5个百分点）的比较基数，例如上年完成值 85%；"
                                 "不填时相对目标只按定性指标核对，系统不会自行假设基数。"},
+        "nature": {"type": "string", "title": "指标性质", "enum": NATURES,
+                   "description": "原表单列的指标性质：=、≥、≤、>、<（与目标值合起来读），或 定性、正向、反向。"},
+        "unit": _text("度量单位", "原表单列的度量单位，例如 %、元、人次；目标值、完成值只写数字时按此单位读。"),
         "weight": _number("分值", "该指标的满分。", maximum=100),
+        "coefficient": _number("得分系数（%）", "重庆等表样：得分 = 得分系数 × 分值 ÷ 100。", maximum=100),
+        "core": {"type": "boolean", "title": "是否核心指标"},
         "score": _number("得分（填报）", "部门填报的得分；系统会重新计算并核对。", maximum=100),
-        "reason": _text("未完成原因"),
+        "reason": _text("未完成原因", "全国项目表样的“偏差原因分析及改进措施”也写在这里。"),
         "measures": _text("改进措施"),
         "direction": {"type": "string", "title": "指标方向", "enum": ["higher", "lower"],
                       "description": "higher：越高越好；lower：越低越好（成本类）。缺省时按评分规则判断。"},
@@ -117,16 +128,22 @@ REPORT_SCHEMA = {
         "form": {"type": "string", "title": "表样", "enum": ["department", "project"],
                  "description": "department：部门整体支出绩效自评表；project：项目支出绩效自评表。"},
         "project": _text("项目名称", "项目支出绩效自评表的项目名称。"),
+        "project_code": _text("项目编码", "按文本保存，前导零不会丢失。"),
+        "authority": _text("主管部门"),
+        "implementer": _text("实施单位"),
+        "layout": _text("表样", "随软件提供的表样名称（perfsite profiles 列出）；缺省用 site.yaml 的 layouts。"),
+        "profile": _text("评分规则", "随软件提供的评分规则名称（perfsite profiles 列出）；"
+                         "缺省用 site.yaml 的 profile。"),
         "units": {"type": "integer", "title": "所属独立核算单位个数", "minimum": 0},
         "money_unit": {"type": "string", "title": "金额单位", "enum": MONEY_UNITS},
         "funds": {
             "type": "object",
             "title": "资金情况",
             "additionalProperties": False,
-            "required": ["sources"],
             "properties": {
                 "weight": _number("执行率分值", "缺省时用评分规则的执行率分值。", maximum=100),
                 "sources": {"type": "array", "title": "资金来源", "minItems": 1,
+                            "description": "不写时按“年度资金总额”行（reported）核算。",
                             "items": SOURCE_SCHEMA},
                 "reported": {
                     "type": "object",
@@ -139,6 +156,7 @@ REPORT_SCHEMA = {
                         "transfer": _number("上级财政转移支付（C）"),
                         "rate": _number("执行率（%）", minimum=None),
                         "score": _number("得分", maximum=100),
+                        "illegible": _illegible("无法辨认的栏目", REPORTED_FUND_FIELDS),
                     },
                 },
             },
@@ -167,6 +185,15 @@ REPORT_SCHEMA = {
                            pattern=r"^\d{4}-\d{2}-\d{2}$", **{"x-expected": "a date written YYYY-MM-DD"}),
         "source": _text("来源", "原始文件的说明，例如公开网址或文件名。"),
         "notes": _text("转录说明", "转录时的说明，例如哪些栏目无法辨认。"),
+        "untranscribed": {
+            "type": "array", "title": "未转录的部分（部分转录）",
+            "description": "原件中没有转录的部分，例如保存的副本缺页。相关的数字按未知处理，不按 0 计。",
+            "items": {"type": "object", "additionalProperties": False, "required": ["part"],
+                      "properties": {"part": {"type": "string", "title": "部分", "enum": PARTS,
+                                              "description": "funds 资金、goals 目标、indicators 指标行、"
+                                                             "scores 得分、total 总分、other 其他。"},
+                                     "note": _text("说明", "例如：存档副本缺第 2 页。")}},
+        },
     },
 }
 

@@ -137,6 +137,8 @@ def _compile(schema: dict):
     properties = {key: _compile(sub) for key, sub in schema.get("properties", {}).items()}
     required = schema.get("required", [])
     closed = schema.get("additionalProperties") is False
+    extra_schema = schema.get("additionalProperties")
+    extra = _compile(extra_schema) if isinstance(extra_schema, dict) else None
     no_null = bool(schema.get("x-no-null"))
     min_items = schema.get("minItems", 0)
     has_max_items = "maxItems" in schema
@@ -145,7 +147,7 @@ def _compile(schema: dict):
     items = _compile(schema["items"]) if schema.get("items") else None
 
     leaf = not (min_length or pattern or properties or required or closed or no_null or min_items or has_max_items
-                or unique or items)
+                or unique or items or extra)
     if leaf and classes == (str,) and low is None and high is None:  # the common text and choice leaves
         if has_enum:
             return lambda value: isinstance(value, str) and value in enum_text and not _CONTROL.search(value)
@@ -179,7 +181,7 @@ def _compile(schema: dict):
             for key, item in value.items():
                 check = properties.get(key)
                 if check is None:
-                    if closed:
+                    if closed or (extra is not None and not extra(item)):
                         return False
                 elif (item is not None or no_null) and not check(item):
                     return False
@@ -272,6 +274,8 @@ def _check_mapping(doc, value, schema, path, out, fail) -> None:
             # An empty optional value means "not given" in records; overrides must say something.
             if item is not None or schema.get("x-no-null"):
                 _check(doc, item, properties[key], path + (key,), out)
+        elif isinstance(schema.get("additionalProperties"), dict):
+            _check(doc, item, schema["additionalProperties"], path + (key,), out)
         elif schema.get("additionalProperties") is False:
             hint = suggest(key, list(properties))
             if key.isdigit():

@@ -14,7 +14,7 @@ from ..read.profiles import Profile
 from ..read.yamlsource import format_path
 from .explain import explain_execution_score, explain_indicator_score, explain_rate
 from .form_checks import FORM_CODES, audit_form
-from .scoring import HUNDRED, ZERO, IndicatorResult, ScoredReport, possible_grades, round_to
+from .scoring import HUNDRED, SCORED_KINDS, ZERO, IndicatorResult, ScoredReport, possible_grades, round_to
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 SEVERITIES = (ERROR, WARNING, INFO)
@@ -46,6 +46,8 @@ CODES = {
     "over-execution": INFO,
     "over-achievement": INFO,
     "illegible": INFO,
+    "untranscribed": INFO,
+    "score-without-weight": WARNING,
     **FORM_CODES,  # checks of the whole form: score/form_checks.py
 }
 
@@ -79,15 +81,48 @@ def audit_report(scored: ScoredReport) -> ScoredReport:
         findings.append(Finding(code, CODES[code], format_path(path), where.file, where.line,
                                 where.column, reported, computed, message, en or message))
 
+    _audit_untranscribed(scored, add)
     _audit_funds(scored, add)
     for row in scored.indicators:
-        _audit_indicator(row, scored.profile, add, scored.unknown_weight)
+        _audit_indicator(row, scored.profile, add, scored.unknown_weight, report.missing("scores"))
+    _audit_weightless(scored, add)
     _audit_weights(scored, add)
     audit_form(scored, findings, add)
     row_findings = sum(1 for f in findings if f.severity != INFO and (
         f.path.startswith(("indicators[", "funds.")) or f.code == "met-targets-docked"))
     _audit_total(scored, add, row_findings)
     return replace(scored, findings=tuple(findings))
+
+
+PART_NAMES = {"funds": ("资金情况", "the funds"), "goals": ("年度总体目标", "the goals"),
+              "indicators": ("部分指标行", "some indicator rows"), "scores": ("得分", "the scores"),
+              "total": ("总分", "the total"), "other": ("部分内容", "part of the form")}
+
+
+def _audit_untranscribed(scored: ScoredReport, add) -> None:
+    """部分转录: say what the transcription left out, and that nothing was counted as zero for it."""
+    for i, part in enumerate(scored.report.untranscribed):
+        zh, en = PART_NAMES[part.part]
+        why = f"（{part.note}）" if part.note else ""
+        effect = ("，总分按其可能的最低和最高得分计为范围" if part.part == "indicators" and scored.unknown_weight
+                  else "")
+        add("untranscribed", ("untranscribed", i),
+            f"部分转录：原表的{zh}没有转录{why}，相关数字按未知处理，不按 0 计{effect}。",
+            en=f"Partly transcribed: {en} of the original form {'was' if part.part != 'scores' else 'were'} not "
+               f"transcribed{f' ({part.note})' if part.note else ''}; what depends on it is unknown, not zero.")
+
+
+def _audit_weightless(scored: ScoredReport, add) -> None:
+    """Rows that print 得分 but no 分值: their printed scores enter the total; one warning per form."""
+    rows = [r for r in scored.indicators if r.kind == "weightless"]
+    if not rows:
+        return
+    scores = sum((r.score for r in rows), ZERO)
+    add("score-without-weight", ("indicators", rows[0].indicator.index, "weight"),
+        f"{len(rows)} 项指标印有得分、没有分值（合计 {_plain(scores)} 分）：得分按原表计入总分，无法按分值复核。",
+        scores, None,
+        en=f"{len(rows)} indicator(s) print a score but no weight ({_plain(scores)} points in all): the printed "
+           "scores enter the total and cannot be checked against a weight.")
 
 
 def _differs(reported: Decimal | None, computed: Decimal | None, profile: Profile) -> bool:
@@ -108,6 +143,10 @@ def _audit_funds(scored: ScoredReport, add) -> None:
             add("illegible", ("funds", "sources", i),
                 f"资金来源“{source.name}”的{_cells(source.illegible)}在原表中无法辨认。",
                 en=f"Source “{source.name}”: {', '.join(source.illegible)} illegible on the original form.")
+    if printed.illegible:
+        add("illegible", ("funds", "reported"),
+            f"{report.layout.total_row}行的{_cells(printed.illegible)}在原表中无法辨认。",
+            en=f"The total row: {', '.join(printed.illegible)} illegible on the original form.")
     if totals.budget is not None and totals.budget == ZERO:
         add("zero-budget", ("funds", "sources"), "全年预算数为 0，无法计算执行率，执行率得分按 0 计。",
             None, Decimal(0), en="The full-year budget is 0: no execution rate can be computed; its score is 0.")
@@ -161,10 +200,11 @@ def _audit_funds(scored: ScoredReport, add) -> None:
             en=f"Execution weight {report.funds_weight} differs from the profile's {profile.execution_weight}.")
 
 
-def _audit_indicator(row: IndicatorResult, profile: Profile, add, unknown_weight: Decimal) -> None:
+def _audit_indicator(row: IndicatorResult, profile: Profile, add, unknown_weight: Decimal,
+                     scores_untranscribed: bool = False) -> None:
     ind = row.indicator
     base = ("indicators", ind.index)
-    name = ind.content or ind.level2
+    name = ind.name
     if ind.illegible:
         open_weight = "weight" in ind.illegible and unknown_weight > ZERO
         if open_weight:
@@ -179,13 +219,13 @@ def _audit_indicator(row: IndicatorResult, profile: Profile, add, unknown_weight
             counted, counted_en = "", ""
         add("illegible", base, f"“{name}”的{_cells(ind.illegible)}在原表中无法辨认{counted}。",
             en=f"“{name}”: {', '.join(ind.illegible)} illegible on the original form{counted_en}.")
-    if row.kind in ("empty", "not_applicable", "illegible"):
+    if row.kind in ("empty", "not_applicable", "illegible", "weightless"):
         return
     if ind.score is not None and ind.weight is not None and ind.score > ind.weight:
         add("score-exceeds-weight", base + ("score",),
             f"“{name}”得分 {ind.score} 超过分值 {ind.weight}。", ind.score, ind.weight,
             en=f"“{name}”: score {ind.score} is above its weight {ind.weight}.")
-    if ind.score is None and "score" not in ind.illegible:
+    if ind.score is None and "score" not in ind.illegible and not scores_untranscribed:
         add("missing-score", base + ("score",), f"“{name}”没有填报得分。", None, row.score,
             en=f"“{name}”: no score reported.")
     for cell in ("target", "actual"):
@@ -208,6 +248,13 @@ def _audit_indicator(row: IndicatorResult, profile: Profile, add, unknown_weight
             en=f"“{name}”: one of target and actual is a quantity, the other text; checked as qualitative.")
     if row.kind == "quantity":
         _audit_quantity(row, profile, add, base, name)
+    elif row.kind == "coefficient":
+        if _differs(ind.score, row.computed, profile):
+            add("indicator-score-mismatch", base + ("score",),
+                f"“{name}”填报得分 {ind.score} 与 得分系数 {_plain(ind.coefficient)}% × 分值 {_plain(ind.weight)} = "
+                f"{row.computed} 不一致。", ind.score, row.computed,
+                en=f"“{name}”: reported score {ind.score} differs from coefficient {_plain(ind.coefficient)}% × "
+                   f"weight {_plain(ind.weight)} = {row.computed}.")
     else:
         _audit_band(row, add, base, name)
     if row.met is False and not (ind.reason and ind.measures):
@@ -265,13 +312,17 @@ def _audit_weights(scored: ScoredReport, add) -> None:
     weights = [r.indicator.weight for r in rows if r.indicator.weight is not None]
     total = scored.execution.weight + sum(weights, ZERO)
     unknown = sum(1 for r in rows if r.kind == "illegible")
-    if total > HUNDRED or (total < HUNDRED and not unknown):  # illegible weights may hold the rest of 100
+    left_out = scored.report.missing("indicators") or any(r.kind == "weightless" for r in rows)
+    # illegible weights, rows left out and weightless rows may hold the rest of 100
+    if total > HUNDRED or (total < HUNDRED and not unknown and not left_out):
         extra = f"（另有 {unknown} 项分值无法辨认）" if unknown else ""
         add("weights-sum", ("indicators",),
             f"执行率分值与各指标分值合计为 {_plain(total)}，不是 100{extra}。", total, HUNDRED,
             en=f"Execution and indicator weights add up to {_plain(total)}, not 100"
                f"{f' ({unknown} weight(s) illegible)' if unknown else ''}.")
-    for level1, standard in scored.profile.level1_weights.items():
+    for level1, standard in (scored.report.layout.level1_weights or scored.profile.level1_weights).items():
+        if left_out:
+            break
         got = sum((r.indicator.weight or ZERO for r in rows if r.indicator.level1 == level1), ZERO)
         present = any(r.indicator.level1 == level1 for r in rows)
         open_weight = any(r.kind == "illegible" and r.indicator.level1 == level1 for r in rows)
@@ -326,13 +377,14 @@ def _sum_of_reported(scored: ScoredReport) -> Decimal:
     ex = scored.execution
     parts = [ex.reported_score if ex.reported_score is not None else ex.score]
     parts += [r.indicator.score if r.indicator.score is not None else r.score for r in scored.indicators
-              if r.kind in ("quantity", "qualitative")]
+              if r.kind in SCORED_KINDS]
     return sum((p for p in parts if p is not None), ZERO)
 
 
 CELL_NAMES = {
     "level3": "三级指标", "content": "目标内容", "target": "目标值", "actual": "完成值", "weight": "分值",
     "score": "得分", "reason": "未完成原因", "measures": "改进措施", "initial_budget": "年初预算数",
+    "level2": "二级指标", "nature": "指标性质", "unit": "度量单位", "coefficient": "得分系数", "rate": "执行率",
     "budget": "全年预算数", "executed": "全年执行数", "transfer": "上级转移支付",
 }
 

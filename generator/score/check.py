@@ -16,7 +16,14 @@ from ..errors import ContentError, Problem
 from ..read.config import SiteConfig, load_config
 from ..read.model import Department, Report
 from ..read.profiles import Profile
-from ..read.records import Content, RecordCache, list_departments, read_department_folder, unused_files
+from ..read.records import (
+    Content,
+    RecordCache,
+    form_order,
+    list_departments,
+    read_department_folder,
+    unused_files,
+)
 from .audit import Finding, audit_report
 from .scoring import ScoredReport, score_report
 
@@ -69,15 +76,17 @@ def check_project(project_dir: Path) -> CheckedSite:
 def check_department(config: SiteConfig, slug: str, cache: RecordCache | None = None
                      ) -> tuple[tuple[Department, tuple[ScoredReport, ...]] | None, list[Problem]]:
     """One department folder read, validated, scored and audited, its forms in year order."""
-    result, problems = read_department_folder(config.departments_dir / slug, f"content/departments/{slug}", cache)
+    result, problems = read_department_folder(config.departments_dir / slug, f"content/departments/{slug}", cache,
+                                              config.rules)
     if result is None or problems:
         return None, problems
     department, reports = result
-    return (department, tuple(check_form(r, config.profile) for r in sorted(reports, key=lambda r: r.year))), []
+    return (department, tuple(check_form(r, config.profile_for(r)) for r in sorted(reports, key=form_order))), []
 
 
 def check_form(report: Report, profile: Profile) -> ScoredReport:
-    """A form recomputed under the profile and audited against what it reported."""
+    """A form recomputed under its profile (:meth:`SiteConfig.profile_for`) and audited against
+    what it reported."""
     return audit_report(score_report(report, profile))
 
 

@@ -129,6 +129,8 @@ def _percent(share: Fraction) -> str:
 # ---------------------------------------------------------------- 4. a form published without scores
 
 def _blank_rows(scored: ScoredReport) -> list[int]:
+    if scored.report.missing("scores"):  # not transcribed is not blank
+        return []
     return [r.indicator.index for r in _scored_rows(scored)
             if r.indicator.score is None and "score" not in r.indicator.illegible]
 
@@ -151,7 +153,7 @@ def _deviation_reasons(scored: ScoredReport, folded: set[int], add) -> None:
     limit = scored.profile.explain_over_achievement_ratio
     for r in _scored_rows(scored):
         ind = r.indicator
-        name = ind.content or ind.level2
+        name = ind.name
         if ind.reason or "reason" in ind.illegible or r.met is False:  # a missed target: ``missing-reason``
             continue
         base = ("indicators", ind.index, "reason")

@@ -131,7 +131,7 @@ def score_report(report: Report, profile: Profile) -> ScoredReport:
     execution = score_execution(report, profile)
     rows = tuple(score_indicator(row, profile) for row in report.indicators)
     na_weight = sum((r.indicator.weight or ZERO for r in rows if r.kind == "not_applicable"), ZERO)
-    unknown_weight = _unknown_weight(execution, rows)
+    unknown_weight = _unknown_weight(execution, rows, report.missing("indicators"))
     low = execution.score + sum((r.score for r in rows if r.score is not None), ZERO)
     high = (execution.score_high if execution.score_high is not None else execution.score) + unknown_weight + sum(
         (r.score if r.score is not None else _open_band(r)[1] for r in rows if r.kind in SCORED_KINDS), ZERO)
@@ -143,7 +143,7 @@ def score_report(report: Report, profile: Profile) -> ScoredReport:
                         total_high=None if total_high == total else total_high, unknown_weight=unknown_weight)
 
 
-SCORED_KINDS = ("quantity", "qualitative")
+SCORED_KINDS = ("quantity", "qualitative", "coefficient", "weightless")
 
 
 def _open_band(row: IndicatorResult) -> tuple[Decimal, Decimal]:
@@ -151,9 +151,11 @@ def _open_band(row: IndicatorResult) -> tuple[Decimal, Decimal]:
     return row.band if row.band is not None else (ZERO, row.indicator.weight or ZERO)
 
 
-def _unknown_weight(execution: ExecutionResult, rows: tuple[IndicatorResult, ...]) -> Decimal:
-    """The weight of rows whose 分值 is illegible: what is left of the form's 100 (zero if nothing is)."""
-    if not any(r.kind == "illegible" for r in rows):
+def _unknown_weight(execution: ExecutionResult, rows: tuple[IndicatorResult, ...], rows_missing: bool = False
+                    ) -> Decimal:
+    """The weight of rows whose 分值 is illegible, or of rows the transcription left out: what is
+    left of the form's 100 (zero if nothing is)."""
+    if not rows_missing and not any(r.kind == "illegible" for r in rows):
         return ZERO
     known = execution.weight + sum((r.indicator.weight or ZERO for r in rows), ZERO)
     return max(ZERO, HUNDRED - known)
@@ -184,11 +186,14 @@ def grade_for(total: Decimal, profile: Profile) -> str:
 
 
 def fund_totals(report: Report) -> FundTotals:
-    """Sum the sources; where a cell is illegible, fall back to the printed 年度资金总额."""
+    """Sum the sources; where a cell is illegible, or the form gives no sources, take the printed
+    年度资金总额 (None when that is not legible either: unknown, never zero)."""
+    printed = report.reported_funds
+
     def total(name: str) -> Decimal | None:
-        if any(name in s.illegible for s in report.sources):
-            return getattr(report.reported_funds, name)
-        return sum((getattr(s, name) or ZERO for s in report.sources), ZERO)
+        if report.sources and not any(name in s.illegible for s in report.sources):
+            return sum((getattr(s, name) or ZERO for s in report.sources), ZERO)
+        return getattr(printed, name)
 
     return FundTotals(total("budget"), total("executed"), total("transfer") or ZERO)
 
@@ -243,7 +248,14 @@ def score_indicator(row: Indicator, profile: Profile) -> IndicatorResult:
     if not row.applicable:
         return IndicatorResult(row, "not_applicable", None)
     if row.weight is None:
+        if row.score is not None and "weight" not in row.illegible:
+            # printed 得分 without 分值 (some provinces print no weights): kept as printed, never dropped
+            return IndicatorResult(row, "weightless", round_to(row.score, profile.places, profile.rounding_mode))
         return IndicatorResult(row, "illegible", None)
+    if row.coefficient is not None:  # 得分系数 (%) × 分值: the form states the share itself
+        share = Fraction(row.coefficient) / 100
+        computed = round_to(Fraction(row.weight) * share, profile.places, profile.rounding_mode)
+        return IndicatorResult(row, "coefficient", computed, computed=computed, share=share)
     target, actual = row.target, row.actual
     if target and target.kind == "relative" and actual and actual.is_quantity and row.base and row.base.is_quantity:
         target = relative_target(target, row.base) or target  # unusable: checked as qualitative below

@@ -135,10 +135,10 @@ class SiteState:
     def _check(self) -> CheckedSite:
         """Read (through the record cache), score and audit; reuse forms whose record is unchanged."""
         content = read_content(self.config, self.records)
-        profile = self.config.profile
         forms = []
         scored: dict[str, tuple] = {}
         for report in content.reports:
+            profile = self.config.profile_for(report)
             cached = self.scored.get(report.src_path)
             unchanged = cached and cached[0] is report and cached[1] is profile
             form = cached[2] if unchanged else check_form(report, profile)

@@ -80,8 +80,8 @@ def form_execution_chart(form: ScoredReport, t: dict) -> Chart:
 
 def form_scores_chart(form: ScoredReport, t: dict) -> Chart:
     """Weight against score for every scored indicator, grouped by 一级指标."""
-    rows = [r for r in form.indicators if r.kind in ("quantity", "qualitative")]
-    x = [[label(r.indicator.level1) for r in rows], [label(r.indicator.content) for r in rows]]
+    rows = [r for r in form.indicators if r.kind in ("quantity", "qualitative", "coefficient")]
+    x = [[label(r.indicator.level1) for r in rows], [label(r.indicator.name) for r in rows]]
     figure = {
         "data": [
             {"type": "bar", "name": t["weight"], "x": x, "y": [r.indicator.weight for r in rows]},
@@ -92,7 +92,7 @@ def form_scores_chart(form: ScoredReport, t: dict) -> Chart:
                           legend={"orientation": "h", "y": 1.1, "x": 0},
                           yaxis={"title": {"text": t["points"]}, "rangemode": "tozero"}),
     }
-    table = tuple((r.indicator.level1, r.indicator.content, r.indicator.weight, r.score) for r in rows)
+    table = tuple((r.indicator.level1, r.indicator.name, r.indicator.weight, r.score) for r in rows)
     return Chart("chart-scores", t["chart_scores"], figure,
                  (t["level1"], t["content"], t["weight"], t["score"]), table)
 

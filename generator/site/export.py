@@ -13,6 +13,7 @@ import re
 from decimal import Decimal
 
 from ..read.config import SITE_SCHEMA
+from ..read.layouts import DEFAULT_LAYOUTS, LAYOUT_SCHEMA, shipped_rules
 from ..read.profiles import OVERRIDE_SCHEMA, PROFILE_SCHEMA
 from ..read.schema import DEPARTMENT_SCHEMA, REPORT_SCHEMA, json_schema
 from ..score.scoring import IndicatorResult, ScoredReport, possible_grades
@@ -35,15 +36,27 @@ def form_to_dict(scored: ScoredReport) -> dict:
         "fictional": report.department.fictional,
         "year": report.year,
         "form": report.form,
+        **({"project": {"id": report.project_id, "name": report.project, "code": report.project_code,
+                        "authority": report.authority, "implementer": report.implementer}}
+           if report.is_project else {}),
         "file": report.src_path,
         "profile": profile_to_dict(scored),
+        "layout": {"name": report.layout.name, "title": report.layout.title, "regulation": report.layout.regulation},
+        "untranscribed": [{"part": u.part, "note": u.note} for u in report.untranscribed],
         "money_unit": report.money_unit,
         "funds": {
             "budget": ex.totals.budget,
             "executed": ex.totals.executed,
             "transfer": ex.totals.transfer,
             "sources": [{"name": s.name, "initial_budget": s.initial_budget, "budget": s.budget,
-                         "executed": s.executed, "transfer": s.transfer} for s in report.sources],
+                         "executed": s.executed, "transfer": s.transfer,
+                         **({"rate": s.rate} if s.rate is not None else {}),
+                         **({"score": s.score} if s.score is not None else {}),
+                         "illegible": list(s.illegible)} for s in report.sources],
+            "reported": {"initial_budget": report.reported_funds.initial_budget,
+                         "budget": report.reported_funds.budget, "executed": report.reported_funds.executed,
+                         "transfer": report.reported_funds.transfer,
+                         "illegible": list(report.reported_funds.illegible)},
         },
         "execution": {
             "rate": ex.rate,
@@ -84,6 +97,9 @@ def indicator_to_dict(row: IndicatorResult) -> dict:
         "reported_score": ind.score,
         "reason": ind.reason,
         "measures": ind.measures,
+        **{k: v for k, v in (("nature", ind.nature), ("unit", ind.unit), ("coefficient", ind.coefficient),
+                             ("core", ind.core)) if v not in ("", None)},  # only rows that print them
+        "note": ind.note,
         "illegible": list(ind.illegible),
     }
 
@@ -93,11 +109,36 @@ def all_schemas() -> dict[str, dict]:
     site = dict(SITE_SCHEMA, properties=dict(SITE_SCHEMA["properties"]))
     site["properties"]["profile_options"] = dict(OVERRIDE_SCHEMA, title="评分规则覆盖项")
     return {
-        "report": json_schema(REPORT_SCHEMA, SCHEMA_BASE + "report.schema.json"),
+        "report": with_layout_levels(json_schema(REPORT_SCHEMA, SCHEMA_BASE + "report.schema.json")),
         "department": json_schema(DEPARTMENT_SCHEMA, SCHEMA_BASE + "department.schema.json"),
         "site": json_schema(site, SCHEMA_BASE + "site.schema.json"),
         "profile": json_schema(PROFILE_SCHEMA, SCHEMA_BASE + "profile.schema.json"),
+        "layout": json_schema(LAYOUT_SCHEMA, SCHEMA_BASE + "layout.schema.json"),
     }
+
+
+def with_layout_levels(schema: dict) -> dict:
+    """The report schema for editors with each shipped layout's 一级/二级 names: the reader checks
+    them against the record's layout (:func:`generator.read.records.level_problems`); here every
+    layout becomes an ``if layout is … then`` branch, and a record without ``layout`` gets the
+    national layout of its form kind (a site that changes the default checks with ``perfsite check``)."""
+    rules = shipped_rules()
+    item = schema["properties"]["indicators"]["items"]
+    names = sorted({n for layout in rules.layouts.values() for n in layout.levels})
+    item["properties"]["level1"] = {**item["properties"]["level1"], "examples": names}
+    branches = []
+    for name, layout in sorted(rules.layouts.items()):
+        level1 = {"enum": list(layout.levels)}
+        rows = {"type": "object", "properties": {"level1": level1}}
+        if all(layout.levels.values()):
+            rows["properties"]["level2"] = {"enum": sorted({n for v in layout.levels.values() for n in v}) + [None]}
+        chosen = {"properties": {"layout": {"const": name}}, "required": ["layout"]}
+        if name == DEFAULT_LAYOUTS[layout.form]:  # no layout named: the default for the form kind
+            kind = ({"properties": {"form": {"const": "project"}}, "required": ["form"]} if layout.form == "project"
+                    else {"not": {"properties": {"form": {"const": "project"}}, "required": ["form"]}})
+            chosen = {"anyOf": [chosen, {"allOf": [{"not": {"required": ["layout"]}}, kind]}]}
+        branches.append({"if": chosen, "then": {"properties": {"indicators": {"items": rows}}}})
+    return {**schema, "allOf": branches}
 
 
 def dumps(value: object, indent: int | None = 2) -> str:

@@ -6,7 +6,7 @@ from urllib.parse import quote
 from xml.sax.saxutils import escape, quoteattr
 
 from ..score.check import CheckedSite
-from .sitemodel import Page, form_url
+from .sitemodel import Page, form_title, report_url
 
 
 def _absolute(base_url: str, path: str) -> str:
@@ -28,7 +28,7 @@ def feed_xml(site: CheckedSite, t: dict) -> bytes:
     """One entry per form, newest publication first; timestamps are publication dates."""
     config = site.config
     base = config.base_url
-    forms = sorted(site.forms, key=lambda f: (f.report.published, f.report.department.slug, f.report.year),
+    forms = sorted(site.forms, key=lambda f: (f.report.published, f.report.key),
                    reverse=True)
     updated = forms[0].report.published if forms else "1970-01-01"
     feed_id = base + "/" if base else "urn:perfsite:" + quote(config.title, safe="")
@@ -40,14 +40,15 @@ def feed_xml(site: CheckedSite, t: dict) -> bytes:
              f"  <link rel=\"self\" href={quoteattr(_absolute(base, 'feed.xml'))}/>"]
     for form in forms:
         r = form.report
-        url = _absolute(base, form_url(r.department.slug, r.year))
-        entry_id = url if base else f"urn:perfsite:{r.department.slug}:{r.year}"
-        summary = t["feed_summary"].format(name=r.department.name, year=r.year, total=form.total,
+        url = _absolute(base, report_url(r))
+        entry_id = url if base else f"urn:perfsite:{r.department.slug}:{r.year}" + (
+            f":{r.project_id}" if r.project_id else "")
+        summary = t["feed_summary"].format(name=r.department.name, year=r.year, total=form.total_shown,
                                            grade=form.grade)
         if r.department.fictional:
             summary = f"{t['fictional_short']} {summary}"
         lines += ["  <entry>",
-                  f"    <title>{escape(r.department.name)} {r.year}</title>",
+                  f"    <title>{escape(form_title(r))}</title>",
                   f"    <id>{escape(entry_id)}</id>",
                   f"    <link href={quoteattr(url)}/>",
                   f"    <updated>{r.published}T00:00:00Z</updated>",

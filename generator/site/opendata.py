@@ -14,17 +14,18 @@ from decimal import Decimal
 
 from ..score.scoring import ScoredReport
 from .export import dumps, form_to_dict
-from .sitemodel import form_url
+from .sitemodel import data_base, report_url
 
 REPORT_COLUMNS = [
     "department", "department_name", "fictional", "year", "form", "budget", "executed", "transfer",
     "rate", "reported_rate", "execution_weight", "execution_score", "reported_execution_score",
     "total", "total_min", "total_max", "reported_total", "grade", "errors", "warnings", "infos", "profile", "url",
+    "project_id", "project", "project_code", "authority", "implementer", "layout", "untranscribed",
 ]
 INDICATOR_COLUMNS = [
     "department", "year", "path", "level1", "level2", "level3", "content", "target", "actual",
     "weight", "score", "computed_score", "reported_score", "kind", "direction", "achievement",
-    "reason", "measures",
+    "reason", "measures", "project_id", "nature", "unit", "coefficient", "core", "note", "illegible",
 ]
 
 
@@ -75,7 +76,8 @@ def report_row(form: ScoredReport) -> list[object]:
             form.total if form.total_known else None, form.total,
             form.total if form.total_known else form.total_high, r.reported_total, form.grade,
             severities.count("error"), severities.count("warning"), severities.count("info"),
-            form.profile.name, form_url(r.department.slug, r.year)]
+            form.profile.name, report_url(r), r.project_id, r.project, r.project_code, r.authority,
+            r.implementer, r.layout.name, "; ".join(u.part for u in r.untranscribed)]
 
 
 def indicator_rows(form: ScoredReport) -> list[list[object]]:
@@ -85,7 +87,9 @@ def indicator_rows(form: ScoredReport) -> list[list[object]]:
              row.indicator.target.text if row.indicator.target else "",
              row.indicator.actual.text if row.indicator.actual else "",
              row.indicator.weight, row.score, row.computed, row.indicator.score, row.kind,
-             row.direction, row.achievement, row.indicator.reason, row.indicator.measures]
+             row.direction, row.achievement, row.indicator.reason, row.indicator.measures,
+             r.project_id, row.indicator.nature, row.indicator.unit, row.indicator.coefficient, row.indicator.core,
+             row.indicator.note, " ".join(row.indicator.illegible)]
             for row in form.indicators]
 
 
@@ -102,7 +106,7 @@ class FormOutputs:
 
 def form_outputs(form: ScoredReport, source_bytes: bytes) -> FormOutputs:
     r = form.report
-    base = f"data/{r.department.slug}/{r.year}"
+    base = data_base(r)
     fragment = dumps(form_to_dict(form), indent=None).encode("utf-8")
     indicators = csv_lines(indicator_rows(form)).encode("utf-8")
     files = {

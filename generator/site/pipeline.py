@@ -17,7 +17,7 @@ from dataclasses import replace
 from ..errors import ContentError
 from ..read.config import SiteConfig
 from ..read.inputs import read_input
-from ..read.records import YEAR_FILE
+from ..read.records import FORM_FILE
 from ..score.check import CheckedSite
 from ..score.scoring import ScoredReport
 from .feeds import feed_xml, robots_txt, sitemap_xml
@@ -36,7 +36,7 @@ def nav_years(record_names: Iterable[str]) -> list[int]:
     """The years in the navigation, newest first, from the record file names (each is checked
     against the year it holds), so ``build`` knows them before reading a record and ``serve``
     from the records it holds, without listing folders again."""
-    years = {int(m.group(1)) for name in record_names if (m := YEAR_FILE.match(name.rsplit("/", 1)[-1]))}
+    years = {int(m.group(1)) for name in record_names if (m := FORM_FILE.match(name.rsplit("/", 1)[-1]))}
     return sorted(years, reverse=True)
 
 

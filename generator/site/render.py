@@ -19,7 +19,7 @@ from ..read.records import department_of
 from ..score.scoring import Interval
 from .charts import PLOT_CONFIG, Chart
 from .export import dumps
-from .sitemodel import Page
+from .sitemodel import Page, report_url
 from .theme import Theme, get_template, static_sources, template_error
 
 Files = dict[str, bytes]
@@ -174,17 +174,6 @@ def cell_helpers(strings: dict[str, str]):
     return both, cell
 
 
-class IndicatorCells:
-    """The escaped contents of one indicator row's cells (the markup around them stays in form.html)."""
-
-    __slots__ = ("level3", "content", "target", "actual", "weight", "score")
-
-    def __init__(self, level3: Markup, content: Markup, target: Markup, actual: Markup, weight: Markup,
-                 score: Markup) -> None:
-        self.level3, self.content, self.target, self.actual = level3, content, target, actual
-        self.weight, self.score = weight, score
-
-
 def indicator_cells_helper(strings: dict[str, str], both):
     """``indicator_cells(row)``: one call per indicator row instead of a call or a branch per cell,
     the most repeated part of a form page."""
@@ -194,8 +183,9 @@ def indicator_cells_helper(strings: dict[str, str], both):
         strings["lparen"], strings["qualitative"], strings["comma"], strings["band"])
     band_close = Markup("{}</span>").format(strings["rparen"])
     empty = Markup("")
+    yes, no = escape(strings["answer_yes"]), escape(strings["answer_no"])
 
-    def indicator_cells(row) -> IndicatorCells:
+    def indicator_cells(row) -> dict[str, Markup]:
         r = row.result
         ind = r.indicator
         unreadable = ind.illegible
@@ -210,13 +200,18 @@ def indicator_cells_helper(strings: dict[str, str], both):
             if r.kind == "qualitative" and r.band:
                 score += (band_open + escape(plain_number(r.band[0])) + "–" + escape(plain_number(r.band[1]))
                           + band_close)
-        return IndicatorCells(
-            illegible if "level3" in unreadable else escape(ind.level3),
-            illegible if "content" in unreadable else escape(ind.content),
-            illegible if "target" in unreadable else escape(ind.target.text if ind.target else ""),
-            illegible if "actual" in unreadable else escape(ind.actual.text if ind.actual else ""),
-            illegible if "weight" in unreadable else escape(plain_number(ind.weight)),
-            score)
+        cells = {
+            "level3": escape(ind.level3), "content": escape(ind.content), "nature": escape(ind.nature),
+            "target": escape(ind.target.text if ind.target else ""),
+            "unit": escape(ind.unit), "actual": escape(ind.actual.text if ind.actual else ""),
+            "weight": escape(plain_number(ind.weight)), "coefficient": escape(plain_number(ind.coefficient)),
+            "score": score, "core": empty if ind.core is None else yes if ind.core else no,
+            "reason": escape(ind.reason), "measures": escape(ind.measures), "note": escape(ind.note),
+        }
+        for name in unreadable:
+            if name != "score":
+                cells[name] = illegible
+        return cells
 
     return indicator_cells
 
@@ -225,7 +220,8 @@ def configure_env(theme: Theme, files: Files) -> None:
     """Filters and helpers every template may use. ``cached`` renders a section as it is;
     engines that reuse sections pass a :class:`Sections` as ``cached`` in the page context."""
     both, cell = cell_helpers(theme.strings)
-    theme.env.globals.update(both=both, cell=cell, indicator_cells=indicator_cells_helper(theme.strings, both))
+    theme.env.globals.update(both=both, cell=cell, indicator_cells=indicator_cells_helper(theme.strings, both),
+                             form_link=report_url)
     theme.env.filters.update(num=format_number, plain=plain_number)
     theme.env.tests.update(numeric=is_numeric)
     theme.env.globals.update(chart_payload=chart_payload,

@@ -52,8 +52,19 @@ _INDICATOR_PATH = re.compile(r"indicators\[(\d+)\]")
 _FLAGGED_PATH = re.compile(r"indicators\[(\d+)\](?:\.(\w+))?")
 
 
-def form_url(slug: str, year: int) -> str:
-    return f"departments/{slug}/{year}/index.html"
+def form_url(slug: str, year: int, project_id: str = "") -> str:
+    """A department-wide form at ``departments/<slug>/<year>/``; a project form one level below."""
+    return f"departments/{slug}/{year}/" + (f"{project_id}/index.html" if project_id else "index.html")
+
+
+def report_url(report) -> str:
+    return form_url(report.department.slug, report.year, report.project_id)
+
+
+def data_base(report) -> str:
+    """Where a form's downloads live, without the extension (``data/<slug>/<year>[-<project>]``)."""
+    suffix = f"-{report.project_id}" if report.project_id else ""
+    return f"data/{report.department.slug}/{report.year}{suffix}"
 
 
 def department_url(slug: str) -> str:
@@ -80,6 +91,41 @@ def finding_anchor(path: str) -> str:
     if path.startswith("funds"):
         return "funds"
     return "indicators" if path.startswith("indicators") else "findings"
+
+
+FUND_FIELDS = ("initial_budget", "budget", "executed", "transfer", "weight", "rate", "score")
+INDICATOR_FIELDS = ("level3", "content", "nature", "target", "unit", "actual", "weight", "coefficient", "score",
+                    "core", "reason", "measures", "note")
+
+
+def fund_columns(report) -> list[tuple[str, str]]:
+    """The funds table's columns, ``(field, header)``: the layout's, in its order and words, plus
+    any column the record fills that the layout does not print (never a value silently hidden)."""
+    columns = [(c.field, c.header) for c in report.layout.fund_columns]
+    have = {name for name, _ in columns}
+    printed = report.reported_funds
+    for name in ("initial_budget", "transfer", "rate", "score"):
+        if name not in have and (getattr(printed, name, None) is not None or any(
+                getattr(s, name) is not None or name in s.illegible for s in report.sources)):
+            columns.insert(min(FUND_FIELDS.index(name), len(columns)), (name, ""))
+    return columns
+
+
+def indicator_columns(report) -> list[tuple[str, str]]:
+    """The indicator table's columns after 一级/二级, ``(field, header)``: the layout's, plus any
+    the record fills that the layout does not print; ``header`` empty: the theme's word."""
+    columns = [(c.field, c.header) for c in report.layout.body_columns]
+    have = {name for name, _ in columns}
+    rows = report.indicators
+    for name in INDICATOR_FIELDS:
+        if name in have:
+            continue
+        if any(getattr(row, name) not in (None, "") or name in row.illegible for row in rows):
+            order = [f for f, _ in columns]
+            after = [i for i, f in enumerate(order) if f in INDICATOR_FIELDS
+                     and INDICATOR_FIELDS.index(f) < INDICATOR_FIELDS.index(name)]
+            columns.insert(after[-1] + 1 if after else 0, (name, ""))
+    return columns
 
 
 @dataclass(frozen=True)
@@ -130,13 +176,14 @@ def build_site_model(site: CheckedSite, t: dict, glossary: tuple[dict, ...] = ()
     """
     profile = site.config.profile
     forms = list(site.forms)
-    by_year: dict[int, list[ScoredReport]] = defaultdict(list)
-    by_department: dict[str, list[ScoredReport]] = defaultdict(list)
+    by_year: dict[int, list[ScoredReport]] = defaultdict(list)          # department-wide forms
+    projects_by_year: dict[int, list[ScoredReport]] = defaultdict(list)  # project forms
+    by_department: dict[str, list[ScoredReport]] = defaultdict(list)    # every form
     for form in forms:
-        by_year[form.report.year].append(form)
+        (projects_by_year if form.report.is_project else by_year)[form.report.year].append(form)
         by_department[form.report.department.slug].append(form)
     grades = [g for g, _ in profile.grades]
-    years = sorted(by_year, reverse=True)
+    years = sorted(set(by_year) | set(projects_by_year), reverse=True)
     departments = sorted(site.content.departments, key=lambda d: d.slug)
     every = frozenset({EVERY_RECORD})
 
@@ -144,21 +191,24 @@ def build_site_model(site: CheckedSite, t: dict, glossary: tuple[dict, ...] = ()
                   partial(index_context, site, by_year, years, departments, grades, t), every)]
     for year in years:
         pages.append(Page(year_url(year), "year.html", f"{year} {t['year_page_title']}",
-                          partial(year_context, year, by_year[year], profile, grades, t), every))
+                          partial(year_context, year, by_year[year], profile, grades, t,
+                                  projects_by_year[year]), every))
     pages.append(Page("departments/index.html", "departments.html", t["departments"],
                       partial(lambda: {"departments": [(d, by_department.get(d.slug, [])) for d in departments]}),
                       every))
     for department in departments:
-        history = sorted(by_department.get(department.slug, []), key=lambda f: f.report.year)
-        deps = frozenset({department.src_path} | {f.report.src_path for f in history})
+        own = sorted(by_department.get(department.slug, []), key=lambda f: f.report.key)
+        history = [f for f in own if not f.report.is_project]
+        projects = [f for f in own if f.report.is_project]
+        deps = frozenset({department.src_path} | {f.report.src_path for f in own})
         pages.append(Page(department_url(department.slug), "department.html", department.name,
-                          partial(department_context, department, history, t), deps))
-        for i, form in enumerate(history):
-            previous = history[i - 1] if i > 0 else None
-            following = history[i + 1] if i + 1 < len(history) else None
-            r = form.report
-            pages.append(Page(form_url(r.department.slug, r.year), "form.html", f"{r.department.name} {r.year}",
-                              partial(form_context, form, previous, following, t), deps))
+                          partial(department_context, department, history, t, projects), deps))
+        for series in [history, *project_series(projects)]:
+            for i, form in enumerate(series):
+                previous = series[i - 1] if i > 0 else None
+                following = series[i + 1] if i + 1 < len(series) else None
+                pages.append(Page(report_url(form.report), "form.html", form_title(form.report),
+                                  partial(form_context, form, previous, following, t), deps))
     pages.append(Page("quality/index.html", "quality.html", t["quality"],
                       partial(quality_context, site, departments, by_department, forms), every))
     pages.append(Page("glossary/index.html", "glossary.html", t["glossary"], partial(dict, glossary=glossary)))
@@ -173,6 +223,21 @@ def build_site_model(site: CheckedSite, t: dict, glossary: tuple[dict, ...] = ()
     return pages
 
 
+def project_series(projects: list[ScoredReport]) -> list[list[ScoredReport]]:
+    """A department's project forms grouped by project (its file-name id), each in year order:
+    the previous and next year of a project form are the same project's."""
+    series: dict[str, list[ScoredReport]] = defaultdict(list)
+    for form in projects:
+        series[form.report.project_id].append(form)
+    return [sorted(found, key=lambda f: f.report.year) for _id, found in sorted(series.items())]
+
+
+def form_title(report) -> str:
+    if report.is_project:
+        return f"{report.department.name} {report.year} {report.project or report.project_id}"
+    return f"{report.department.name} {report.year}"
+
+
 def index_context(site: CheckedSite, by_year, years, departments, grades, t) -> dict:
     profile = site.config.profile
     summaries = [year_summary(y, by_year[y], profile, grades) for y in years]
@@ -181,6 +246,7 @@ def index_context(site: CheckedSite, by_year, years, departments, grades, t) -> 
         "latest": summaries[0] if summaries else None,
         "department_count": len(departments),
         "form_count": len(site.forms),
+        "project_count": sum(1 for f in site.forms if f.report.is_project),
         "fictional_count": sum(1 for d in departments if d.fictional),
         "findings": site.findings_by_severity(),
         "charts": [charts.overview_chart(by_year, t, profile)] if site.forms else [],
@@ -188,13 +254,16 @@ def index_context(site: CheckedSite, by_year, years, departments, grades, t) -> 
     }
 
 
-def year_context(year: int, forms: list[ScoredReport], profile, grades: list[str], t: dict) -> dict:
+def year_context(year: int, forms: list[ScoredReport], profile, grades: list[str], t: dict,
+                 projects: list[ScoredReport] = ()) -> dict:
+    """A year: its department-wide forms ranked, and its project forms listed by department."""
     ranked = sorted(forms, key=lambda f: (-f.total, f.report.department.slug))
     return {
         "summary": year_summary(year, forms, profile, grades),
         "ranked": ranked,
+        "projects": sorted(projects, key=lambda f: f.report.key),
         "grades": grades,
-        "charts": charts.year_charts(forms, t, grades, ranked),
+        "charts": charts.year_charts(forms, t, grades, ranked) if forms else [],
     }
 
 
@@ -212,21 +281,28 @@ def year_summary(year: int, forms: list[ScoredReport], profile, grades: list[str
     }
 
 
-def department_context(department: Department, history: list[ScoredReport], t: dict) -> dict:
+def department_context(department: Department, history: list[ScoredReport], t: dict,
+                       projects: list[ScoredReport] = ()) -> dict:
+    """A department: its department-wide forms over the years (table and trends), then its
+    project forms, newest year first."""
     return {"department": department, "history": history,
+            "projects": sorted(projects, key=lambda f: (-f.report.year, f.report.project_id)),
             "charts": charts.department_charts(history, t) if history else []}
 
 
 def form_context(form: ScoredReport, previous, following, t: dict) -> dict:
     r = form.report
-    base = f"data/{r.department.slug}/{r.year}"
+    base = data_base(r)
     return {
-        "form": form, "report": r, "department": r.department,
+        "form": form, "report": r, "department": r.department, "layout": r.layout, "profile": form.profile,
+        "url": report_url(r),
         "previous": previous, "next": following,
         "functions_html": render_markdown(r.functions),
         "planned_html": render_markdown(r.goals_planned),
         "achieved_html": render_markdown(r.goals_achieved),
         "rows": indicator_rows(form),
+        "fund_columns": fund_columns(r),
+        "indicator_columns": indicator_columns(r),
         "findings": [(f, finding_anchor(f.path)) for f in form.findings],
         "flagged": {finding_anchor(f.path) for f in form.findings if f.severity != "info"},
         "downloads": {"json": f"{base}.json", "csv": f"{base}.csv", "yaml": f"{base}.yaml"},
@@ -257,11 +333,11 @@ def quality_context(site: CheckedSite, departments, by_department, forms) -> dic
 def quality_groups(departments, by_department) -> list[dict]:
     groups = []
     for department in departments:
-        forms = [f for f in sorted(by_department.get(department.slug, []), key=lambda f: f.report.year)
+        forms = [f for f in sorted(by_department.get(department.slug, []), key=lambda f: f.report.key)
                  if f.findings]
         if forms:
             groups.append({"department": department,
-                           "forms": [QualityItem(f, form_url(department.slug, f.report.year)) for f in forms]})
+                           "forms": [QualityItem(f, report_url(f.report)) for f in forms]})
     return groups
 
 
