@@ -135,7 +135,8 @@ def search_bundle(pages: Iterable[tuple[str, bytes]], cancel: threading.Event | 
         slug = department_of(rel)
         if slug is not None:
             by_department.setdefault(slug, []).append((rel, html))
-    forms = {slug: sum(1 for rel, _ in found if rel.count("/") == 3) for slug, found in by_department.items()}
+    # a form page: departments/<slug>/<year>/index.html, or a project form one level below it
+    forms = {slug: sum(1 for rel, _ in found if rel.count("/") >= 3) for slug, found in by_department.items()}
     if not any(forms.values()):  # no form yet: an index of what there is, so the search page works
         return index_pages(pages, BUNDLE, cancel)
     plan = plan_bundles(forms)
