@@ -317,8 +317,9 @@ def _report(doc: Document, problems: list[Problem], rel: str, department: Depart
 
 
 def form_kind(data: dict, project_id: str = "") -> str:
-    """``department`` or ``project``: a ``<year>-<project>.yaml`` file holds a project form."""
-    return data.get("form") or ("project" if project_id else "department")
+    """``department`` or ``project``: a ``<year>-<project>.yaml`` file holds a project form (whatever
+    its ``form:`` says; a contrary one is an error of its own)."""
+    return "project" if project_id else data.get("form") or "department"
 
 
 def record_layout(data: dict, rules: Rules, project_id: str = ""):
@@ -382,7 +383,7 @@ def cross_check(doc: Document, file_year: int, rules: Rules | None = None, proje
         fail(("year",), f"expected {file_year} (the file name), got {d['year']}",
              "rename the file or correct the year")
     kind = form_kind(d, project_id)
-    if project_id and kind != "project":
+    if project_id and (d.get("form") or "project") != "project":
         fail(("form",), f"expected project (the file name {file_year}-{project_id}.yaml holds a project form), "
              f"got {describe_value(d.get('form'))}", f"a department-wide form is named {file_year}.yaml")
     if d.get("profile") and d["profile"] not in rules.profile_names:
