@@ -54,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     new.add_argument("slug", help="the department's folder name, e.g. wangcheng-kexie")
     new.add_argument("year", type=int, help="the year of the new form")
     new.add_argument("--name", help="the department's name, when the department is new")
+    new.add_argument("--project-id", metavar="ID", help="start a project form <year>-<ID>.yaml (项目支出绩效自评表); "
+                     "ID in lowercase letters, digits and hyphens")
+    new.add_argument("--layout", help="the form's layout (perfsite profiles lists them); default: the national one")
 
     from .excel.commands import add_commands as add_excel_commands
 
@@ -203,7 +206,7 @@ def run_serve(args) -> int:
 def run_new(args) -> int:
     from .scaffold import new_record
 
-    for path in new_record(args.project.resolve(), args.slug, args.year, args.name):
+    for path in new_record(args.project.resolve(), args.slug, args.year, args.name, args.project_id, args.layout):
         print(f"wrote {path}")
     print("fill in the empty values, then run: perfsite check")
     return 0

@@ -16,13 +16,14 @@ from pathlib import Path
 from .errors import ConfigError
 from .files import write_atomic
 from .read.inputs import folder_problem, link_problem
-from .read.records import SLUG, YEAR_FILE, parse_department, read_report
+from .read.layouts import DEFAULT_LAYOUTS, shipped_rules
+from .read.records import FORM_FILE, SLUG, parse_department, read_report
 from .read.records import read_department as _read_department
 from .site.export import all_schemas, dumps
 
 SCHEMA_DIR = "schemas"
 MODELINE = "# yaml-language-server: $schema=../../../schemas/{kind}.schema.json\n"
-CARRIED = ("level1", "level2", "level3", "content", "target", "weight", "direction")
+CARRIED = ("level1", "level2", "level3", "content", "nature", "target", "unit", "weight", "direction")
 
 
 def write_schemas(project_dir: Path) -> Path:
@@ -57,13 +58,25 @@ def _quote(value: object) -> str:
     return str(value)
 
 
-def new_record(project_dir: Path, slug: str, year: int, name: str | None = None) -> list[Path]:
-    """Scaffold ``content/departments/<slug>/<year>.yaml`` (and department.yaml if new)."""
+def new_record(project_dir: Path, slug: str, year: int, name: str | None = None, project: str | None = None,
+               layout: str | None = None) -> list[Path]:
+    """Scaffold ``content/departments/<slug>/<year>.yaml``, or with ``project`` the project form
+    ``<year>-<project>.yaml`` (and department.yaml if new), in the named layout's rows."""
     if not SLUG.match(slug):
         raise ConfigError(f"{slug!r}: a department folder name uses lowercase letters, digits and hyphens, "
                           "e.g. wangcheng-kexie")
+    if project is not None and not SLUG.match(project):
+        raise ConfigError(f"--project-id {project!r}: a project id uses lowercase letters, digits and hyphens, "
+                          "e.g. keji-puji (it names the file <year>-<project>.yaml)")
     if not 1990 <= year <= 2100:
         raise ConfigError(f"{year}: expected a year from 1990 to 2100")
+    kind = "project" if project else "department"
+    rules = shipped_rules()
+    if layout is not None and layout not in rules.layouts:
+        raise ConfigError(f"--layout {layout!r}: unknown; shipped layouts: {', '.join(sorted(rules.layouts))}")
+    if layout is not None and rules.layouts[layout].form != kind:
+        raise ConfigError(f"--layout {layout}: a layout for {rules.layouts[layout].form} forms; this is a {kind} form"
+                          + ("" if project else " (add --project-id ID for a project form)"))
     rel = f"content/departments/{slug}"
     folder = project_dir / rel
     for path, shown in ((project_dir / "content", "content"), (folder.parent, "content/departments"), (folder, rel)):
@@ -71,9 +84,10 @@ def new_record(project_dir: Path, slug: str, year: int, name: str | None = None)
         if problem is not None:
             raise ConfigError(str(problem))
     _refuse_links(project_dir)
-    record = folder / f"{year}.yaml"
+    file_name = f"{year}-{project}.yaml" if project else f"{year}.yaml"
+    record = folder / file_name
     if os.path.lexists(record):
-        raise ConfigError(f"{rel}/{year}.yaml: already exists; nothing was changed")
+        raise ConfigError(f"{rel}/{file_name}: already exists; nothing was changed")
     written = []
     info = folder / "department.yaml"
     if not os.path.lexists(info):
@@ -82,8 +96,11 @@ def new_record(project_dir: Path, slug: str, year: int, name: str | None = None)
         text = department_text(name, slug)
         write_atomic(info, text.encode("utf-8"))
         written.append(info)
-    previous = _previous_report(folder, year)
-    write_atomic(record, record_text(year, previous).encode("utf-8"))
+    previous = _previous_report(folder, year, project or "")
+    chosen = rules.layouts[layout or (previous.layout.name if previous is not None else DEFAULT_LAYOUTS[kind])]
+    write_atomic(record, record_text(year, previous, project or "", chosen, explicit=layout is not None
+                                     or (previous is not None and "layout" in (previous.doc.data or {})))
+                 .encode("utf-8"))
     written.append(record)
     write_schemas(project_dir)
     return written
@@ -99,15 +116,15 @@ def department_text(name: str, slug: str) -> str:
     return text
 
 
-def _previous_report(folder: Path, year: int):
-    """The latest valid earlier form of this department, if any."""
+def _previous_report(folder: Path, year: int, project: str = ""):
+    """The latest valid earlier form of this department (of this project), if any."""
     rel = f"content/departments/{folder.name}"
     info = folder / "department.yaml"
     department, problems = _read_department(info, f"{rel}/department.yaml", folder.name)
     if department is None:
         return None
     earlier = sorted((int(m.group(1)), p) for p in folder.iterdir()
-                     if (m := YEAR_FILE.match(p.name)) and int(m.group(1)) < year)
+                     if (m := FORM_FILE.match(p.name)) and (m.group(2) or "") == project and int(m.group(1)) < year)
     for _earlier_year, path in reversed(earlier):
         report, problems = read_report(path, f"{rel}/{path.name}", department)
         if report is not None:
@@ -115,8 +132,15 @@ def _previous_report(folder: Path, year: int):
     return None
 
 
-def record_text(year: int, previous) -> str:
-    lines = [MODELINE.format(kind="report"), f"year: {year}\n", "form: department\n"]
+def record_text(year: int, previous, project: str = "", layout=None, explicit: bool = False) -> str:
+    layout = layout or shipped_rules().default_layout("project" if project else "department")
+    lines = [MODELINE.format(kind="report"), f"year: {year}\n", f"form: {'project' if project else 'department'}\n"]
+    if explicit:
+        lines.append(f"layout: {layout.name}\n")
+    if project:
+        for key in ("project", "project_code", "authority", "implementer"):
+            value = getattr(previous, key) if previous is not None else ""
+            lines.append(f"{key}: {_quote(value)}\n" if value else f"{key}: \n")
     if previous is not None:
         lines.append(f"# 由 {previous.year} 年的自评表带入：指标和目标值沿用上年，请核对后填写本年数字。\n")
         if previous.units is not None:
@@ -124,8 +148,12 @@ def record_text(year: int, previous) -> str:
         lines.append(f"money_unit: {previous.money_unit}\n")
     else:
         lines += ["units: \n", "money_unit: 万元\n"]
-    lines += ["funds:\n", "  weight: 10\n", "  sources:\n"]
-    sources = [s.name for s in previous.sources] if previous is not None else ["财政拨款"]
+    lines += ["funds:\n", "  weight: 10\n"]
+    if project:
+        lines.append("  reported: {initial_budget: , budget: , executed: , rate: , score: }\n")
+    lines.append("  sources:\n")
+    sources = ([s.name for s in previous.sources] if previous is not None and previous.sources
+               else list(layout.fund_rows[:1]) or ["财政拨款"])
     for source in sources:
         lines.append(f"    - {{name: {_quote(source)}, budget: , executed: }}\n")
     functions = previous.functions if previous is not None else ""
@@ -135,13 +163,17 @@ def record_text(year: int, previous) -> str:
     rows = previous.indicators if previous is not None else ()
     for row in rows:
         fields = {"level1": row.level1, "level2": row.level2, "level3": row.level3, "content": row.content,
-                  "target": row.target.text if row.target else "", "weight": row.weight, "direction": row.direction}
+                  "target": row.target.text if row.target else "", "weight": row.weight, "direction": row.direction,
+                  "nature": row.nature, "unit": row.unit}
         kept = [f"{key}: {_quote(fields[key])}" for key in CARRIED if fields[key] not in ("", None)]
-        if row.content:
+        if row.content or (row.named_by_level3 and row.level3):
             kept += ["actual: ", "score: "]
         lines.append("  - {" + ", ".join(kept) + "}\n")
     if not rows:
-        lines.append("  - {level1: 产出指标, level2: 数量指标, level3: , content: , target: , actual: , "
-                     "weight: , score: }\n")
+        level1 = next(iter(layout.levels))
+        level2 = layout.levels[level1][0] if layout.levels[level1] else ""
+        cells = [c.field for c in layout.body_columns if c.field not in ("core",)]
+        lines.append("  - {" + ", ".join([f"level1: {_quote(level1)}", f"level2: {_quote(level2) if level2 else ''}"]
+                                         + [f"{c}: " for c in cells]) + "}\n")
     lines.append("reported: {total: }\n")
     return "".join(lines)

@@ -46,7 +46,7 @@ REPORT_NAMES = {("layout",), ("profile",), ("indicators", "*", "level1"), ("indi
 # not shown on any page (code identifies the department in downloads; an indicator note is the
 # transcriber's; a relative target's base is in the JSON and YAML downloads, not yet on the page):
 # still in every download
-NOT_ON_PAGES = {("code",), ("indicators", "*", "base")}  # a row's note is a column of its own (#11)
+NOT_ON_PAGES = {("code",)}  # a row's note is a column of its own, its base shown with the target (#11, #12)
 MARKDOWN = {("functions",), ("goals", "planned"), ("goals", "achieved")}
 
 

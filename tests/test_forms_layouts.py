@@ -235,8 +235,9 @@ def test_illegible_fund_amounts_load_and_leave_the_execution_score_open(tmp_path
 
 
 def test_a_value_marked_illegible_is_refused(tmp_path):
-    found = problems_of(tmp_path, {"2023.yaml": ILLEGIBLE_FUNDS.replace("reported: {budget: 100, illegible",
-                                                                        "reported: {budget: 100, executed: 5, illegible")})
+    record = ILLEGIBLE_FUNDS.replace("reported: {budget: 100, illegible",
+                                     "reported: {budget: 100, executed: 5, illegible")
+    found = problems_of(tmp_path, {"2023.yaml": record})
     assert found == ["content/departments/alpha/2023.yaml:5:37: funds.reported.executed: marked illegible but has a "
                      "value (remove the value or take it off the illegible list)"]
 

@@ -184,6 +184,8 @@ def indicator_cells_helper(strings: dict[str, str], both):
     band_close = Markup("{}</span>").format(strings["rparen"])
     empty = Markup("")
     yes, no = escape(strings["answer_yes"]), escape(strings["answer_no"])
+    base_open = Markup('<span class="base">{}{}{}').format(strings["lparen"], strings["base"], strings["colon"])
+    base_close = Markup("{}</span>").format(strings["rparen"])
 
     def indicator_cells(row) -> dict[str, Markup]:
         r = row.result
@@ -208,6 +210,8 @@ def indicator_cells_helper(strings: dict[str, str], both):
             "score": score, "core": empty if ind.core is None else yes if ind.core else no,
             "reason": escape(ind.reason), "measures": escape(ind.measures), "note": escape(ind.note),
         }
+        if ind.base is not None:  # what a relative target (提升10%) is measured from, as the record gives it
+            cells["target"] += base_open + escape(ind.base.text) + base_close
         for name in unreadable:
             if name != "score":
                 cells[name] = illegible
