@@ -584,6 +584,7 @@ def test_every_code_is_covered_here():
         "unparseable-value", "zero-budget", "transfer-exceeds-executed", "level1-weights", "over-execution",
         "over-achievement", "illegible", "total-unconfirmed", "total-follows-scores", "rate-other-rule",
         "execution-score-other-rule", "indicator-score-other-rule",
+        "untranscribed", "score-without-weight",  # tests/test_forms_layouts.py: records of real layouts
     }
     assert covered == set(CODES) - set(FORM_CODES)  # those: tests/test_audit_real_checks.py
 

@@ -374,9 +374,10 @@ CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
 
 
 def finding_messages(page: str) -> list[str]:
-    """The message cell (the last) of every row of the findings tables on a page."""
+    """The sentence under the title in every row of the findings tables on a page."""
     rows = re.findall(r'<tr class="finding [^"]*">(.*?)</tr>', page, re.S)
-    return [html.unescape(re.findall(r"<td>(.*?)</td>", row, re.S)[-1]) for row in rows]
+    return [html.unescape(re.search(r'<strong class="finding-title">.*?</strong><br>(.*?)</td>', row, re.S).group(1))
+            for row in rows]
 
 
 def test_english_pages_show_english_finding_messages(tiny_project):

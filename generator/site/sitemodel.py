@@ -188,11 +188,12 @@ def build_site_model(site: CheckedSite, t: dict, glossary: tuple[dict, ...] = ()
     every = frozenset({EVERY_RECORD})
 
     pages = [Page("index.html", "index.html", site.config.title,
-                  partial(index_context, site, by_year, years, departments, grades, t), every)]
+                  partial(index_context, site, dict(by_year), years, departments, grades, t,
+                          dict(projects_by_year)), every)]
     for year in years:
         pages.append(Page(year_url(year), "year.html", f"{year} {t['year_page_title']}",
-                          partial(year_context, year, by_year[year], profile, grades, t,
-                                  projects_by_year[year]), every))
+                          partial(year_context, year, by_year.get(year, []), profile, grades, t,
+                                  projects_by_year.get(year, [])), every))
     pages.append(Page("departments/index.html", "departments.html", t["departments"],
                       partial(lambda: {"departments": [(d, by_department.get(d.slug, [])) for d in departments]}),
                       every))
@@ -238,10 +239,48 @@ def form_title(report) -> str:
     return f"{report.department.name} {report.year}"
 
 
-def index_context(site: CheckedSite, by_year, years, departments, grades, t) -> dict:
+OVERVIEW_ROWS = 5
+
+
+def high_of(form: ScoredReport):
+    return form.total if form.total_known else form.total_high
+
+
+def overview_answers(by_year: dict[int, list[ScoredReport]], departments) -> dict | None:
+    """What a reader asks first, for the latest year with department-wide forms: the lowest totals
+    (ranked by the best a total's range allows, so a form is listed as low only when even its best
+    case is), the biggest certain falls since the year before (last year's lowest possible total
+    minus this year's highest), the most findings, and the departments without a form that year."""
+    years = sorted(y for y, forms in by_year.items() if forms)
+    if not years:
+        return None
+    latest = years[-1]
+    forms = by_year[latest]
+    lowest = sorted(forms, key=lambda f: (high_of(f), f.total, f.report.department.slug))[:OVERVIEW_ROWS]
+    previous_year = years[-2] if len(years) > 1 else None
+    before = {f.report.department.slug: f for f in by_year.get(previous_year, [])}
+    falls = []
+    for form in forms:
+        last = before.get(form.report.department.slug)
+        if last is not None and last.total > high_of(form):
+            falls.append((last.total - high_of(form), last, form))
+    falls.sort(key=lambda x: (-x[0], x[2].report.department.slug))
+    counted = [(sum(1 for x in f.findings if x.severity == "error"),
+                sum(1 for x in f.findings if x.severity == "warning"), f) for f in forms]
+    most = sorted((c for c in counted if c[0] or c[1]), key=lambda c: (-c[0], -c[1], c[2].report.department.slug))
+    have = {f.report.department.slug for f in forms}
+    return {"year": latest, "previous_year": previous_year, "lowest": lowest,
+            "falls": falls[:OVERVIEW_ROWS], "most_findings": most[:OVERVIEW_ROWS],
+            "without_form": [d for d in departments if d.slug not in have]}
+
+
+def index_context(site: CheckedSite, by_year, years, departments, grades, t, projects_by_year=None) -> dict:
     profile = site.config.profile
-    summaries = [year_summary(y, by_year[y], profile, grades) for y in years]
+    projects_by_year = projects_by_year or {}
+    summaries = [year_summary(y, by_year.get(y, []), profile, grades, len(projects_by_year.get(y, ())))
+                 for y in years]
     return {
+        "answers": overview_answers(by_year, departments),
         "years": summaries,
         "latest": summaries[0] if summaries else None,
         "department_count": len(departments),
@@ -249,7 +288,7 @@ def index_context(site: CheckedSite, by_year, years, departments, grades, t) -> 
         "project_count": sum(1 for f in site.forms if f.report.is_project),
         "fictional_count": sum(1 for d in departments if d.fictional),
         "findings": site.findings_by_severity(),
-        "charts": [charts.overview_chart(by_year, t, profile)] if site.forms else [],
+        "charts": [charts.overview_chart(by_year, t, profile)] if by_year else [],
         "grades": grades,
     }
 
@@ -267,13 +306,13 @@ def year_context(year: int, forms: list[ScoredReport], profile, grades: list[str
     }
 
 
-def year_summary(year: int, forms: list[ScoredReport], profile, grades: list[str]) -> dict:
+def year_summary(year: int, forms: list[ScoredReport], profile, grades: list[str], projects: int = 0) -> dict:
     counts = {g: 0 for g in grades}
     for f in forms:
         if f.grade in counts:
             counts[f.grade] += 1
     return {
-        "year": year, "url": year_url(year), "count": len(forms),
+        "year": year, "url": year_url(year), "count": len(forms), "projects": projects,
         "average": charts.average_total(forms, profile),
         "grade_counts": counts,
         "open_grades": len(forms) - sum(counts.values()),  # totals whose range spans grades
