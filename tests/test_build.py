@@ -88,7 +88,8 @@ def test_cli_build_writes_every_expected_file(tiny_project, capsys):
     expected = {"index.html", "departments/index.html", "quality/index.html", "404.html",
                 "feed.xml", "robots.txt", "data/reports.json", "data/reports.csv", "data/indicators.csv", MARKER}
     for slug, year in forms:
-        expected |= {f"{year}/index.html", f"departments/{slug}/index.html", f"departments/{slug}/{year}/index.html",
+        expected |= {f"{year}/index.html", f"quality/{year}/index.html", f"departments/{slug}/index.html",
+                     f"departments/{slug}/{year}/index.html",
                      f"data/{slug}/{year}.json", f"data/{slug}/{year}.csv", f"data/{slug}/{year}.yaml"}
     written = set(tree(site))
     assert expected <= written, sorted(expected - written)
@@ -386,18 +387,20 @@ def test_english_pages_show_english_finding_messages(tiny_project):
     site = build(tiny_project).out_dir
     english = "“成本控制”: target missed, but no reason given."
     chinese = "“成本控制”未达成目标，但没有填写未完成原因。"
-    for rel in ("departments/alpha/2022/index.html", "quality/index.html"):
-        page = (site / rel).read_text(encoding="utf-8")
-        messages = finding_messages(page)
-        assert english in messages, (rel, messages)
-        assert chinese not in page, rel
-        for message in messages:  # record text is quoted “…” and may be Chinese; the sentence may not
-            assert not CJK.search(re.sub(r"“[^”]*”", "", message)), (rel, message)
+    page = (site / "departments/alpha/2022/index.html").read_text(encoding="utf-8")
+    messages = finding_messages(page)
+    assert english in messages, messages
+    assert chinese not in page
+    for message in messages:  # record text is quoted “…” and may be Chinese; the sentence may not
+        assert not CJK.search(re.sub(r"“[^”]*”", "", message)), message
+    quality = (site / "quality/2022/index.html").read_text(encoding="utf-8")
+    assert "No reason given for a missed target" in quality and "未说明未完成原因" not in quality
     site_yaml = tiny_project / "content/site.yaml"
     site_yaml.write_text(site_yaml.read_text(encoding="utf-8").replace("language: en", "language: zh-CN"),
                          encoding="utf-8")
-    page = (build(tiny_project).out_dir / "quality/index.html").read_text(encoding="utf-8")
-    assert chinese in finding_messages(page) and english not in page
+    out = build(tiny_project).out_dir
+    assert chinese in finding_messages((out / "departments/alpha/2022/index.html").read_text(encoding="utf-8"))
+    assert "未说明未完成原因" in (out / "quality/2022/index.html").read_text(encoding="utf-8")
 
 
 def glossary_rows(site: Path) -> list[tuple[str, str, str]]:
@@ -646,7 +649,7 @@ def test_hostile_text_is_escaped_everywhere(tiny_project):
     assert "N1\\u0026lt;script\\u0026gt;alert(1)\\u0026lt;/script\\u0026gt;N2" in year
     department = pages["departments/alpha/index.html"]
     assert f"O1{escaped_script}O2" in department
-    for rel in ("departments/index.html", "2021/index.html", "quality/index.html"):
+    for rel in ("departments/index.html", "2021/index.html", "quality/2021/index.html"):
         assert f"N1{escaped_script}" in pages[rel], rel
 
 

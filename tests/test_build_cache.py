@@ -48,7 +48,8 @@ def test_one_record_rebuilds_one_department(built, tmp_path):
     ("index.html", "index.html", False),       # shows every form: no department depends on it
     ("year.html", "2021/index.html", False),
     ("form.html", RECORD.replace("content/", "").replace(".yaml", "/index.html"), True),
-    ("quality.html", "quality/index.html", True),  # its sections are made with each department
+    ("quality.html", "quality/index.html", False),
+    ("quality-year.html", "quality/2021/index.html", True),  # its rows are made with each department
 ])
 def test_template_edit_rebuilds_the_departments_that_use_it(built, tmp_path, template, page, rebuilds_all):
     override = built / "overrides/templates" / template

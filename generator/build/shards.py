@@ -45,11 +45,10 @@ from .search_lanes import SearchIndexer
 from .stamps import environment_key, folder_signature, fragment_templates, shared_stamp, template_closures
 
 PROCESSES_FROM = 300  # forms to rebuild; below this, worker processes cost more than they save
-# Pages whose sections the workers render with each department, because rendering them all in
-# the main process would cost whole seconds (the quality page lists every finding); the
-# sections of the other every-form pages are rendered by the main process and kept for the next
-# build (worth it for a table row, not for a page of one form's worth of rows per department).
-PRERENDERED = ("quality.html",)
+# Pages whose sections the workers render with each department (a year's quality rows: each
+# names the kinds of its form's findings); the sections of the other every-form pages are
+# rendered by the main process and kept for the next build.
+PRERENDERED = ("quality-year.html",)
 
 
 @dataclass(frozen=True)

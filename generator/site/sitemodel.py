@@ -10,7 +10,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache, partial
+from functools import lru_cache, partial
 
 from ..read.model import Department
 from ..score.check import CheckedSite
@@ -166,7 +166,7 @@ def indicator_rows(form: ScoredReport) -> list[IndicatorRow]:
 # The page templates by what they show, for the build cache's keys: a department folder makes
 # its own pages alone; the others list every form. A new page type names its template here.
 DEPARTMENT_TEMPLATES = ("department.html", "form.html")
-EVERY_FORM_TEMPLATES = ("index.html", "year.html", "departments.html", "quality.html")
+EVERY_FORM_TEMPLATES = ("index.html", "year.html", "departments.html", "quality.html", "quality-year.html")
 
 
 def build_site_model(site: CheckedSite, t: dict, glossary: tuple[dict, ...] = (), preview: bool = False) -> list[Page]:
@@ -210,8 +210,12 @@ def build_site_model(site: CheckedSite, t: dict, glossary: tuple[dict, ...] = ()
                 following = series[i + 1] if i + 1 < len(series) else None
                 pages.append(Page(report_url(form.report), "form.html", form_title(form.report),
                                   partial(form_context, form, previous, following, t), deps))
+    every_by_year = {year: by_year.get(year, []) + projects_by_year.get(year, []) for year in years}
     pages.append(Page("quality/index.html", "quality.html", t["quality"],
-                      partial(quality_context, site, departments, by_department, forms), every))
+                      partial(quality_context, site, years, every_by_year), every))
+    for year in years:
+        pages.append(Page(quality_url(year), "quality-year.html", f"{year} {t['quality']}",
+                          partial(quality_year_context, year, every_by_year[year]), every))
     pages.append(Page("glossary/index.html", "glossary.html", t["glossary"], partial(dict, glossary=glossary)))
     if site.config.search:
         # the bundles to merge depend on how many forms there are: re-rendered with any of them
@@ -349,35 +353,46 @@ def form_context(form: ScoredReport, previous, following, t: dict) -> dict:
     }
 
 
-class QualityItem:
-    """One form on the quality page. Its findings list is made only when the form's section is
-    rendered: a build splices in the sections it already has (170,000 findings at 10,000 forms)."""
-
-    def __init__(self, form: ScoredReport, url: str):
-        self.form, self.url = form, url
-
-    @cached_property
-    def findings(self) -> list[tuple]:
-        return [(x, finding_anchor(x.path)) for x in self.form.findings]
+def quality_url(year: int) -> str:
+    return f"quality/{year}/index.html"
 
 
-def quality_context(site: CheckedSite, departments, by_department, forms) -> dict:
-    groups = quality_groups(departments, by_department)
-    return {"groups": groups, "counts": site.findings_by_severity(), "codes": finding_code_counts(forms),
-            # the departments the page shows (those with findings): are they all fictional?
-            "department_count": len(groups),
-            "fictional_count": sum(1 for g in groups if g["department"].fictional)}
+class QualityRow:
+    """One form with findings on its year's quality page: counts by severity and the kinds found.
+    Each finding, with its link to the cell, is on the form page: listing 170,000 findings of
+    10,000 forms here would make pages of tens of megabytes."""
+
+    def __init__(self, form: ScoredReport):
+        self.form = form
+        self.url = report_url(form.report)
+        severities = [f.severity for f in form.findings]
+        self.errors, self.warnings, self.infos = (severities.count(s) for s in ("error", "warning", "info"))
+        self.codes = tuple(dict.fromkeys(f.code for f in form.findings))
 
 
-def quality_groups(departments, by_department) -> list[dict]:
-    groups = []
-    for department in departments:
-        forms = [f for f in sorted(by_department.get(department.slug, []), key=lambda f: f.report.key)
-                 if f.findings]
-        if forms:
-            groups.append({"department": department,
-                           "forms": [QualityItem(f, report_url(f.report)) for f in forms]})
-    return groups
+def quality_context(site: CheckedSite, years: list[int], forms_by_year: dict[int, list[ScoredReport]]) -> dict:
+    """The quality overview: counts by severity and by kind, and one line per year."""
+    summaries = []
+    shown: dict[str, Department] = {}
+    for year in years:
+        forms = forms_by_year.get(year, [])
+        flagged = [f for f in forms if f.findings]
+        severities = [x.severity for f in flagged for x in f.findings]
+        summaries.append({"year": year, "url": quality_url(year), "forms": len(forms), "flagged": len(flagged),
+                          **{s: severities.count(s) for s in ("error", "warning", "info")}})
+        shown.update((f.report.department.slug, f.report.department) for f in flagged)
+    return {"years": summaries, "counts": site.findings_by_severity(), "codes": finding_code_counts(site.forms),
+            # the departments with findings: are they all fictional?
+            "department_count": len(shown), "fictional_count": sum(1 for d in shown.values() if d.fictional)}
+
+
+def quality_year_context(year: int, forms: list[ScoredReport]) -> dict:
+    """A year's forms with findings, one row each (department-wide and project forms), by department."""
+    rows = [QualityRow(f) for f in sorted(forms, key=lambda f: f.report.key) if f.findings]
+    departments = {r.form.report.department.slug: r.form.report.department for r in rows}
+    return {"year": year, "rows": rows, "forms": len(forms),
+            "department_count": len(departments),
+            "fictional_count": sum(1 for d in departments.values() if d.fictional)}
 
 
 def finding_code_counts(forms: list[ScoredReport]) -> list[tuple[str, str, int]]:

@@ -32,3 +32,32 @@
     });
   });
 })();
+// Filterable tables: a text box and an "errors only" box above the table; without JavaScript
+// the controls stay hidden and the whole table is shown.
+(function () {
+  "use strict";
+  document.querySelectorAll(".table-filter[data-filter-for]").forEach(function (box) {
+    var table = document.getElementById(box.getAttribute("data-filter-for"));
+    if (!table) { return; }
+    var text = box.querySelector(".filter-text");
+    var errors = box.querySelector(".filter-errors");
+    var count = box.querySelector(".filter-count");
+    var rows = Array.prototype.slice.call(table.tBodies[0].rows);
+    function apply() {
+      var needle = text.value.trim().toLowerCase();
+      var shown = 0;
+      rows.forEach(function (row) {
+        var keep = (!needle || row.textContent.toLowerCase().indexOf(needle) !== -1) &&
+          (!errors.checked || row.getAttribute("data-errors") !== "0");
+        row.hidden = !keep;
+        if (keep) { shown += 1; }
+      });
+      count.textContent = box.getAttribute("data-shown-text")
+        .replace("{shown}", shown).replace("{total}", rows.length);
+    }
+    text.addEventListener("input", apply);
+    errors.addEventListener("change", apply);
+    box.hidden = false;
+    apply();
+  });
+})();
