@@ -1,10 +1,12 @@
 """Excel round trip: a fill-in workbook laid out like the official form, export and import.
 
-Departments fill 部门整体支出绩效自评表 in Excel. ``perfsite template`` writes a blank
-workbook, ``perfsite export`` writes every record as one filled workbook
-(``<out>/<slug>/<year>.xlsx``, the same layout as ``content/departments``) and
-``perfsite import`` turns filled workbooks back into YAML records. Like import, template and
-export replace an existing file only with ``--overwrite``.
+Departments fill their self-evaluation forms in Excel. ``perfsite template`` writes a blank
+workbook for a form layout (``--layout``: the national department form by default, the national
+project form, or any shipped provincial layout), ``perfsite export`` writes every record as one
+filled workbook (``<out>/<slug>/<year>.xlsx`` or ``<year>-<project>.xlsx``, the same layout as
+``content/departments``) and ``perfsite import`` turns filled workbooks back into YAML records
+(a project form's 项目标识 cell names its file ``<year>-<项目标识>.yaml``). Like import, template
+and export replace an existing file only with ``--overwrite``.
 
 This module is the public face and the three commands; the work is done in pipeline order by
 
@@ -25,6 +27,7 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
+from ..read.layouts import available_layouts
 from .importer import import_workbooks
 from .layout import HELP_SHEET, ILLEGIBLE, SHEET
 from .write import export_records, write_template
@@ -33,8 +36,9 @@ __all__ = ["ILLEGIBLE", "add_commands", "export_records", "import_workbooks", "w
 
 
 def run_template(args) -> int:
-    write_template(args.out, overwrite=args.overwrite)
-    print(f"wrote the fill-in template {args.out} (sheets {SHEET} and {HELP_SHEET})")
+    write_template(args.out, layout=args.layout, overwrite=args.overwrite)
+    print(f"wrote the fill-in template {args.out} (sheets {SHEET} and {HELP_SHEET}"
+          + (f"; layout {args.layout})" if args.layout else ")"))
     return 0
 
 
@@ -52,7 +56,7 @@ def run_export(args) -> int:
     out = args.out if args.out is not None else args.project / "excel"
     written = export_records(args.project, out, overwrite=args.overwrite)
     print(f"exported {len(written)} form{'s' if len(written) != 1 else ''} to {out} (one workbook per form, "
-          "<slug>/<year>.xlsx)")
+          "<slug>/<year>.xlsx or <slug>/<year>-<project>.xlsx)")
     return 0
 
 
@@ -60,6 +64,9 @@ def add_commands(sub, common: argparse.ArgumentParser) -> dict[str, Callable[[ar
     """Add ``template``, ``import`` and ``export`` to the CLI's subparsers; returns name → handler."""
     template = sub.add_parser("template", help="write a blank Excel fill-in workbook of the form")
     template.add_argument("out", metavar="OUT.xlsx", help="the workbook to write (a name ending in / is a folder)")
+    template.add_argument("--layout", choices=available_layouts(), metavar="NAME",
+                          help="the form layout (perfsite profiles lists them): "
+                               + ", ".join(available_layouts()) + "; default: the national department form")
     template.add_argument("--overwrite", action="store_true", help="replace OUT.xlsx if it exists")
     template.set_defaults(func=run_template)
 

@@ -186,19 +186,29 @@ class SheetReader:
         locs[path] = self.loc(row, column)
         return True
 
-    def columns(self, row: int, columns: list, what: str, required: set[str]) -> dict[str, int] | None:
-        """Map a table's keys to columns by the header texts in ``row``."""
+    def columns(self, row: int, by_text: dict[str, str], headers: dict[str, str], what: str,
+                required: set[str]) -> dict[str, int] | None:
+        """Map a table's keys to columns by the header texts in ``row`` (``by_text``: normalised
+        header text → key); ``headers`` names the required columns in messages."""
         found: dict[str, int] = {}
-        by_text = {norm_label(header): key for key, header, *_ in columns}
         for column in range(1, MAX_COLUMNS + 1):
             cell = self.grid.get((row, column))
             if cell is not None and isinstance(cell.value, str) and norm_label(cell.value) in by_text:
                 found.setdefault(by_text[norm_label(cell.value)], column)
-        missing = [header for key, header, *_ in columns if key in required and key not in found]
-        for header in missing:
-            self.fail(self.loc(row, 1), "", f"the {what} header row has no column {header}",
+        keys = (*headers, *sorted(required - headers.keys()))
+        missing = [key for key in keys if key in required and key not in found]
+        for key in missing:
+            self.fail(self.loc(row, 1), "", f"the {what} header row has no column {headers.get(key, key)}",
                       "keep the header texts of the perfsite template")
         return None if missing else found
+
+    def labels_in(self, labels: set[str], first: int, last: int) -> list[tuple[int, int]]:
+        """Where any of the (normalised) ``labels`` sits between rows ``first`` and ``last``."""
+        return [at for label in labels for at in self.labels.get(label, []) if first <= at[0] <= last]
+
+    @property
+    def last_row(self) -> int:
+        return max((row for row, _ in self.grid), default=0)
 
     # values -----------------------------------------------------------------------------
 

@@ -1,9 +1,14 @@
 """``perfsite import``: filled workbooks → YAML records, all or nothing.
 
-Every sheet of every workbook is read (:mod:`generator.excel.read`), checked against the
-schemas and cross-checked like a YAML record, and planned as files to write; every problem
-is collected first and nothing is written unless there are none. Existing records, and a
-department.yaml that says something else, are replaced only on request.
+Every sheet of every workbook is read (:mod:`generator.excel.read`), checked by exactly the
+rules ``perfsite check`` applies to a YAML record (the schemas, the level names of the record's
+layout, the cross checks, under the site's layouts and profiles), and planned as files to
+write; every problem is collected first and nothing is written unless there are none.
+Existing records, and a department.yaml that says something else, are replaced only on request.
+
+A department-wide form is written as ``<year>.yaml``; a project form as ``<year>-<项目标识>.yaml``,
+its 项目标识 cell giving the project id (required on a project form, lowercase letters, digits
+and hyphens, checked where it is typed).
 """
 
 from __future__ import annotations
@@ -12,18 +17,22 @@ from pathlib import Path
 
 from ..errors import ConfigError, ContentError, Problem
 from ..files import write_atomic
+from ..read.config import load_config
 from ..read.inputs import folder_problem
-from ..read.records import cross_check
+from ..read.layouts import Rules, shipped_rules
+from ..read.records import cross_check, level_problems
 from ..read.schema import DEPARTMENT_SCHEMA, REPORT_SCHEMA
 from ..read.validate import validate
 from ..read.yamlsource import read_yaml
 from .grid import load_grids
 from .read import Form, read_form
+from .write import form_stem
 from .yaml_text import department_lines, render_checked, report_lines
 
 
 def import_workbooks(paths: list[Path], project_dir: Path, overwrite: bool = False) -> list[Path]:
-    """Filled workbooks → ``content/departments/<slug>/<year>.yaml`` (+ department.yaml).
+    """Filled workbooks → ``content/departments/<slug>/<year>.yaml`` or ``<year>-<project>.yaml``
+    (+ department.yaml).
 
     Every problem in every workbook is collected first and raised as one
     :class:`ContentError`; nothing is written unless all forms are valid. An existing
@@ -38,6 +47,11 @@ def import_workbooks(paths: list[Path], project_dir: Path, overwrite: bool = Fal
     problems: list[Problem] = [p for p in (folder_problem(content_dir, project_dir, "content"),
                                            folder_problem(departments_dir, project_dir, "content/departments"))
                                if p is not None]  # never write through a link
+    try:  # the site's default layouts: the level names are checked as check would
+        rules = load_config(project_dir).rules
+    except ContentError as exc:  # a broken site.yaml: reported with the rest
+        problems += [p for p in exc.problems if p not in problems]
+        rules = shipped_rules()
     forms: list[Form] = []
     for path in paths:
         path = Path(path)
@@ -45,13 +59,11 @@ def import_workbooks(paths: list[Path], project_dir: Path, overwrite: bool = Fal
         grids, loading = load_grids(path, display)
         problems += loading
         for name, grid in grids:
-            form, found = read_form(grid, f"{display}!{name}")
+            form, found = read_form(grid, f"{display}!{name}", rules)
             problems += found
             if form is None:
                 continue
-            checked = validate(form.report, REPORT_SCHEMA) + validate(form.department, DEPARTMENT_SCHEMA)
-            if not checked:
-                checked = cross_check(form.report, form.report.data["year"])
+            checked = check_form(form, rules)
             # one problem per cell: a cell that could not be read is not also "missing"
             flagged = {p.location for p in loading + found}
             problems += [p for p in checked if p.location not in flagged]
@@ -65,15 +77,28 @@ def import_workbooks(paths: list[Path], project_dir: Path, overwrite: bool = Fal
     return [target for target, _ in writes]
 
 
+def check_form(form: Form, rules: Rules) -> list[Problem]:
+    """The problems ``perfsite check`` would find in the form's record and department, in the same
+    steps: the schema (with the level names against the layout, all at once), then the cross checks."""
+    report = form.report
+    problems = validate(report, REPORT_SCHEMA)
+    if problems:
+        problems += level_problems(report, rules, form.project_id)
+    else:
+        problems = cross_check(report, report.data["year"], rules, form.project_id)
+    return problems + validate(form.department, DEPARTMENT_SCHEMA)
+
+
 def _plan_writes(forms: list[Form], project_dir: Path, overwrite: bool,
                  problems: list[Problem]) -> list[tuple[Path, str]]:
     """The (file, text) pairs to write; conflicts become problems. Nothing is written through a link."""
     departments_dir = project_dir / "content" / "departments"
     writes: list[tuple[Path, str]] = []
-    seen: dict[tuple[str, int], str] = {}
+    seen: dict[tuple[str, str], str] = {}
     departments: dict[str, Form] = {}
     for form in forms:
         slug, year = form.slug, form.report.data["year"]
+        name = f"{form_stem(year, form.project_id)}.yaml"
         if slug is None:  # pragma: no cover - a bad slug is a problem already
             continue
         rel_dir = f"content/departments/{slug}"
@@ -82,21 +107,22 @@ def _plan_writes(forms: list[Form], project_dir: Path, overwrite: bool,
         if refused is not None:
             problems.append(Problem(form.slug_where, "slug", f"{rel_dir}: {refused.message}", refused.hint))
             continue
-        if (slug, year) in seen:
-            problems.append(Problem(form.year_where, "year",
-                                    f"{slug} {year} is also in {seen[(slug, year)]}", "import each form once"))
+        where, key = form.form_where, "project_id" if form.project_id else "year"
+        if (slug, name) in seen:
+            problems.append(Problem(where, key, f"{rel_dir}/{name} is also in {seen[(slug, name)]}",
+                                    "import each form once"))
             continue
-        seen[(slug, year)] = form.display
-        record = folder / f"{year}.yaml"
+        seen[(slug, name)] = form.display
+        record = folder / name
         if record.is_symlink():
-            problems.append(Problem(form.year_where, "year", f"{rel_dir}/{year}.yaml is a symbolic link: "
+            problems.append(Problem(where, key, f"{rel_dir}/{name} is a symbolic link: "
                                     "perfsite never writes through a link", "put the file itself there"))
             continue
         if record.exists() and not overwrite:
-            problems.append(Problem(form.year_where, "year", f"{rel_dir}/{year}.yaml already exists",
+            problems.append(Problem(where, key, f"{rel_dir}/{name} already exists",
                                     "import with --overwrite to replace it"))
             continue
-        text, found = render_checked(form.report, f"{rel_dir}/{year}.yaml", report_lines, form.display)
+        text, found = render_checked(form.report, f"{rel_dir}/{name}", report_lines, form.display)
         problems += found
         writes.append((record, text))
         first = departments.setdefault(slug, form)

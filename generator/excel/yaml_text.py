@@ -2,7 +2,8 @@
 
 ``perfsite import`` writes records that people then edit by hand, so the text follows the
 house style rather than PyYAML's dumper: keys in the record's order, plain scalars where
-YAML allows them, prose as ``|`` blocks, funds sources and ``reported`` in flow style, and
+YAML allows them, prose as ``|`` blocks, funds sources, ``reported`` and untranscribed parts in
+flow style, and
 decimals with exactly the digits the workbook showed (1.50 stays 1.50). Every text is
 parsed again with perfsite's own reader before anything is written; if plain scalars do
 not read back the same, everything is quoted.
@@ -97,7 +98,9 @@ def _block_ok(text: str) -> bool:
 def report_lines(data: dict, emit: _Emitter) -> list[str]:
     out: list[str] = []
     for key, value in data.items():
-        if key == "funds":
+        if key == "funds" and not value:
+            out.append("funds: {}")  # nothing but untranscribed funds
+        elif key == "funds":
             out.append("funds:")
             for k, v in value.items():
                 if k == "sources":
@@ -117,6 +120,9 @@ def report_lines(data: dict, emit: _Emitter) -> list[str]:
                 out += lines
         elif key == "reported":
             out.append(f"reported: {emit.scalar(value)}")
+        elif key == "untranscribed":
+            out.append("untranscribed:")
+            out += [f"  - {emit.scalar(part, flow=True)}" for part in value]
         else:
             out += emit.entry(key, value, 0)
     return out
