@@ -133,7 +133,7 @@ class Slot:
 FORMS = ("departments/alpha/2021.yaml", "departments/alpha/2022.yaml", "departments/beta/2021.yaml",
          "departments/beta/2022.yaml")  # the last one is new: beta's 2021 form, a year on
 DEPARTMENTS = ("departments/alpha/department.yaml", "departments/beta/department.yaml")
-INDICATOR_TEXT = ("level3", "content", "target", "actual", "reason", "measures", "note", "base")
+INDICATOR_TEXT = ("level3", "content", "target", "actual", "reason", "measures", "note", "base", "unit")
 
 
 def load_tiny() -> dict[str, dict]:
@@ -142,6 +142,8 @@ def load_tiny() -> dict[str, dict]:
     data = {f: yaml.safe_load((root / f).read_text(encoding="utf-8"))
             for f in ("site.yaml", *DEPARTMENTS, *FORMS) if (root / f).exists()}
     data["departments/beta/2022.yaml"] = {**copy.deepcopy(data["departments/beta/2021.yaml"]), "year": 2022}
+    for f in FORMS:  # a part not transcribed, so its note is a field to fill
+        data[f]["untranscribed"] = [{"part": "other"}]
     return data
 
 
@@ -160,7 +162,9 @@ def record_slots(data: dict[str, dict]) -> list[Slot]:
     for f in FORMS:
         slots += [Slot(f, ("functions",), "markdown"), Slot(f, ("goals", "planned"), "markdown"),
                   Slot(f, ("goals", "achieved"), "markdown")]
-        slots += [Slot(f, (key,), "text") for key in ("project", "source", "notes")]
+        slots += [Slot(f, (key,), "text") for key in ("project", "project_code", "authority", "implementer", "source",
+                                                      "notes")]
+        slots.append(Slot(f, ("untranscribed", 0, "note"), "text"))
         slots += [Slot(f, ("funds", "sources", j, "name"), "chart")
                   for j in range(len(data[f]["funds"]["sources"]))]
         for i in range(len(data[f]["indicators"])):
@@ -309,7 +313,7 @@ async siteRoot => {
   // what the theme itself writes outside charts, Markdown narratives and the search widget
   const SITE_TAGS = new Set(["a", "p", "header", "nav", "ul", "li", "main", "footer", "div", "h1", "h2", "h3",
     "section", "dl", "dt", "dd", "table", "caption", "thead", "tbody", "tfoot", "tr", "th", "td", "span",
-    "strong", "small", "code", "br", "article", "figure", "figcaption", "button", "script"]);
+    "strong", "small", "code", "br", "article", "figure", "figcaption", "button", "script", "ol"]);
   const MARKDOWN_TAGS = new Set(["p", "ol", "ul", "li", "em", "strong", "code", "pre", "blockquote", "a",
     "h1", "h2", "h3", "h4", "h5", "h6", "hr", "br"]);
   const FORBIDDEN = new Set(["iframe", "frame", "frameset", "object", "embed", "applet", "base", "form", "input",
@@ -321,7 +325,11 @@ async siteRoot => {
   const searchPage = !!document.querySelector("main > #search");
   // the theme's own forms: the header search box and (search page) Pagefind's widget
   const ownForm = el => el.matches("header form.site-search, header form.site-search *, #search .pagefind-ui__form,"
-                                   + " #search .pagefind-ui__form *");
+                                   + " #search .pagefind-ui__form *, main > div.table-filter > label,"
+                                   + " main > div.table-filter > label > input.filter-text,"
+                                   + " main > div.table-filter > label > input.filter-errors"
+                                   // staff details of a finding, collapsed: plain text in a summary's box
+                                   + ", td > details.technical, td > details.technical > summary");
   const ownAttr = (el, name, value) =>
     (el.matches("link[rel=icon]") && name === "href" && value === "data:,")  // 404.html
     || (el.matches("#search form.pagefind-ui__form") && name === "action" && value === "javascript:void(0);");
@@ -534,7 +542,14 @@ def record_probes(site: BuiltSite, rel: str) -> list[Probe]:
     if match := re.fullmatch(r"departments/(alpha|beta)/(\d{4})/index.html", rel):
         slug, year = match.groups()
         f = f"departments/{slug}/{year}.yaml"
-        probes += [(".form-header dd", 0, "text-only", "eq", names[slug], "department name in the form header"),
+        probes += [(".form-header dd.department-name", 0, "text-only", "eq", names[slug],
+                    "department name in the form header"),
+                   (".form-header dd.project", 0, "text-only", "eq", v(f, "project"), "project in the form header"),
+                   (".form-header dd.project-code", 0, "text-only", "eq", v(f, "project_code"), "project code"),
+                   (".form-header dd.authority", 0, "text-only", "eq", v(f, "authority"), "主管部门"),
+                   (".form-header dd.implementer", 0, "text-only", "eq", v(f, "implementer"), "实施单位"),
+                   ("#untranscribed li", 0, "text-only", "endswith", v(f, "untranscribed", 0, "note"),
+                    "untranscribed part's note"),
                    (".breadcrumb a", 1, "text-only", "eq", names[slug], "department name in the breadcrumb"),
                    ("h1 small", 0, "last-text", "endswith", v(f, "project"), "project"),
                    (".provenance p:first-child", 0, "last-text", "eq", v(f, "source"), "source"),
@@ -545,14 +560,20 @@ def record_probes(site: BuiltSite, rel: str) -> list[Probe]:
             probes.append(("table.funds tbody tr:not(.total-row) th", j, "text-only", "eq", name, f"source {j} name"))
             probes.append(("#chart-execution ~ .table-scroll table tbody th", j, "text-only", "eq", name,
                            f"source {j} name in the chart's table"))
-        columns = {"level3": 0, "content": 1, "target": 2, "actual": 3, "reason": 6, "measures": 7}
+        columns = ("level3", "content", "actual", "unit", "reason", "measures", "note")
         for i in sorted({s.path[1] for s in SLOTS if s.file == f and s.path[0] == "indicators"}):
-            probes += [(f"#indicator-{i} > td", column, "text-only", "eq", v(f, "indicators", i, key),
-                        f"indicators[{i}].{key}") for key, column in columns.items()]
+            probes += [(f"#indicator-{i} > td[data-field={key}]", 0, "text-only", "eq", v(f, "indicators", i, key),
+                        f"indicators[{i}].{key}") for key in columns]
+            # the target cell ends with its base, in a span of its own
+            probes += [(f"#indicator-{i} > td[data-field=target]", 0, "first-text", "eq",
+                        v(f, "indicators", i, "target"), f"indicators[{i}].target"),
+                       (f"#indicator-{i} > td[data-field=target] > span.base", 0, "text", "in",
+                        v(f, "indicators", i, "base"), f"indicators[{i}].base")]
             # and on screen, as a reader sees it (innerText: rendered, visible text only)
-            probes += [(f"#indicator-{i} > td", column, "visible", "visible", v(f, "indicators", i, key),
-                        f"indicators[{i}].{key} on screen") for key, column in columns.items()]
-        probes += [(".form-header dd", 0, "visible", "visible", names[slug], "department name on screen"),
+            probes += [(f"#indicator-{i} > td[data-field={key}]", 0, "visible", "visible",
+                        v(f, "indicators", i, key), f"indicators[{i}].{key} on screen") for key in columns]
+        probes += [(".form-header dd.department-name", 0, "visible", "visible", names[slug],
+                    "department name on screen"),
                    ("table.funds tbody tr:not(.total-row) th", 0, "visible", "visible",
                     v(f, "funds", "sources", 0, "name"), "source 0 name on screen")]
     return probes
@@ -630,7 +651,7 @@ def test_vectors_are_many_distinct_and_land_in_every_kind_of_field():
 def test_slots_cover_every_text_field_of_the_schemas():
     """The browser tests put vectors in every free-text field the schemas define (a field added
     to a schema must get a slot here too); test_escaping checks the same fields without a browser."""
-    from test_escaping import SITE_NAMES, text_paths
+    from test_escaping import REPORT_NAMES, SITE_NAMES, text_paths
 
     from generator.read.schema import DEPARTMENT_SCHEMA, REPORT_SCHEMA
 
@@ -639,7 +660,7 @@ def test_slots_cover_every_text_field_of_the_schemas():
 
     wanted = {"site.yaml": set(text_paths(SITE_SCHEMA)) - SITE_NAMES,
               **{f: set(text_paths(DEPARTMENT_SCHEMA)) for f in DEPARTMENTS},
-              **{f: set(text_paths(REPORT_SCHEMA)) for f in FORMS}}
+              **{f: set(text_paths(REPORT_SCHEMA)) - REPORT_NAMES for f in FORMS}}
     for file, paths in wanted.items():
         covered = {pattern(s) for s in SLOTS if s.file == file}
         assert paths - covered == set(), (file, sorted(paths - covered))
