@@ -151,7 +151,7 @@ def record_slots(data: dict[str, dict]) -> list[Slot]:
     """Every text field of every record of the tiny project (what the schemas call text).
 
     Not here: ``published`` (a YYYY-MM-DD pattern, see test_published_takes_only_a_date) and
-    ``base_url`` (an http(s) pattern, see BASE_URLS). ``code``, indicator ``note`` and ``extra``
+    ``base_url`` (an http(s) pattern, see BASE_URLS). ``code`` and ``extra``
     are not shown on any page; they are still filled, so the build must take them.
     """
     slots = [Slot("site.yaml", ("title",), "text"), Slot("site.yaml", ("description",), "text"),
