@@ -350,11 +350,60 @@ def form_context(form: ScoredReport, previous, following, t: dict) -> dict:
         "flagged": {finding_anchor(f.path) for f in form.findings if f.severity != "info"},
         "downloads": {"json": f"{base}.json", "csv": f"{base}.csv", "yaml": f"{base}.yaml"},
         "charts": [charts.form_execution_chart(form, t), charts.form_scores_chart(form, t)],
+        "changes": indicator_changes(form, previous),
     }
 
 
 def quality_url(year: int) -> str:
     return f"quality/{year}/index.html"
+
+
+@dataclass(frozen=True)
+class IndicatorChange:
+    """One indicator this year beside the same one (same 目标内容, else 三级指标) in the form before."""
+
+    now: object       # IndicatorResult
+    before: object    # IndicatorResult
+
+    @property
+    def score_change(self):
+        a, b = self.now.score, self.before.score
+        return None if a is None or b is None else a - b
+
+    @property
+    def target_changed(self) -> bool:
+        return _text_of(self.now.indicator.target) != _text_of(self.before.indicator.target)
+
+
+def _text_of(value) -> str:
+    return "".join(value.text.split()) if value is not None else ""
+
+
+def _indicator_key(row) -> str:
+    ind = row.indicator
+    return "".join((ind.content or ind.level3).split())
+
+
+def indicator_changes(form: ScoredReport, previous: ScoredReport | None) -> dict | None:
+    """Each indicator matched with the previous form's (same name), and the new and dropped ones."""
+    if previous is None or not previous.indicators:
+        return None
+    earlier: dict[str, list] = defaultdict(list)
+    for row in previous.indicators:
+        if row.kind != "empty" and _indicator_key(row):
+            earlier[_indicator_key(row)].append(row)
+    matched, new = [], []
+    for row in form.indicators:
+        key = _indicator_key(row)
+        if row.kind == "empty" or not key:
+            continue
+        if earlier.get(key):
+            matched.append(IndicatorChange(row, earlier[key].pop(0)))
+        else:
+            new.append(row)
+    dropped = [row for rows in earlier.values() for row in rows]
+    dropped.sort(key=lambda r: r.indicator.index)
+    return {"year": previous.report.year, "matched": matched, "new": new, "dropped": dropped}
 
 
 class QualityRow:

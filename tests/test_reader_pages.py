@@ -1,0 +1,93 @@
+"""Pages that answer readers' questions (#13 points 3–5): the overview's answers, each
+department's change since last year, a year's quality page, and each indicator against last year.
+
+The tiny site by hand: alpha 2021 totals 87.00 (9.00 + 40.00 + 28 + 10), alpha 2022 85.67
+(200/200 → 10.00; 成本控制 50万元 for 60万元, lower is better: 50/60 × 50 = 41.67; 社会效益 partial,
+band 18–24, printed 29 → 24; 满意度 10), beta 2021 100.00 (and no 2022 form).
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import pytest
+from test_public_findings import visible_text
+
+from generator.build.run import build
+from generator.score.check import check_project
+from generator.site.sitemodel import indicator_changes, overview_answers, quality_year_context
+
+D = Decimal
+
+
+@pytest.fixture
+def tiny_site(tiny_project):
+    return check_project(tiny_project)
+
+
+def forms_by_year(site):
+    out = {}
+    for form in site.forms:
+        out.setdefault(form.report.year, []).append(form)
+    return out
+
+
+def test_the_overview_answers_for_the_latest_year(tiny_site):
+    answers = overview_answers(forms_by_year(tiny_site), tiny_site.content.departments)
+    assert answers["year"] == 2022 and answers["previous_year"] == 2021
+    assert [f.total for f in answers["lowest"]] == [D("85.67")]
+    (drop, last, now), = answers["falls"]
+    assert (drop, last.total, now.total) == (D("1.33"), D("87.00"), D("85.67"))  # 87.00 − 85.67
+    assert [f.report.department.slug for *_, f in answers["most_findings"]] == ["alpha"]
+    assert [d.slug for d in answers["without_form"]] == ["beta"]
+
+
+def test_a_fall_is_listed_only_when_the_ranges_make_it_certain(tiny_site):
+    """A total known only as a range counts at its best: 85.67–95.67 against 87.00 is no certain fall."""
+    by_year = forms_by_year(tiny_site)
+    alpha_2022 = next(f for f in by_year[2022] if f.report.department.slug == "alpha")
+    by_year[2022] = [type(alpha_2022)(**{**alpha_2022.__dict__, "total_high": D("95.67")})]
+    answers = overview_answers(by_year, tiny_site.content.departments)
+    assert answers["falls"] == []
+    assert [f.total_shown.high for f in answers["lowest"]] == [D("95.67")]
+
+
+def test_each_indicator_is_set_beside_last_years(tiny_site):
+    alpha = [f for f in tiny_site.forms if f.report.department.slug == "alpha"]
+    changes = indicator_changes(alpha[1], alpha[0])
+    assert changes["year"] == 2021
+    assert [(c.now.indicator.content, c.before.score, c.now.score, c.score_change) for c in changes["matched"]] == [
+        ("社会效益", D("28.00"), D("24.00"), D("-4.00")),   # the band of a partial achievement: 18–24
+        ("满意度", D("10.00"), D("10.00"), D("0.00"))]
+    assert changes["matched"][0].target_changed  # 良好以上 → 良好
+    assert [r.indicator.content for r in changes["new"]] == ["成本控制"]
+    assert [r.indicator.content for r in changes["dropped"]] == ["服务人数"]
+    assert indicator_changes(alpha[0], None) is None
+
+
+def test_a_years_quality_page_has_a_row_per_form_with_findings(tiny_site):
+    context = quality_year_context(2022, forms_by_year(tiny_site)[2022])
+    (row,) = context["rows"]
+    assert row.url == "departments/alpha/2022/index.html"
+    assert (row.errors, row.warnings) == (sum(f.severity == "error" for f in row.form.findings),
+                                          sum(f.severity == "warning" for f in row.form.findings))
+    assert "missing-reason" in row.codes
+
+
+def test_the_pages_show_it(tiny_project):
+    out = build(tiny_project).out_dir
+    home = visible_text((out / "index.html").read_text(encoding="utf-8"))
+    assert "2022 年度概况" in home and "复核总分最低" in home
+    assert re.search(r"87\.00 → 85\.67\s*（至少下降 1\.33）", home)
+    assert "本年度没有部门整体自评表" in home and "乙单位" in home[home.index("本年度没有部门整体自评表"):]
+    departments = visible_text((out / "departments/index.html").read_text(encoding="utf-8"))
+    assert re.search(r"85\.67\s+良\s+87\.00\s+-1\.33", departments)
+    form = visible_text((out / "departments/alpha/2022/index.html").read_text(encoding="utf-8"))
+    assert "与 2021 年对比" in form and "本年新增的指标 ：成本控制".replace(" ", "") in form.replace(" ", "")
+    quality = (out / "quality/2022/index.html").read_text(encoding="utf-8")
+    assert 'id="quality-table"' in quality and "data-filter-for=\"quality-table\"" in quality
+    assert 'href="../../departments/alpha/2022/index.html#findings"' in quality
+    assert "未说明未完成原因" in visible_text(quality)
+    overview = visible_text((out / "quality/index.html").read_text(encoding="utf-8"))
+    assert "各年度数据质量" in overview
