@@ -26,9 +26,11 @@ PAGES = {
     "seed-form": "departments/wangcheng-kexie/2021/index.html",
     "fictional-form": "departments/demo-jiaoyu/2022/index.html",
     "quality": "quality/index.html",
+    "quality-year": "quality/2022/index.html",
+    "project-form": "departments/lijiang-gucheng-ziranziyuan/2020/weipian-zhifa/index.html",
     "404": "404.html",
 }
-CHART_PAGES = {"index", "year", "department", "seed-form", "fictional-form"}
+CHART_PAGES = {"index", "year", "department", "seed-form", "fictional-form", "project-form"}
 SEED = PAGES["seed-form"]
 
 
@@ -332,3 +334,30 @@ def test_form_page_works_from_disk(page: Page, built_sample: Path):
     assert count > 0
     assert rendered_chart_count(page) == count
     assert problems.all() == [], "\n".join(problems.all())
+
+
+# --------------------------------------------------------------------------- quality filter
+
+
+@pytest.mark.browser
+def test_the_quality_table_filters_and_sorts(page: Page, site_url: str):
+    """Without JavaScript the whole table shows; with it, a text box and "errors only" narrow it."""
+    _, problems = open_page(page, site_url + PAGES["quality-year"])
+    rows = page.locator("#quality-table tbody tr")
+    total = rows.count()
+    assert total >= 2
+    box = page.locator(".table-filter")
+    expect(box).to_be_visible()
+    errors = page.locator("#quality-table tbody tr:not([data-errors='0'])").count()
+    page.locator(".table-filter .filter-errors").check()
+    expect(page.locator("#quality-table tbody tr:visible")).to_have_count(errors)
+    page.locator(".table-filter .filter-errors").uncheck()
+    first = rows.first.locator("th").inner_text().split()[0]
+    page.locator(".table-filter .filter-text").fill(first)
+    visible = page.locator("#quality-table tbody tr:visible")
+    assert 1 <= visible.count() < total or total == 1
+    assert all(first in visible.nth(i).inner_text() for i in range(visible.count()))
+    expect(page.locator(".filter-count")).to_contain_text(str(total))
+    page.locator("#quality-table thead th button").nth(2).click()  # sort by errors
+    expect(page.locator("#quality-table thead th").nth(2)).to_have_attribute("aria-sort", "ascending")
+    assert problems.all() == []
