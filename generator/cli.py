@@ -66,6 +66,11 @@ def _parser() -> argparse.ArgumentParser:
     schema.add_argument("kind", nargs="?", default="report",
                         choices=["report", "department", "site", "profile", "layout"])
     schema.add_argument("--out", type=Path, metavar="DIR", help="write all schemas into DIR")
+    init = sub.add_parser("init", help="create a new project that builds at once (site.yaml, one example form)")
+    init.add_argument("folder", nargs="?", type=Path, default=Path("."), help="where (default: here)")
+    init.add_argument("--title", default="部门整体支出绩效自评公开", help="the site's title")
+    init.add_argument("--profile", default="national", help="the scoring rules (perfsite profiles lists them)")
+    init.add_argument("--language", choices=["zh-CN", "en"], default="zh-CN")
     profiles = sub.add_parser("profiles", help="list the shipped scoring profiles and form layouts, with citations")
     profiles.add_argument("--format", choices=["text", "json"], default="text")
     return parser
@@ -226,6 +231,15 @@ def run_schema(args) -> int:
     return 0
 
 
+def run_init(args) -> int:
+    from .init import init_project
+
+    for path in init_project(args.folder, args.title, args.profile, args.language):
+        print(f"wrote {path}")
+    print(f"next: cd {args.folder} && perfsite build && perfsite serve")
+    return 0
+
+
 def run_profiles(args) -> int:
     """Every shipped profile (how to score) and layout (what the form prints), each with its citation."""
     from .read.layouts import DEFAULT_LAYOUTS, load_layouts
@@ -261,4 +275,4 @@ def run_profiles(args) -> int:
 
 
 COMMANDS = {"check": run_check, "build": run_build, "serve": run_serve, "new": run_new, "schema": run_schema,
-            "profiles": run_profiles}
+            "profiles": run_profiles, "init": run_init}

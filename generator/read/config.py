@@ -65,6 +65,7 @@ class SiteConfig:
     search: bool = True
     rules: Rules = field(default_factory=shipped_rules)
     profiles: dict[str, Profile] = field(default_factory=dict)  # every shipped profile; the site's with its options
+    profile_chosen: bool = True  # False: site.yaml names no profile and 'national' is used (reported by check)
 
     def profile_for(self, report) -> Profile:
         """The profile a form is scored under: its own (``profile:``) or the site's."""
@@ -140,6 +141,7 @@ def load_config(project_dir: Path) -> SiteConfig:
         search=data.get("search") is not False,
         rules=rules,
         profiles={profile.name: profile},
+        profile_chosen=bool(data.get("profile")),
     )
 
 

@@ -91,7 +91,15 @@ def check_form(report: Report, profile: Profile) -> ScoredReport:
 
 
 def content_notices(config: SiteConfig) -> tuple[Finding, ...]:
-    """Findings about the content folder rather than one form (files nothing reads), for
-    ``check``, ``build`` and ``serve`` alike: ``--strict`` fails on them everywhere."""
-    return tuple(Finding("unused-file", "warning", "", str(p.location), 0, 0, None, None,
-                         f"{p.message} ({p.hint})") for p in unused_files(config))
+    """Findings about the content folder rather than one form (a site.yaml that names no profile,
+    files nothing reads), for ``check``, ``build`` and ``serve`` alike: ``--strict`` fails on them."""
+    notices = []
+    if not config.profile_chosen:
+        notices.append(Finding(
+            "profile-not-chosen", "warning", "profile", "content/site.yaml", 1, 0, None, config.profile.name,
+            f"site.yaml names no profile: every form is scored under '{config.profile.name}' "
+            f"({config.profile.title}); write the rules that apply, e.g. profile: {config.profile.name} "
+            "(perfsite profiles lists them)"))
+    notices += [Finding("unused-file", "warning", "", str(p.location), 0, 0, None, None,
+                        f"{p.message} ({p.hint})") for p in unused_files(config)]
+    return tuple(notices)
