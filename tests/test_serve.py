@@ -873,3 +873,13 @@ def test_foreign_host_names_are_refused(secured: ServeProcess):
             response.read()
             connection.close()
             assert response.status == expected, (host, path, response.status)
+
+
+def test_the_error_overlay_speaks_the_sites_language():
+    from generator.serve.http_app import error_overlay
+
+    chinese = error_overlay("content/x.yaml:1:1: <b>bad</b>", "zh-CN").decode()
+    english = error_overlay("content/x.yaml:1:1: <b>bad</b>", "en").decode()
+    assert "最近一次修改无法生成网站" in chinese and 'lang="zh-CN"' in chinese
+    assert "the last edit does not build" in english and "最近" not in english
+    assert "&lt;b&gt;bad&lt;/b&gt;" in chinese and "<b>" not in chinese

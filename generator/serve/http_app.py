@@ -42,15 +42,22 @@ def inject(body: bytes, port_script: bytes, overlay: bytes = b"") -> bytes:
     return body + addition
 
 
-def error_overlay(message: str) -> bytes:
-    """The located error, shown over the last good page; plain text, escaped."""
+OVERLAY_HEADINGS = {
+    "zh-CN": "perfsite：最近一次修改无法生成网站——下面仍显示上一次成功生成的页面；改正下列文件后本页会自动刷新。",
+    "en": "perfsite: the last edit does not build — showing the last good site underneath; fix the file and "
+          "this page reloads.",
+}
+
+
+def error_overlay(message: str, language: str = "zh-CN") -> bytes:
+    """The located error, shown over the last good page in the site's language; plain text, escaped."""
     text = html.escape(message)
+    heading = html.escape(OVERLAY_HEADINGS.get(language, OVERLAY_HEADINGS["en"]))
     return (
-        '<div id="perfsite-error-overlay" role="alert" style="position:fixed;inset:0;z-index:2147483647;'
-        "background:rgba(20,20,20,.92);color:#fff;overflow:auto;padding:24px;font:14px/1.5 monospace\">"
-        '<p style="font:bold 18px sans-serif;color:#ff8a80;margin:0 0 12px">perfsite: the last edit does not '
-        "build — showing the last good site underneath; fix the file and this page reloads.</p>"
-        f'<pre style="white-space:pre-wrap;margin:0">{text}</pre></div>'
+        f'<div id="perfsite-error-overlay" role="alert" lang="{html.escape(language)}" style="position:fixed;'
+        "inset:0;z-index:2147483647;background:rgba(20,20,20,.92);color:#fff;overflow:auto;padding:24px;"
+        'font:14px/1.5 monospace"><p style="font:bold 18px sans-serif;color:#ff8a80;margin:0 0 12px">'
+        f'{heading}</p><pre style="white-space:pre-wrap;margin:0" lang="en">{text}</pre></div>'
     ).encode()
 
 
@@ -147,7 +154,7 @@ def make_app(server, port_holder: dict, bound_host: str = "127.0.0.1"):
             if content_type == "text/html":
                 content_type += "; charset=utf-8"
                 body = inject(body, reload_script(port_holder["port"], shown.version),
-                              error_overlay(shown.error) if shown.error else b"")
+                              error_overlay(shown.error, server.language()) if shown.error else b"")
             elif content_type.startswith(("text/", "application/json", "application/xml")):
                 content_type += "; charset=utf-8"
             self.set_header("Content-Type", content_type)

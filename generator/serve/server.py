@@ -76,6 +76,11 @@ class DevServer:
         self.on_change = lambda: None  # set by the HTTP side: reloads the browsers
         self.stop = threading.Event()
 
+    def language(self) -> str:
+        """The site's language, for the server's own messages on pages (the last good site.yaml's)."""
+        config = getattr(self.state, "config", None)
+        return getattr(config, "language", "zh-CN")
+
     def watched_roots(self) -> list[Path]:
         return [self.project_dir / "content", self.project_dir / "overrides", themes_root()]
 
