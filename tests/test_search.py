@@ -20,6 +20,8 @@ import pytest
 from browser_support import TIMEOUT_MS, open_page, serve_folder
 from playwright.sync_api import Locator, Page, expect
 
+from generator.read.records import FORM_FILE
+
 SEED = "departments/wangcheng-kexie/2021/index.html"
 SEED_NAME = "长沙市望城区科学技术协会"
 SEED_QUERY = "科普服务人数"  # an indicator of the seed form only
@@ -209,7 +211,9 @@ def marks(path: Path) -> Marks:
 
 
 def form_pages(site: Path) -> list[str]:
-    return sorted(p.relative_to(site).as_posix() for p in site.glob("departments/*/*/index.html"))
+    return sorted(p.relative_to(site).as_posix()  # department-wide forms, and project forms a level below
+                  for pattern in ("departments/*/*/index.html", "departments/*/*/*/index.html")
+                  for p in site.glob(pattern))
 
 
 def department_pages(site: Path) -> list[str]:
@@ -245,7 +249,9 @@ def test_every_form_page_is_indexed_and_no_overview_page(built_sample: Path):
     indexed = fragments(built_sample)
     urls = {url.lstrip("/") for url in indexed}
     forms = set(form_pages(built_sample))
-    assert len(forms) == 25 and forms <= urls, sorted(forms - urls)
+    records = [p for p in (Path(__file__).resolve().parent.parent / "content/departments").glob("*/*.yaml")
+               if FORM_FILE.match(p.name)]
+    assert len(forms) == len(records) >= 26 and forms <= urls, sorted(forms - urls)
     assert urls - forms <= set(department_pages(built_sample)), sorted(urls - forms)
     seed = indexed["/" + SEED]
     assert seed["meta"]["title"].startswith(SEED_NAME)
@@ -289,3 +295,14 @@ def test_search_page_from_disk_explains_itself(page: Page, built_sample: Path):
     _, problems = open_page(page, (built_sample / "search" / "index.html").as_uri() + "?q=" + quote(SEED_QUERY))
     expect(page.locator("main")).to_contain_text("直接从磁盘打开时无法搜索", timeout=5_000)
     assert [p for p in problems.all() if p.startswith("pageerror")] == []
+
+
+@pytest.mark.browser
+def test_the_search_page_has_one_search_box_in_the_sites_fonts(page: Page, site_url: str):
+    _, problems = open_page(page, site_url + "search/index.html?q=" + SEED_QUERY)
+    first_result(page)
+    assert page.locator("input:visible").count() == 1  # Pagefind's; the header box is left out here
+    font = page.locator("#search .pagefind-ui__search-input").evaluate("e => getComputedStyle(e).fontFamily")
+    body = page.evaluate("() => getComputedStyle(document.body).fontFamily")
+    assert "WenQuanYi Micro Hei" in font and font.split(",")[0] == body.split(",")[0]
+    assert problems.all() == []
