@@ -362,3 +362,16 @@ def test_the_sample_builds_project_pages(tmp_path):
     assert (out / "data/beta/2021-peixun.json").is_file()
     bulk = json.loads((out / "data/reports.json").read_text(encoding="utf-8"))
     assert [f["form"] for f in bulk["forms"]].count("project") == 1
+
+
+def test_a_record_links_its_source_document(tmp_path):
+    record = with_key(PROJECT, "source_url: https://example.org/zp/2023.pdf")
+    root = project(tmp_path, {"2023-x.yaml": record})
+    from generator.build.run import build
+
+    page = (build(root).out_dir / "departments/alpha/2023/x/index.html").read_text(encoding="utf-8")
+    assert '<dd class="source-link"><a href="https://example.org/zp/2023.pdf" rel="nofollow noopener noreferrer ' \
+           'external">' in page
+    found = problems_of(tmp_path / "bad", {"2023-x.yaml": with_key(PROJECT, "source_url: javascript:alert(1)")})
+    assert found == ['content/departments/alpha/2023-x.yaml:3:13: source_url: expected a full web address starting '
+                     'with http:// or https://, got "javascript:alert(1)"']

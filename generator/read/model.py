@@ -133,6 +133,7 @@ class Report:
     reported_grade: str | None = None
     published: str = ""
     source: str = ""
+    source_url: str = ""  # the published original (web page, PDF, scan), linked beside the transcription
     notes: str = ""
     src_path: str = ""
     doc: Document | None = field(default=None, compare=False, repr=False)

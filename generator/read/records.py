@@ -473,6 +473,7 @@ def build_report(doc: Document, department: Department, rel: str, rules: Rules |
         reported_grade=reported.get("grade"),
         published=_text(d.get("published")) or f"{d['year'] + 1}-01-01",
         source=_text(d.get("source")),
+        source_url=_text(d.get("source_url")),
         notes=_text(d.get("notes")),
         src_path=rel,
         doc=doc,

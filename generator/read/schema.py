@@ -184,6 +184,9 @@ REPORT_SCHEMA = {
         "published": _text("公开日期", "YYYY-MM-DD；用于订阅源，缺省为次年 1 月 1 日。",
                            pattern=r"^\d{4}-\d{2}-\d{2}$", **{"x-expected": "a date written YYYY-MM-DD"}),
         "source": _text("来源", "原始文件的说明，例如公开网址或文件名。"),
+        "source_url": _text("原始文件网址", "公开的原始文件（网页、PDF 或扫描件）的完整网址；表页在转录旁链接到它。",
+                            pattern=r"^https?://[^\s<>\"']+$",
+                            **{"x-expected": "a full web address starting with http:// or https://"}),
         "notes": _text("转录说明", "转录时的说明，例如哪些栏目无法辨认。"),
         "untranscribed": {
             "type": "array", "title": "未转录的部分（部分转录）",

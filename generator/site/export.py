@@ -40,6 +40,7 @@ def form_to_dict(scored: ScoredReport) -> dict:
                         "authority": report.authority, "implementer": report.implementer}}
            if report.is_project else {}),
         "file": report.src_path,
+        **({"source_url": report.source_url} if report.source_url else {}),
         "profile": profile_to_dict(scored),
         "layout": {"name": report.layout.name, "title": report.layout.title, "regulation": report.layout.regulation},
         "untranscribed": [{"part": u.part, "note": u.note} for u in report.untranscribed],
