@@ -380,6 +380,7 @@ indicators:
      actual: 95, weight: 10, score: 10, core: true}
 reported: {total: 88.55, grade: 良}
 source: 虚构测试数据
+source_url: https://example.org/keji-puji/2023.pdf
 notes: |
   第 3 行的二级指标无法辨认。
 untranscribed:
@@ -689,8 +690,8 @@ def test_a_workbook_from_before_layouts_still_reads_its_form_kind(tmp_path):
 
 def test_untranscribed_parts_and_per_source_scores_from_a_typed_template(tmp_path):
     project = project_with(tmp_path / "p", {})
-    path = filled_template(tmp_path / "form.xlsx", G9=90, H9=9, D13=ILLEGIBLE, A64="绩效指标", B64="缺第 2 页",
-                           A65="scores", G6="national")
+    path = filled_template(tmp_path / "form.xlsx", G9=90, H9=9, D13=ILLEGIBLE, A65="绩效指标", B65="缺第 2 页",
+                           A66="scores", G6="national")
     import_workbooks([path], project)
     text = (project / "content/departments/demo-x/2023.yaml").read_text(encoding="utf-8")
     assert "profile: national\n" in text

@@ -135,7 +135,7 @@ INDICATOR_FIELDS = {
 }
 #: perfsite's own columns, after the form's (unless the layout prints them itself)
 OWN_INDICATOR_FIELDS = ("direction", "assessment", "applicable", "note", "base")
-TRAILERS = [(("source",), "来源"), (("notes",), "转录说明")]
+TRAILERS = [(("source",), "来源"), (("notes",), "转录说明"), (("source_url",), "原始文件网址")]
 UNTRANSCRIBED_LABEL, UNTRANSCRIBED_NOTE = "未转录的部分", "说明"
 LAST_COLUMN = 10  # J: narratives and notes span B:J
 

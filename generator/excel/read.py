@@ -178,7 +178,8 @@ def read_form(grid: dict, display: str, rules: Rules) -> tuple[Form | None, list
     goals = {path[1]: texts[path] for path, _ in NARRATIVES[1:] if path in texts}
     parts = {**header, "funds": funds, "functions": texts.get(("functions",)), "goals": goals or None,
              "indicators": indicators or None, "reported": reported or None,
-             "source": texts.get(("source",)), "notes": texts.get(("notes",)), "untranscribed": untranscribed or None}
+             "source": texts.get(("source",)), "source_url": texts.get(("source_url",)),
+             "notes": texts.get(("notes",)), "untranscribed": untranscribed or None}
     for key in REPORT_SCHEMA["properties"]:
         if parts.get(key) is not None:
             data[key] = parts[key]
