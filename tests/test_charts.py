@@ -32,17 +32,55 @@ def all_charts(pages) -> list[tuple[str, Chart]]:
 
 
 def test_there_are_charts_on_every_kind_of_page(pages):
-    """The sample: 25 forms × 2 charts, 9 departments × 3, 3 years × 3, and one on the index."""
-    counts: dict[str, int] = {}
+    """Charts where they add to the tables: a department's trends only with two years or more, a
+    form's indicator chart only when some indicator lost points, the overview with two years."""
     ids: dict[str, set[str]] = {}
     for page in pages:
-        for chart in page.context.get("charts", []):
-            counts[page.template] = counts.get(page.template, 0) + 1
+        charts = page.context.get("charts", [])
+        for chart in charts:
             ids.setdefault(page.template, set()).add(chart.id)
-    assert counts == {"form.html": 50, "department.html": 27, "year.html": 9, "index.html": 1}
+        if page.template == "department.html":
+            history = page.context["history"]
+            assert len(charts) == (3 if len(history) >= 2 else 0), page.dest_path
+        if page.template == "form.html":
+            form = page.context["form"]
+            lost = any(r.score is None or r.score < r.indicator.weight for r in form.indicators
+                       if r.kind in ("quantity", "qualitative", "coefficient"))
+            assert ("chart-scores" in [c.id for c in charts]) == lost, page.dest_path
+        if page.template == "year.html":
+            assert len(charts) == (3 if page.context["ranked"] else 0), page.dest_path
     assert ids == {"index.html": {"chart-years"}, "year.html": {"chart-ranking", "chart-grades", "chart-rate-vs-score"},
                    "department.html": {"chart-total-trend", "chart-budget-trend", "chart-rate-trend"},
                    "form.html": {"chart-execution", "chart-scores"}}
+
+
+def test_axes_fit_the_data(pages):
+    """Totals of 96–100 are not drawn against 0–100; bars (budgets, weights) still start at zero."""
+    ranking = next(c for p in pages if p.template == "year.html" for c in p.context["charts"]
+                   if c.id == "chart-ranking")
+    low, high = ranking.figure["layout"]["xaxis"]["range"]
+    totals = [v for row in ranking.rows for v in ([row[1].low, row[1].high] if hasattr(row[1], "low") else [row[1]])]
+    assert low <= min(totals) and high >= max(totals) and low > 50 and high <= 101
+    assert ranking.figure["data"][0]["type"] == "scatter"  # dots: a bar would have to start at zero
+    trend = next(c for p in pages if p.template == "department.html" for c in p.context["charts"]
+                 if c.id == "chart-total-trend")
+    assert trend.figure["layout"]["yaxis"]["range"][0] > 0
+    overview = next(c for p in pages if p.template == "index.html" for c in p.context["charts"])
+    assert "yaxis2" not in overview.figure["layout"]  # one axis: no colliding labels
+
+
+def test_single_year_and_full_marks_draw_no_chart():
+    from generator.site.charts import department_charts, fitted_range, form_scores_chart
+
+    assert department_charts([object()], {}) == []
+    assert fitted_range([Decimal("96.5"), Decimal("99.2")], Decimal(101)) == [Decimal(95), Decimal(101)]
+    assert fitted_range([]) is None
+
+    class Row:
+        kind, score = "quantity", Decimal(10)
+        indicator = type("I", (), {"weight": Decimal(10)})()
+
+    assert form_scores_chart(type("F", (), {"indicators": [Row()]})(), {}) is None
 
 
 def test_plotly_accepts_every_chart(all_charts):
@@ -87,11 +125,14 @@ def test_numbers_in_specs_are_exact(all_charts):
         assert not re.search(r"\d\.\d*0000000\d", text)
 
 
-def test_form_page_has_execution_and_scores_charts(pages):
+def test_form_page_has_an_execution_chart_when_amounts_are_known(pages):
     forms = [p for p in pages if p.template == "form.html"]
-    assert len(forms) == 25
+    assert len(forms) >= 26
     for page in forms:
-        assert [c.id for c in page.context["charts"]] == ["chart-execution", "chart-scores"], page.dest_path
+        ids = [c.id for c in page.context["charts"]]
+        totals = page.context["form"].execution.totals
+        known = page.context["report"].sources or totals.budget is not None or totals.executed is not None
+        assert (ids[:1] == ["chart-execution"]) == bool(known), page.dest_path
 
 
 def test_seed_form_charts_carry_its_numbers(pages):
@@ -99,12 +140,12 @@ def test_seed_form_charts_carry_its_numbers(pages):
     charts = {c.id: c for c in page.context["charts"]}
     execution = charts["chart-execution"]
     assert execution.rows == (("财政拨款", Decimal("302"), Decimal("363.88")),)
-    assert execution.figure["data"][0]["y"] == [Decimal("302")]
-    assert execution.figure["data"][1]["y"] == [Decimal("363.88")]
-    scores = charts["chart-scores"]
-    level1, content = scores.figure["data"][0]["x"]
-    assert len(level1) == len(content) == len(scores.rows)
-    assert "科普服务人数" in content
+    assert execution.figure["data"][0]["x"] == [Decimal("302")] and execution.figure["data"][0]["y"] == ["财政拨款"]
+    assert execution.figure["data"][1]["x"] == [Decimal("363.88")]
+    assert "chart-scores" not in charts  # every legible scored row earned its weight: the table says it
+    lost = next(c for p in pages if p.template == "form.html" for c in p.context["charts"] if c.id == "chart-scores")
+    level1, names = lost.figure["data"][0]["y"]
+    assert len(level1) == len(names) == len(lost.rows) and lost.figure["data"][0]["orientation"] == "h"
 
 
 def test_script_json_cannot_end_the_script_element():

@@ -175,7 +175,9 @@ def test_form_prints_on_a4_within_the_printable_width(page: Page, site_url: str,
                    ".other-years", "#downloads-heading"):
         assert page.evaluate(VISIBLE, hidden) == 0, f"{hidden} is printed"
     assert page.evaluate(VISIBLE, "table.indicators") == 1
-    assert page.evaluate(VISIBLE, "table.chart-table") == 2, "a chart's numbers must print in its place"
+    charts = page.locator(".chart").count()
+    assert charts >= 1 and page.evaluate(VISIBLE, "table.chart-table") == charts, \
+        "a chart's numbers must print in its place"
     # no separator left alone on a line once the links around it are gone
     lines = [line.strip() for line in page.evaluate("() => document.body.innerText").splitlines()]
     stray = [line for line in lines if line and re.fullmatch(r"[·|›/\-–—•\s]+", line)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from collections import Counter
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from fractions import Fraction
 
 from ..read.profiles import Profile
@@ -46,6 +46,18 @@ def _ranged(values: list, axis: str) -> tuple[list, dict]:
     return lows, {f"error_{axis}": {"type": "data", "symmetric": False, "array": ups, "arrayminus": [0] * len(ups)}}
 
 
+def fitted_range(values: list, ceiling: Decimal | None = None) -> list[Decimal] | None:
+    """An axis range that fits the data (ranges by both ends) with a margin, so a spread of
+    95–99 points is not flattened against 0–100; None when there is nothing to fit."""
+    ends = [e for v in values if v is not None for e in ((v.low, v.high) if isinstance(v, Interval) else (v,))]
+    if not ends:
+        return None
+    low, high = min(ends), max(ends)
+    pad = max((high - low) * Decimal("0.15"), Decimal(1))
+    top = (high + pad).to_integral_value(ROUND_CEILING)
+    return [max(Decimal(0), (low - pad).to_integral_value(ROUND_FLOOR)), top if ceiling is None else min(top, ceiling)]
+
+
 def _layout(title: str, **extra) -> dict:
     layout = {
         "title": {"text": title, "font": {"size": 15}},
@@ -61,36 +73,52 @@ def _layout(title: str, **extra) -> dict:
     return layout
 
 
-def form_execution_chart(form: ScoredReport, t: dict) -> Chart:
-    """Budget (A) against executed (B) for each fund source."""
-    sources = form.report.sources
-    names = [label(s.name) for s in sources]
+def form_execution_chart(form: ScoredReport, t: dict) -> Chart | None:
+    """Budget (A) against executed (B) for each fund source (or the 年度资金总额 row of a form that
+    gives no sources); None when no amount is known. Horizontal bars: source names stay readable."""
+    report = form.report
+    sources = [(s.name, s.budget, s.executed) for s in report.sources]
+    if not sources:
+        totals = form.execution.totals
+        sources = [(report.layout.total_row, totals.budget, totals.executed)]
+    if all(budget is None and executed is None for _, budget, executed in sources):
+        return None
+    names = [label(name) for name, _, _ in sources][::-1]
     figure = {
         "data": [
-            {"type": "bar", "name": t["budget"], "x": names, "y": [s.budget for s in sources]},
-            {"type": "bar", "name": t["executed"], "x": names, "y": [s.executed for s in sources]},
+            {"type": "bar", "orientation": "h", "name": t["budget"], "y": names,
+             "x": [budget for _, budget, _ in sources][::-1]},
+            {"type": "bar", "orientation": "h", "name": t["executed"], "y": names,
+             "x": [executed for _, _, executed in sources][::-1]},
         ],
-        "layout": _layout(t["chart_execution"], barmode="group",
-                          yaxis={"title": {"text": form.report.money_unit}, "rangemode": "tozero"}),
+        "layout": _layout(t["chart_execution"], barmode="group", height=max(240, 70 * len(sources) + 140),
+                          xaxis={"title": {"text": report.money_unit}, "rangemode": "tozero"},
+                          yaxis={"automargin": True, "type": "category"}),
     }
-    rows = tuple((s.name, s.budget, s.executed) for s in sources)
+    rows = tuple(sources)
     return Chart("chart-execution", t["chart_execution"], figure,
                  (t["source"], t["budget"], t["executed"]), rows)
 
 
-def form_scores_chart(form: ScoredReport, t: dict) -> Chart:
-    """Weight against score for every scored indicator, grouped by 一级指标."""
-    rows = [r for r in form.indicators if r.kind in ("quantity", "qualitative", "coefficient")]
-    x = [[label(r.indicator.level1) for r in rows], [label(r.indicator.name) for r in rows]]
+def form_scores_chart(form: ScoredReport, t: dict) -> Chart | None:
+    """The indicators that lost points: weight against recomputed score, horizontal bars so long
+    names read whole. None when every scored row earned its full weight: the table says it all."""
+    scored = [r for r in form.indicators if r.kind in ("quantity", "qualitative", "coefficient")]
+    if not any(r.score is None or r.indicator.weight is None or r.score < r.indicator.weight for r in scored):
+        return None
+    rows = scored
+    y = [[label(r.indicator.level1) for r in rows][::-1], [label(r.indicator.name) for r in rows][::-1]]
     figure = {
         "data": [
-            {"type": "bar", "name": t["weight"], "x": x, "y": [r.indicator.weight for r in rows]},
-            {"type": "bar", "name": t["score"], "x": x, "y": [r.score for r in rows]},
+            {"type": "bar", "orientation": "h", "name": t["weight"], "y": y,
+             "x": [r.indicator.weight for r in rows][::-1]},
+            {"type": "bar", "orientation": "h", "name": t["score"], "y": y, "x": [r.score for r in rows][::-1]},
         ],
-        "layout": _layout(t["chart_scores"], barmode="group", height=460,
-                          margin={"l": 50, "r": 20, "t": 80, "b": 170},
-                          legend={"orientation": "h", "y": 1.1, "x": 0},
-                          yaxis={"title": {"text": t["points"]}, "rangemode": "tozero"}),
+        "layout": _layout(t["chart_scores"], barmode="group", height=max(300, 44 * len(rows) + 140),
+                          margin={"l": 60, "r": 20, "t": 80, "b": 50},
+                          legend={"orientation": "h", "y": 1.08, "x": 0},
+                          xaxis={"title": {"text": t["points"]}, "rangemode": "tozero"},
+                          yaxis={"automargin": True}),
     }
     table = tuple((r.indicator.level1, r.indicator.name, r.indicator.weight, r.score) for r in rows)
     return Chart("chart-scores", t["chart_scores"], figure,
@@ -98,7 +126,11 @@ def form_scores_chart(form: ScoredReport, t: dict) -> Chart:
 
 
 def department_charts(forms: list[ScoredReport], t: dict) -> list[Chart]:
-    """Total score, execution rate and budget over the years."""
+    """Total score, execution rate and budget over the years; none for a single year (a trend of
+    one point says nothing the history table does not). Lines fit their axes to the data; the
+    budget, drawn as bars, starts at zero."""
+    if len(forms) < 2:
+        return []
     years = [str(f.report.year) for f in forms]
     totals = [f.total_shown for f in forms]
     total_y, total_bars = _ranged(totals, "y")
@@ -111,12 +143,12 @@ def department_charts(forms: list[ScoredReport], t: dict) -> list[Chart]:
         Chart("chart-total-trend", t["chart_total_trend"], {
             "data": [{**line, "name": t["total"], "y": total_y, **total_bars}],
             "layout": _layout(t["chart_total_trend"], xaxis=xaxis,
-                              yaxis={"title": {"text": t["points"]}, "range": [0, 105]}),
+                              yaxis={"title": {"text": t["points"]}, "range": fitted_range(totals, Decimal(101))}),
         }, (t["year"], t["total"]), tuple(zip(years, totals, strict=True))),
         Chart("chart-rate-trend", t["chart_rate_trend"], {
             "data": [{**line, "name": t["rate"], "y": rates}],
             "layout": _layout(t["chart_rate_trend"], xaxis=xaxis,
-                              yaxis={"title": {"text": "%"}, "rangemode": "tozero"}),
+                              yaxis={"title": {"text": "%"}, "range": fitted_range(rates)}),
         }, (t["year"], t["rate"] + " (%)"), tuple(zip(years, rates, strict=True))),
         Chart("chart-budget-trend", t["chart_budget_trend"], {
             "data": [{"type": "bar", "name": t["budget"], "x": years, "y": budgets}],
@@ -148,13 +180,14 @@ def year_charts(forms: list[ScoredReport], t: dict, grades: list[str],
     total_x, total_bars = _ranged(totals[::-1], "x")
     with_rate = [(f, shown_name) for f, shown_name in zip(ranked, shown, strict=True) if f.execution.rate is not None]
     rated_names = [name for f, name in zip(ranked, names, strict=True) if f.execution.rate is not None]
+    # dots, not bars: a bar must start at zero, and 0–100 would flatten totals that differ by points
     ranking = Chart("chart-ranking", t["chart_ranking"], {
-        "data": [{"type": "bar", "orientation": "h", "name": t["total"],
+        "data": [{"type": "scatter", "mode": "markers", "name": t["total"], "marker": {"size": 10},
                   "x": total_x, "y": shown[::-1], **total_bars}],
         "layout": _layout(t["chart_ranking"], height=max(300, 28 * len(ranked) + 100),
-                          margin={"l": 220, "r": 20, "t": 50, "b": 50},
-                          xaxis={"title": {"text": t["points"]}, "range": [0, 105]},
-                          yaxis={"automargin": True}),  # a long name widens the margin, never cut off
+                          margin={"l": 220, "r": 20, "t": 50, "b": 50}, showlegend=False,
+                          xaxis={"title": {"text": t["points"]}, "range": fitted_range(totals, Decimal(101))},
+                          yaxis={"automargin": True, "type": "category"}),  # a long name widens the margin
     }, (t["department"], t["total"]), tuple(zip(names, totals, strict=True)))
     scatter_y, scatter_bars = _ranged([f.total_shown for f, _ in with_rate], "y")
     scatter = Chart("chart-rate-vs-score", t["chart_rate_vs_score"], {
@@ -182,23 +215,24 @@ def grade_chart(forms: list[ScoredReport], t: dict, grades: list[str], chart_id:
     }, (t["grade"], t["forms"]), tuple(zip(grades, values, strict=True)))
 
 
-def overview_chart(by_year: dict[int, list[ScoredReport]], t: dict, profile: Profile) -> Chart:
-    """Years at a glance: forms published and their average total."""
+def overview_chart(by_year: dict[int, list[ScoredReport]], t: dict, profile: Profile) -> Chart | None:
+    """The average total over the years, on one axis fitted to it (the number of forms is in the
+    table: a second axis made their labels collide); None for fewer than two years."""
     years = sorted(by_year)
+    if len(years) < 2:
+        return None
     averages = [average_total(by_year[y], profile) for y in years]
     average_y, average_bars = _ranged(averages, "y")
     counts = [len(by_year[y]) for y in years]
     labels = [str(y) for y in years]
     return Chart("chart-years", t["chart_years"], {
         "data": [
-            {"type": "bar", "name": t["forms"], "x": labels, "y": counts, "yaxis": "y2", "opacity": 0.4},
             {"type": "scatter", "mode": "lines+markers", "name": t["average_total"], "x": labels, "y": average_y,
              **average_bars},
         ],
         "layout": _layout(t["chart_years"], xaxis={"type": "category", "title": {"text": t["year"]}},
-                          yaxis={"title": {"text": t["average_total"]}, "range": [0, 105]},
-                          yaxis2={"title": {"text": t["forms"]}, "overlaying": "y", "side": "right",
-                                  "rangemode": "tozero", "showgrid": False}),
+                          showlegend=False,
+                          yaxis={"title": {"text": t["average_total"]}, "range": fitted_range(averages, Decimal(101))}),
     }, (t["year"], t["forms"], t["average_total"]), tuple(zip(labels, counts, averages, strict=True)))
 
 

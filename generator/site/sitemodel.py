@@ -292,7 +292,7 @@ def index_context(site: CheckedSite, by_year, years, departments, grades, t, pro
         "project_count": sum(1 for f in site.forms if f.report.is_project),
         "fictional_count": sum(1 for d in departments if d.fictional),
         "findings": site.findings_by_severity(),
-        "charts": [charts.overview_chart(by_year, t, profile)] if by_year else [],
+        "charts": [c for c in [charts.overview_chart(by_year, t, profile)] if c],
         "grades": grades,
     }
 
@@ -349,7 +349,7 @@ def form_context(form: ScoredReport, previous, following, t: dict) -> dict:
         "findings": [(f, finding_anchor(f.path)) for f in form.findings],
         "flagged": {finding_anchor(f.path) for f in form.findings if f.severity != "info"},
         "downloads": {"json": f"{base}.json", "csv": f"{base}.csv", "yaml": f"{base}.yaml"},
-        "charts": [charts.form_execution_chart(form, t), charts.form_scores_chart(form, t)],
+        "charts": [c for c in (charts.form_execution_chart(form, t), charts.form_scores_chart(form, t)) if c],
         "changes": indicator_changes(form, previous),
     }
 
