@@ -375,3 +375,18 @@ def test_a_record_links_its_source_document(tmp_path):
     found = problems_of(tmp_path / "bad", {"2023-x.yaml": with_key(PROJECT, "source_url: javascript:alert(1)")})
     assert found == ['content/departments/alpha/2023-x.yaml:3:13: source_url: expected a full web address starting '
                      'with http:// or https://, got "javascript:alert(1)"']
+
+
+def test_perfsite_profiles_lists_every_profile_and_layout_with_its_citation(capsys):
+    assert main(["profiles", "--format", "json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert len(listed["profiles"]) >= 6 and len(listed["layouts"]) >= 6
+    assert {p["name"] for p in listed["profiles"]} == set(available_profiles())
+    assert {x["name"] for x in listed["layouts"]} == set(available_layouts())
+    for entry in listed["profiles"] + listed["layouts"]:
+        assert entry["title"].strip() and entry["regulation"].strip(), entry["name"]
+    assert {"national", "sichuan", "chongqing", "hubei", "hunan", "beijing-2016"} <= {p["name"] for p in
+                                                                                   listed["profiles"]}
+    assert main(["profiles"]) == 0
+    text = capsys.readouterr().out
+    assert "依据：湘财绩〔2020〕7号" in text and "national-project  [project]  (default)" in text
