@@ -86,7 +86,10 @@ def test_cli_build_writes_every_expected_file(tiny_project, capsys):
     assert forms == [("alpha", 2021), ("alpha", 2022), ("beta", 2021)]
     # no base_url in the tiny site: no sitemap.xml (the protocol needs absolute URLs)
     expected = {"index.html", "departments/index.html", "quality/index.html", "404.html",
-                "feed.xml", "robots.txt", "data/reports.json", "data/reports.csv", "data/indicators.csv", MARKER}
+                "feed.xml", "robots.txt", "data/reports.json", "data/reports.csv", "data/indicators.csv",
+                "data/datapackage.json", MARKER}
+    for year in {year for _, year in forms}:
+        expected |= {f"data/by-year/{year}/{name}" for name in ("reports.json", "reports.csv", "indicators.csv")}
     for slug, year in forms:
         expected |= {f"{year}/index.html", f"quality/{year}/index.html", f"departments/{slug}/index.html",
                      f"departments/{slug}/{year}/index.html",

@@ -125,9 +125,7 @@ class UnitMeta:
 class UnitData:
     """The unit's pieces of the shared files, read only while those are written."""
 
-    json_fragments: list[bytes] = field(default_factory=list)
-    report_rows: bytes = b""
-    indicator_rows: bytes = b""
+    forms: list[tuple[int, bytes, bytes, bytes]] = field(default_factory=list)  # year, JSON, CSV row, indicator rows
     fragments: dict[tuple, bytes] = field(default_factory=dict)  # (name, src paths) -> section, UTF-8
 
 
@@ -206,9 +204,9 @@ class BuildCache:
     def load_data(self, slug: str) -> UnitData:
         path = self.units / f"{slug}.data"
         data = load(path)
-        if not (isinstance(data, UnitData) and isinstance(data.report_rows, bytes)
-                and isinstance(data.indicator_rows, bytes)
-                and isinstance(data.json_fragments, list) and all(type(f) is bytes for f in data.json_fragments)
+        if not (isinstance(data, UnitData) and isinstance(data.forms, list)
+                and all(type(f) is tuple and len(f) == 4 and type(f[0]) is int and all(type(b) is bytes for b in f[1:])
+                        for f in data.forms)
                 and isinstance(data.fragments, dict) and all(type(f) is bytes for f in data.fragments.values())):
             raise CacheMiss(slug, path)
         return data

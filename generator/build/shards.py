@@ -130,15 +130,11 @@ def build_unit(ctx: _Context, slug: str) -> tuple[UnitResult | None, list[Proble
         elif page.template in ctx.fragment_pages:  # rendered only for the sections it records
             render_page(ctx.theme, page, common)
     data = UnitData(fragments=recorder.made)
-    report_rows, indicator_rows = [], []
     for form in forms:
         out = form_files(config, form)
         for rel, file_data in out.files.items():
             put(rel, file_data)
-        data.json_fragments.append(out.json_fragment)
-        report_rows.append(out.report_csv)
-        indicator_rows.append(out.indicators_csv)
-    data.report_rows, data.indicator_rows = b"".join(report_rows), b"".join(indicator_rows)
+        data.forms.append((out.year, out.json_fragment, out.report_csv, out.indicators_csv))
     meta = UnitMeta(slug, ctx.key, inputs, department, tuple(slim(f) for f in forms), outputs)
     ctx.cache.save_unit(meta, data, config.profile)
     return UnitResult(meta, stats), []
@@ -251,7 +247,7 @@ def write_every_form_pages(ctx: _Context, tree: StandbyOutput, site: CheckedSite
     every page of the site (for the sitemap)."""
     cache, theme = ctx.cache, ctx.theme
     slugs = [m.slug for m in ordered]
-    known = write_bulk(tree, cache, slugs)
+    known = write_bulk(tree, cache, slugs, ctx.config.title)
     from_units = set(known)
     last_time = Sections.still_valid(cache.load_sections(sections_key), set(slugs), rebuilt)  # the main process's
     sections = Sections({**last_time, **known})
@@ -316,7 +312,7 @@ def run_shards(shards: list[list[str]], jobs: int, total_forms: int, progress, o
     return sorted(results, key=lambda r: r.index)
 
 
-def write_bulk(tree: StandbyOutput, cache: BuildCache, slugs: list[str]) -> dict[tuple, bytes]:
+def write_bulk(tree: StandbyOutput, cache: BuildCache, slugs: list[str], title: str = "") -> dict[tuple, bytes]:
     """The bulk downloads, streamed from every department's cached slices in slug order;
     returns the cached sections of the every-form pages, met on the way."""
     known: dict[tuple, bytes] = {}
@@ -327,10 +323,11 @@ def write_bulk(tree: StandbyOutput, cache: BuildCache, slugs: list[str]) -> dict
         return sinks[rel]
 
     try:
-        bulk = BulkFiles(open_sink)
+        bulk = BulkFiles(open_sink, title)
         for slug in slugs:
             data = cache.load_data(slug)
-            bulk.add(data.json_fragments, data.report_rows, data.indicator_rows)
+            for form in data.forms:
+                bulk.add_form(*form)
             known.update(data.fragments)
         bulk.close()
     finally:

@@ -23,7 +23,7 @@ from ..read.inputs import walk_files
 from ..site.theme import Theme, template_closure
 from .output import digest
 
-FORMAT = "perfsite-build-cache-3"  # 2: modules moved into stage packages; 3: forms carry layout and project id
+FORMAT = "perfsite-build-cache-4"  # 2: stage packages; 3: layout and project id; 4: bulk pieces per form
 
 
 def input_stamp(project_dir: Path, out_dir: Path) -> str:

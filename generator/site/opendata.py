@@ -102,6 +102,7 @@ class FormOutputs:
     json_fragment: bytes
     report_csv: bytes
     indicators_csv: bytes
+    year: int = 0  # which year's bulk files the pieces also go to
 
 
 def form_outputs(form: ScoredReport, source_bytes: bytes) -> FormOutputs:
@@ -114,4 +115,62 @@ def form_outputs(form: ScoredReport, source_bytes: bytes) -> FormOutputs:
         f"{base}.csv": csv_document(INDICATOR_COLUMNS, [indicators]),
         f"{base}.yaml": source_bytes,
     }
-    return FormOutputs(files, fragment, csv_lines([report_row(form)]).encode("utf-8"), indicators)
+    return FormOutputs(files, fragment, csv_lines([report_row(form)]).encode("utf-8"), indicators, r.year)
+
+
+# Frictionless Data types of the CSV columns (everything else is a string); numbers are exact
+# decimal text, booleans "true"/"false", an empty cell is missing (never zero).
+_INTEGERS = {"year", "errors", "warnings", "infos"}
+_NUMBERS = {"budget", "executed", "transfer", "rate", "reported_rate", "execution_weight", "execution_score",
+            "reported_execution_score", "total", "total_min", "total_max", "reported_total", "weight", "score",
+            "computed_score", "reported_score", "coefficient"}
+_BOOLEANS = {"fictional", "core"}
+_TITLES = {
+    "department": "部门标识", "department_name": "部门（单位）名称", "fictional": "虚构示例", "year": "年度",
+    "form": "表的种类", "budget": "全年预算数", "executed": "全年执行数", "transfer": "上级财政转移支付",
+    "rate": "执行率（复核，%）", "reported_rate": "执行率（填报，%）", "execution_weight": "执行率分值",
+    "execution_score": "执行率得分（复核）", "reported_execution_score": "执行率得分（填报）",
+    "total": "总分（复核；为范围时空）", "total_min": "总分下限", "total_max": "总分上限",
+    "reported_total": "总分（填报）",
+    "grade": "等级（复核）", "errors": "错误数", "warnings": "警告数", "infos": "提示数", "profile": "评分规则",
+    "url": "表页地址", "project_id": "项目标识", "project": "项目名称", "project_code": "项目编码",
+    "authority": "主管部门", "implementer": "实施单位", "layout": "表样", "untranscribed": "未转录的部分",
+    "path": "记录中的位置", "level1": "一级指标", "level2": "二级指标", "level3": "三级指标", "content": "目标内容",
+    "target": "目标值", "actual": "完成值", "weight": "分值", "score": "得分（复核）", "computed_score": "公式得分",
+    "reported_score": "得分（填报）", "kind": "计分方式", "direction": "指标方向", "achievement": "定性档次",
+    "reason": "未完成原因", "measures": "改进措施", "nature": "指标性质", "unit": "度量单位",
+    "coefficient": "得分系数（%）", "core": "是否核心指标", "note": "备注", "illegible": "无法辨认的栏目",
+}
+
+
+def _field(name: str) -> dict:
+    kind = "integer" if name in _INTEGERS else "number" if name in _NUMBERS else \
+        "boolean" if name in _BOOLEANS else "string"
+    return {"name": name, "title": _TITLES.get(name, name), "type": kind}
+
+
+def _resources(prefix: str, label: str) -> list[dict]:
+    csv_dialect = {"delimiter": ",", "lineTerminator": "\r\n", "header": True}
+    return [
+        {"name": f"reports{label}", "path": f"{prefix}reports.csv", "profile": "tabular-data-resource",
+         "format": "csv", "mediatype": "text/csv", "encoding": "utf-8-sig", "dialect": csv_dialect,
+         "schema": {"fields": [_field(c) for c in REPORT_COLUMNS], "missingValues": [""]}},
+        {"name": f"indicators{label}", "path": f"{prefix}indicators.csv", "profile": "tabular-data-resource",
+         "format": "csv", "mediatype": "text/csv", "encoding": "utf-8-sig", "dialect": csv_dialect,
+         "schema": {"fields": [_field(c) for c in INDICATOR_COLUMNS], "missingValues": [""]}},
+        {"name": f"reports-json{label}", "path": f"{prefix}reports.json", "profile": "data-resource",
+         "format": "json", "mediatype": "application/json", "encoding": "utf-8"},
+    ]
+
+
+def datapackage(title: str, years: Iterable[int]) -> bytes:
+    """A Frictionless Data Package describing the bulk files: every year together, then each year."""
+    resources = _resources("", "")
+    for year in sorted(set(years)):
+        resources += _resources(f"{YEAR_FOLDER}/{year}/", f"-{year}")
+    package = {"profile": "tabular-data-package", "name": "perfsite-performance-self-evaluations",
+               "title": title, "resources": resources}
+    return (dumps(package) + "\n").encode("utf-8")
+
+
+YEAR_FOLDER = "by-year"  # data/by-year/<year>/: a department folder can never be named so

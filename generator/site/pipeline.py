@@ -21,7 +21,15 @@ from ..read.records import FORM_FILE
 from ..score.check import CheckedSite
 from ..score.scoring import ScoredReport
 from .feeds import feed_xml, robots_txt, sitemap_xml
-from .opendata import INDICATOR_COLUMNS, REPORT_COLUMNS, FormOutputs, csv_document, form_outputs
+from .opendata import (
+    INDICATOR_COLUMNS,
+    REPORT_COLUMNS,
+    YEAR_FOLDER,
+    FormOutputs,
+    csv_document,
+    datapackage,
+    form_outputs,
+)
 from .sitemodel import EVERY_RECORD, Page
 from .theme import Theme
 
@@ -71,36 +79,57 @@ def slim(form: ScoredReport) -> ScoredReport:
     return replace(form, report=report, indicators=())
 
 
-class BulkFiles:
-    """The bulk downloads, every form in site order, written into sinks the engine opens.
+class _BulkSet:
+    """The three bulk files under one folder (every form, or one year's)."""
 
-    ``open_sink(rel)`` returns an object with ``write(bytes)``; pieces are appended department
-    by department (:meth:`add`), so a build can stream them from its cache without holding
-    every form at once, and ``serve`` can collect them in memory.
-    """
-
-    NAMES = ("data/reports.json", "data/reports.csv", "data/indicators.csv")
-
-    def __init__(self, open_sink: Callable[[str], object]):
-        self.json, self.reports, self.indicators = (open_sink(name) for name in self.NAMES)
+    def __init__(self, open_sink: Callable[[str], object], folder: str):
+        self.json, self.reports, self.indicators = (open_sink(f"{folder}{name}") for name in BulkFiles.NAMES)
         self.json.write(b'{"forms": [')
         self.reports.write(csv_document(REPORT_COLUMNS, []))
         self.indicators.write(csv_document(INDICATOR_COLUMNS, []))
         self._first = True
 
-    def add(self, json_fragments: Iterable[bytes], report_rows: bytes, indicator_rows: bytes) -> None:
-        for fragment in json_fragments:
-            self.json.write(fragment if self._first else b", " + fragment)
-            self._first = False
-        self.reports.write(report_rows)
+    def add(self, fragment: bytes, report_row: bytes, indicator_rows: bytes) -> None:
+        self.json.write(fragment if self._first else b", " + fragment)
+        self._first = False
+        self.reports.write(report_row)
         self.indicators.write(indicator_rows)
-
-    def add_forms(self, outputs: Iterable[FormOutputs]) -> None:
-        for out in outputs:
-            self.add((out.json_fragment,), out.report_csv, out.indicators_csv)
 
     def close(self) -> None:
         self.json.write(b"]}\n")
+
+
+class BulkFiles:
+    """The bulk downloads, every form in site order, written into sinks the engine opens: all
+    years in ``data/``, each year in ``data/by-year/<year>/``, and ``data/datapackage.json``
+    (Frictionless) describing them.
+
+    ``open_sink(rel)`` returns an object with ``write(bytes)``; forms are appended one by one
+    (:meth:`add_form`), so a build can stream them from its cache without holding every form
+    at once, and ``serve`` can collect them in memory.
+    """
+
+    NAMES = ("reports.json", "reports.csv", "indicators.csv")
+
+    def __init__(self, open_sink: Callable[[str], object], title: str = ""):
+        self._open, self._title = open_sink, title
+        self._all = _BulkSet(open_sink, "data/")
+        self._years: dict[int, _BulkSet] = {}
+
+    def add_form(self, year: int, fragment: bytes, report_row: bytes, indicator_rows: bytes) -> None:
+        self._all.add(fragment, report_row, indicator_rows)
+        if year not in self._years:
+            self._years[year] = _BulkSet(self._open, f"data/{YEAR_FOLDER}/{year}/")
+        self._years[year].add(fragment, report_row, indicator_rows)
+
+    def add_forms(self, outputs: Iterable[FormOutputs]) -> None:
+        for out in outputs:
+            self.add_form(out.year, out.json_fragment, out.report_csv, out.indicators_csv)
+
+    def close(self) -> None:
+        for bulk in (self._all, *self._years.values()):
+            bulk.close()
+        self._open("data/datapackage.json").write(datapackage(self._title, self._years))
 
 
 def site_wide_files(site: CheckedSite, pages: list[Page], theme: Theme) -> dict[str, bytes]:
