@@ -32,14 +32,16 @@ def all_charts(pages) -> list[tuple[str, Chart]]:
 
 
 def test_there_are_charts_on_every_kind_of_page(pages):
-    """The sample: 25 forms × 2 charts, 9 departments × 3, 3 years × 3, and one on the index."""
+    """The sample: 33 forms (26 department-wide, 7 project forms) × 2 charts, the 10 departments with
+    department-wide forms × 3 (the 4 with project forms only have no trends), 3 years × 3, and one
+    on the index."""
     counts: dict[str, int] = {}
     ids: dict[str, set[str]] = {}
     for page in pages:
         for chart in page.context.get("charts", []):
             counts[page.template] = counts.get(page.template, 0) + 1
             ids.setdefault(page.template, set()).add(chart.id)
-    assert counts == {"form.html": 50, "department.html": 27, "year.html": 9, "index.html": 1}
+    assert counts == {"form.html": 66, "department.html": 30, "year.html": 9, "index.html": 1}
     assert ids == {"index.html": {"chart-years"}, "year.html": {"chart-ranking", "chart-grades", "chart-rate-vs-score"},
                    "department.html": {"chart-total-trend", "chart-budget-trend", "chart-rate-trend"},
                    "form.html": {"chart-execution", "chart-scores"}}
@@ -89,7 +91,7 @@ def test_numbers_in_specs_are_exact(all_charts):
 
 def test_form_page_has_execution_and_scores_charts(pages):
     forms = [p for p in pages if p.template == "form.html"]
-    assert len(forms) == 25
+    assert len(forms) == 33  # 26 department-wide, 7 project forms
     for page in forms:
         assert [c.id for c in page.context["charts"]] == ["chart-execution", "chart-scores"], page.dest_path
 
