@@ -45,9 +45,28 @@ def tree(folder: Path) -> dict[str, bytes]:
 
 
 def forms_of(project: Path) -> list[tuple[str, int]]:
-    """(slug, year) of every form record in the project's content."""
+    """(slug, year) of every department-wide form record (``<year>.yaml``) in the project's content."""
     return sorted((p.parent.name, int(p.stem)) for p in (project / "content" / "departments").glob("*/*.yaml")
                   if p.stem.isdigit())
+
+
+FORM_FILE = re.compile(r"([0-9]{4})(?:-([a-z0-9-]+))?")
+
+
+def form_keys(project: Path) -> list[tuple[str, int, str]]:
+    """(slug, year, project id) of every form record: ``<year>.yaml`` (project id "") and
+    ``<year>-<project>.yaml``."""
+    keys = []
+    for p in (project / "content" / "departments").glob("*/*.yaml"):
+        match = FORM_FILE.fullmatch(p.stem)
+        if match:
+            keys.append((p.parent.name, int(match.group(1)), match.group(2) or ""))
+    return sorted(keys)
+
+
+def form_file(year: int, project_id: str) -> str:
+    """A form's file name without the extension, as its record and its downloads are named."""
+    return f"{year}-{project_id}" if project_id else str(year)
 
 
 def html_pages(site: Path) -> dict[str, str]:
@@ -450,27 +469,29 @@ def read_csv(path: Path) -> list[list[str]]:
 
 def test_csv_downloads_have_bom_and_parse(built_sample):
     project = built_sample.parent
-    forms = forms_of(project)
+    forms = form_keys(project)  # department-wide and project forms
     reports = read_csv(built_sample / "data" / "reports.csv")
     assert reports[0] == REPORT_COLUMNS
     assert len(reports) == 1 + len(forms)
     assert all(len(row) == len(REPORT_COLUMNS) for row in reports)
-    assert sorted((r[0], int(r[3])) for r in reports[1:]) == forms
+    project_column = REPORT_COLUMNS.index("project_id")
+    assert sorted((r[0], int(r[3]), r[project_column]) for r in reports[1:]) == forms
     indicators = read_csv(built_sample / "data" / "indicators.csv")
     assert indicators[0] == INDICATOR_COLUMNS
     assert all(len(row) == len(INDICATOR_COLUMNS) for row in indicators)
+    row_project = INDICATOR_COLUMNS.index("project_id")
     per_form_rows = 0
-    for slug, year in forms:
-        rows = read_csv(built_sample / "data" / slug / f"{year}.csv")
+    for slug, year, project_id in forms:
+        rows = read_csv(built_sample / "data" / slug / f"{form_file(year, project_id)}.csv")
         assert rows[0] == INDICATOR_COLUMNS
-        assert all(r[0] == slug and r[1] == str(year) for r in rows[1:])
+        assert all(r[0] == slug and r[1] == str(year) and r[row_project] == project_id for r in rows[1:])
         per_form_rows += len(rows) - 1
     assert per_form_rows == len(indicators) - 1
 
 
 def test_reports_json_has_the_seed_form(built_sample):
     data = json.loads((built_sample / "data" / "reports.json").read_text(encoding="utf-8"), parse_float=Decimal)
-    assert len(data["forms"]) == len(forms_of(built_sample.parent))
+    assert len(data["forms"]) == len(form_keys(built_sample.parent))
     seed = [f for f in data["forms"] if f["department"] == "wangcheng-kexie" and f["year"] == 2021]
     assert len(seed) == 1
     assert seed[0]["execution"]["score"] == Decimal("7.95")
@@ -479,21 +500,23 @@ def test_reports_json_has_the_seed_form(built_sample):
 
 def test_yaml_download_is_the_source_record(built_sample):
     project = built_sample.parent
-    for slug, year in forms_of(project):
-        source = (project / "content" / "departments" / slug / f"{year}.yaml").read_bytes()
-        assert (built_sample / "data" / slug / f"{year}.yaml").read_bytes() == source, (slug, year)
+    for slug, year, project_id in form_keys(project):
+        name = f"{form_file(year, project_id)}.yaml"
+        source = (project / "content" / "departments" / slug / name).read_bytes()
+        assert (built_sample / "data" / slug / name).read_bytes() == source, (slug, name)
 
 
 def test_json_download_equals_check_output(built_sample, capsys):
     code, out, _ = run_cli(capsys, "check", "-p", str(built_sample.parent), "--format", "json")
     assert code == 0
     checked = json.loads(out, parse_float=Decimal)["forms"]
-    by_key = {(f["department"], f["year"]): f for f in checked}
-    assert sorted(by_key) == forms_of(built_sample.parent)
-    for (slug, year), entry in by_key.items():
-        download = json.loads((built_sample / "data" / slug / f"{year}.json").read_text(encoding="utf-8"),
-                              parse_float=Decimal)
-        assert download == {"forms": [entry]}, (slug, year)
+    by_key = {(f["department"], f["year"], (f.get("project") or {}).get("id", "")): f for f in checked}
+    assert len(by_key) == len(checked)
+    assert sorted(by_key) == form_keys(built_sample.parent)
+    for (slug, year, project_id), entry in by_key.items():
+        name = f"{form_file(year, project_id)}.json"
+        download = json.loads((built_sample / "data" / slug / name).read_text(encoding="utf-8"), parse_float=Decimal)
+        assert download == {"forms": [entry]}, (slug, name)
 
 
 # ---------------------------------------------------------------- feed and sitemap
@@ -528,7 +551,7 @@ def test_feed_entries_and_dates_come_from_the_data(tiny_project, tmp_path):
 def test_sample_feed_has_one_entry_per_form(built_sample):
     root = ET.parse(built_sample / "feed.xml").getroot()
     entries = root.findall(f"{ATOM}entry")
-    assert len(entries) == len(forms_of(built_sample.parent))
+    assert len(entries) == len(form_keys(built_sample.parent))
     ids = [e.findtext(f"{ATOM}id") for e in entries]
     assert len(set(ids)) == len(ids)
 

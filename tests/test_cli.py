@@ -52,7 +52,9 @@ def test_check_json_explains_the_seed_rate_and_bounds_its_total(capsys, sample_p
 
 def test_check_json_contract_fields(capsys, sample_project):
     data = run_json(capsys, sample_project)
-    assert len(data["forms"]) == 25
+    # 26 department-wide forms (24 demo, 1 real, 1 重庆 demo) and 7 project forms (4 real, 3 demo)
+    assert len(data["forms"]) == 33
+    assert sum(1 for form in data["forms"] if form["form"] == "project") == 7
     for form in data["forms"]:
         for key in ("department", "year", "profile", "execution", "indicators", "total", "reported_total",
                     "grade", "findings"):
@@ -72,7 +74,7 @@ def test_check_text_summary_exits_zero(capsys, sample_project):
     assert "wangcheng-kexie 2021  长沙市望城区科学技术协会" in out
     assert "execution rate 120.49% (reported 118.65%)   score 7.95 / 10" in out
     assert "total 87.95–97.95 (reported 94.52)   grade 良–优" in out
-    assert "25 forms from 9 departments checked under profile 'deviation'" in out
+    assert "33 forms from 14 departments checked under profile 'deviation'" in out
 
 
 def test_strict_fails_on_findings(capsys, sample_project):
@@ -124,7 +126,7 @@ def test_sample_validates_against_published_schema(capsys):
 def test_quiet_verbose_and_no_colour_off_a_terminal(capsys, sample_project):
     assert main(["check", "-q", "-p", str(sample_project)]) == 0
     quiet = capsys.readouterr().out
-    assert quiet.count("\n") == 1 and quiet.startswith("25 forms from 9 departments")
+    assert quiet.count("\n") == 1 and quiet.startswith("33 forms from 14 departments")
     assert main(["check", "-v", "-p", str(sample_project)]) == 0
     verbose = capsys.readouterr().out
     assert "    indicators[0] 科普服务人数: 12000人次 → 12000人次: 10.00 / 10 (quantity)" in verbose

@@ -170,7 +170,7 @@ def test_import_refuses_to_overwrite_unless_asked(sample_project, tmp_path):
 
     files = import_workbooks(seed, sample_project, overwrite=True)
     assert files == [sample_project / f"content/departments/{SEED}/2021.yaml"]  # department.yaml unchanged
-    assert len(check_project(sample_project).content.reports) == 26  # still valid
+    assert len(check_project(sample_project).content.reports) == 33  # still valid
 
 
 def test_import_refuses_a_header_block_that_contradicts_department_yaml(sample_project, tmp_path):
@@ -331,13 +331,13 @@ def test_cli_export_import_round_trip(sample_project, tmp_path, capsys):
     """``perfsite export`` then ``perfsite import`` into an empty project: ``check`` says the same."""
     before = check_json(capsys, sample_project)
     assert main(["export", "-p", str(sample_project), "-o", str(tmp_path / "x")]) == 0
-    assert capsys.readouterr().out.startswith("exported 26 forms to")
+    assert capsys.readouterr().out.startswith("exported 33 forms to")  # 26 department-wide, 7 project forms
     target = empty_project(sample_project, tmp_path / "new")
     books = sorted(map(str, (tmp_path / "x").glob("*/*.xlsx")))
-    assert len(books) == 26
+    assert len(books) == 33
     assert main(["import", "-p", str(target), *books]) == 0
     assert capsys.readouterr().out.splitlines() == [
-        "imported 26 forms from 26 workbooks into content/departments (10 department.yaml written)"]
+        "imported 33 forms from 33 workbooks into content/departments (14 department.yaml written)"]
     assert check_json(capsys, target) == before
     assert main(["export", "-p", str(sample_project), "-o", str(tmp_path / "x")]) == 1  # no silent overwrite
     assert "--overwrite" in capsys.readouterr().err

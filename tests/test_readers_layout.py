@@ -210,10 +210,14 @@ def rows_naming(html: str, slug_prefix: str) -> list[str]:
             if re.search(rf'href="[^"]*departments/{re.escape(slug_prefix)}', row)]
 
 
-# The sample: 8 fictional demo-* departments beside 1 real one (wangcheng-kexie), all 9 with a 2021
-# form; the quality page shows the 7 departments with findings (6 demo ones and the real one).
-MIXED = {"index.html": (9, 8), "2021/index.html": (9, 8), "departments/index.html": (9, 8),
-         "quality/index.html": (7, 6)}
+# The sample: 9 fictional demo-* departments (8 with forms for 2021–2023, demo-chengguan with a 2023
+# form only) beside 5 real ones: wangcheng-kexie (2021) and the four real project forms R1–R4
+# (haidian-xueyuanlu 2016, lijiang-gucheng-ziranziyuan 2020, guichi-tangxi 2022, qingshen-fagai 2023).
+# 2021 has 9 (the 8 demo ones and wangcheng-kexie); the quality page shows the 12 departments with
+# findings (7 demo ones and the 5 real ones).
+MIXED = {"index.html": (14, 9), "2021/index.html": (9, 8), "departments/index.html": (14, 9),
+         "quality/index.html": (12, 7)}
+REAL = ["wangcheng-kexie", "haidian-xueyuanlu", "lijiang-gucheng-ziranziyuan", "guichi-tangxi", "qingshen-fagai"]
 
 
 @pytest.mark.parametrize("path", list(MIXED))
@@ -225,13 +229,16 @@ def test_mixed_pages_mark_fictional_rows_not_the_whole_page(built_sample: Path, 
     assert f"本页共 {total} 个部门，其中 {fictional} 个是虚构示例部门" in html
 
 
-@pytest.mark.parametrize("path", ["2021/index.html", "departments/index.html"])
-def test_each_fictional_row_is_tagged_and_the_real_one_is_not(built_sample: Path, path: str):
+@pytest.mark.parametrize(("path", "demo_rows", "real_rows"), [("2021/index.html", 8, 1),
+                                                              ("departments/index.html", 9, 5)])
+def test_each_fictional_row_is_tagged_and_the_real_one_is_not(built_sample: Path, path: str, demo_rows: int,
+                                                              real_rows: int):
     html = html_of(built_sample, path)
-    demo, real = rows_naming(html, "demo-"), rows_naming(html, "wangcheng-kexie")
-    assert len(demo) == 8 and len(real) == 1, (len(demo), len(real))
+    demo = rows_naming(html, "demo-")
+    real = [row for slug in REAL for row in rows_naming(html, slug)]
+    assert len(demo) == demo_rows and len(real) == real_rows, (len(demo), len(real))
     assert all("tag-fictional" in row for row in demo)
-    assert "tag-fictional" not in real[0]
+    assert not any("tag-fictional" in row for row in real)
 
 
 def test_year_chart_tables_name_fictional_departments(built_sample: Path):

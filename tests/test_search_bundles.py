@@ -42,7 +42,7 @@ def test_bundle_count_doubles_and_departments_keep_their_bundle():
 
 @pytest.fixture(scope="module")
 def split_sample(tmp_path_factory) -> Iterator[Path]:
-    """The sample built with at most ~4 forms per bundle (so 8 bundles)."""
+    """The sample built with at most ~4 forms per bundle (so 16 bundles for its 33 forms)."""
     patch = pytest.MonkeyPatch()
     patch.setattr(search, "FORMS_PER_BUNDLE", 4)
     try:
@@ -65,7 +65,8 @@ def test_every_form_is_in_exactly_one_bundle(split_sample: Path):
     site = split_sample / "site"
     bundles = sorted(p for p in site.glob("pagefind*") if p.is_dir())
     assert len(bundles) > 2, bundles
-    forms = {p.relative_to(site).as_posix() for p in site.glob("departments/*/*/index.html")}
+    pages = [*site.glob("departments/*/*/index.html"), *site.glob("departments/*/*/*/index.html")]  # + projects
+    forms = {p.relative_to(site).as_posix() for p in pages}
     seen: list[str] = []
     for bundle in bundles:
         seen += sorted(indexed_urls(bundle) & forms)
@@ -92,9 +93,9 @@ def test_one_record_reindexes_one_bundle(split_sample: Path, tmp_path: Path, mon
     record = split_sample / "content/departments/demo-jiaoyu/2022.yaml"
     record.write_text(record.read_text(encoding="utf-8").replace("units: 14", "units: 15"), encoding="utf-8")
     assert build(split_sample).rebuilt == 1
-    # 25 forms at 4 a bundle: 8 bundles (1, 2, 4 are too few); crc32("demo-jiaoyu") = 0x950775ad,
-    # and 0x950775ad mod 8 = 5 (its last hex digit d = 1101, low three bits 101): the sixth bundle
-    assert indexed == ["pagefind-6"]
+    # 33 forms (26 department-wide, 7 project forms) at 4 a bundle: 16 bundles (1, 2, 4, 8 are too few);
+    # crc32("demo-jiaoyu") = 0x950775ad, and 0x950775ad mod 16 = 13 (its last hex digit d): the 14th bundle
+    assert indexed == ["pagefind-14"]
     clean = build(split_sample, tmp_path / "clean", force=True)
     assert tree_bytes(split_sample / "site") == tree_bytes(clean.out_dir)
 
