@@ -375,7 +375,7 @@ indicators:
   - {level1: 产出指标, level2: 质量指标, level3: 参与满意率, nature: "=", target: 100, unit: "%", actual: 98,
      weight: 20, score: 19, reason: 个别活动延期, note: 原表手写}
   - {level1: 效益指标, level3: 公众科学素质, nature: 定性, target: 提升, actual: 有所提升, weight: 30,
-     illegible: [level2, score]}
+     illegible: [score], untranscribed: [level2]}
   - {level1: 满意度指标, level2: 服务对象满意度指标, level3: 参与者满意度, nature: "≥", target: 90, unit: "%",
      actual: 95, weight: 10, score: 10, core: true}
 reported: {total: 88.55, grade: 良}
@@ -509,7 +509,7 @@ def test_every_new_field_survives_export_and_import(tmp_path):
     assert "  reported: {initial_budget: 80, budget: 120, rate: 95.5, score: 9.55, illegible: [executed]}" in text
     assert "    - {name: 上年结转资金, budget: 20, illegible: [executed, rate]}" in text
     assert "untranscribed:\n  - {part: other, note: 附件未转录}\n" in text
-    assert "nature: \"=\"" in text and "illegible: [level2, score]" in text
+    assert "nature: \"=\"" in text and "    illegible: [score]\n    untranscribed: [level2]\n" in text
     # exporting the imported records gives the same workbooks, byte for byte
     for first, other in zip(books, export_records(target, tmp_path / "xlsx2"), strict=True):
         assert first.read_bytes() == other.read_bytes(), first
@@ -533,8 +533,8 @@ def test_export_of_a_project_form_reads_like_the_official_form(tmp_path):
     assert [c.value for c in header][:11] == ["一级指标", "二级指标", "三级指标", "指标性质", "年度指标值", "度量单位",
                                              "实际完成值", "分值", "得分", "是否核心指标", "偏差原因分析及改进措施"]
     third = ws[header[0].row + 3]
-    assert [c.value for c in third][:9] == ["效益指标", ILLEGIBLE, "公众科学素质", "定性", "提升", None, "有所提升", 30,
-                                           ILLEGIBLE]
+    assert [c.value for c in third][:9] == ["效益指标", "【未转录】", "公众科学素质", "定性", "提升", None,
+                                           "有所提升", 30, ILLEGIBLE]
     label = next(r for r in ws.iter_rows() if r[0].value == "未转录的部分")
     assert [c.value for c in ws[label[0].row + 1]][:2] == ["其他", "附件未转录"]
     sichuan = openpyxl.load_workbook(tmp_path / "xlsx/demo-x/2023-shuili-weixiu.xlsx")["自评表"]

@@ -390,3 +390,28 @@ def test_perfsite_profiles_lists_every_profile_and_layout_with_its_citation(caps
     assert main(["profiles"]) == 0
     text = capsys.readouterr().out
     assert "依据：湘财绩〔2020〕7号" in text and "national-project  [project]  (default)" in text
+
+
+def test_a_cell_the_stored_copy_lacks_is_not_transcribed_never_illegible(tmp_path):
+    """R2's 二级 names are not in the stored copy: unknown like an illegible cell, but never said to
+    be unreadable on the original."""
+    record = PROJECT.replace("level2: 数量指标, level3: 培训人数", "level3: 培训人数, untranscribed: [level2]")
+    record = record.replace("score: 30}", "untranscribed: [score]}").replace("reported: {total: 99}", "")
+    root = project(tmp_path, {"2023-x.yaml": record})
+    form = check_project(root).forms[0]
+    assert form.report.indicators[0].untranscribed == ("level2",) and "level2" in form.report.indicators[0].illegible
+    # the untranscribed score of 社会效益 (≥90% met by 95%: 30.00) is the formula's
+    assert form.total == D("99.00")
+    messages = [f.message for f in form.findings if f.code == "illegible"]
+    assert messages == ["“培训人数”的二级指标未转录（所存资料中没有）。",
+                        "“群众知晓率”的得分未转录（所存资料中没有）。"]
+    from generator.build.run import build
+
+    page = (build(root).out_dir / "departments/alpha/2023/x/index.html").read_text(encoding="utf-8")
+    assert page.count('<span class="illegible untranscribed">未转录</span>') == 1  # the score cell
+    assert '<span class="illegible">未转录</span>' in page  # the merged 二级 cell
+    assert "原表无法辨认" not in page
+    found = problems_of(tmp_path / "bad", {"2023-x.yaml": record.replace("untranscribed: [score]}",
+                                                                        "score: 30, untranscribed: [score]}")})
+    assert found == ["content/departments/alpha/2023-x.yaml:14:97: indicators[1].score: marked untranscribed but "
+                     "has a value (remove the value or take it off the untranscribed list)"]

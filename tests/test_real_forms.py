@@ -3,9 +3,10 @@
 Each is checked as the sample ships it and must reproduce, or flag, exactly what the published
 form warrants: the printed numbers a rule reproduces draw no accusation, the printed
 inconsistencies draw their one finding. The complete list of (code, severity) is asserted so
-that no other error or warning slips in. Where the engine says something the published form
-does not warrant, the test below it (``xfail(strict=True)``) states what it should say, so a fix
-shows up as an unexpected pass instead of going unnoticed.
+that no other error or warning slips in. What the published forms do not warrant was found here
+and fixed in the engine: a rate that follows the printed total row is explained, not called
+wrong; a loose ceiling is not "over-achieved"; a template without standard weights is not held
+to the national ones; cells the stored copy lacks are "not transcribed", never "illegible".
 
 Also: the sample's project forms (several for one department and year, the same project across
 two years) as ``check --format json`` lists them and as the department page links them.
@@ -118,8 +119,8 @@ def test_r2_blank_scores_once_and_no_wrong_number(checked):
         ("scores-blank", "warning"),  # published without 得分, execution score included
         ("missing-value", "warning"),  # row 1: 完成值 printed blank
         ("illegible", "info"),       # row 2: its 二级 and 完成值 not in the stored facts
-        ("level1-weights", "info"),  # 产出 60 against the national 50 (the 四川 template's standard is not known)
-    ]
+    ]  # no level1-weights: the 四川 template declares no standard weights, the national 50/30/10 are not its own
+    assert "未转录（所存资料中没有）" in r2.findings[2].message and "无法辨认" not in r2.findings[2].message
     blank = one(r2, "scores-blank")
     assert "执行率得分也未填报" in blank.message
     assert "missing-score" not in {c for c, _ in findings(r2)}  # folded into the one finding
@@ -139,10 +140,10 @@ R3_FINDINGS = [
     ("untranscribed", "info"), ("untranscribed", "info"), ("untranscribed", "info"),  # goals' words, rows, total
     ("sources-sum", "error"),              # 年度资金总额 全年预算数 printed 0 under 132.912
     ("sources-sum", "error"),              # 年度资金总额 全年执行数 printed 0 under 132.912
-    ("rate-mismatch", "error"),            # printed 0 % (see the xfail test below)
+    ("rate-other-rule", "warning"),        # printed 0 % = the printed total row's 0 of 0
     ("execution-score-other-rule", "warning"),  # printed 0 = 10 × the printed 0 %
     ("illegible", "info"),                 # the cost row's 三级 not in the stored facts
-    ("over-achievement", "info"),          # cost 132.9 against ≤202.6 (see the xfail test below)
+    ("over-achievement", "info"),          # cost 132.9 against ≤202.6: 66 % of the ceiling
     ("budget-cut", "info"),                # 100 % of the cut budget, 65.59 % of 年初
     ("goal-amounts-sum", "warning"),       # 预期目标 only
 ]
@@ -165,19 +166,18 @@ def test_r3_zero_total_row_budget_cut_and_goal_amounts(checked):
     assert (r3.execution.score, r3.execution.reported_score) == (D("10.00"), D(0))
 
 
-@pytest.mark.xfail(strict=True, reason="engine: the printed 0 % follows the printed 年度资金总额 row (0 of 0), "
-                   "already flagged by sources-sum; rate-mismatch says no known rule gives it")
 def test_r3_printed_rate_follows_the_printed_total_row(checked):
+    """The printed 0 % follows the printed 年度资金总额 row (0 of 0), already flagged by sources-sum."""
     r3 = form(checked, "R3")
     assert "rate-mismatch" not in {c for c, _ in findings(r3)}
+    assert "年度资金总额行所填金额（0/0）" in one(r3, "rate-other-rule").message
 
 
-@pytest.mark.xfail(strict=True, reason="engine: on a ≤ (lower-is-better) row the over-achievement sentence "
-                   "states target/actual as 'actual reached 152 % of target' and calls the ceiling too low")
 def test_r3_cost_row_over_achievement_sentence_is_true(checked):
     # 132.9 is 65.6 % of the ceiling 202.6; a ceiling far above the actual is too high, not too low
     message = one(form(checked, "R3"), "over-achievement").message
     assert "152%" not in message and "过低" not in message
+    assert "完成值仅为目标上限的 66%" in message  # 132.9 / 202.6 = 0.656 → 66 %
 
 
 # ---------------------------------------------------------------- R4 云南 丽江 古城区自然资源局 2020
@@ -257,11 +257,10 @@ def test_the_provincial_layout_form_is_clean_and_prints_its_columns(checked, bui
     assert "得分系数（%）" in page and "是否核心指标" in page
 
 
-# ---------------------------------------------------------------- engine problems seen on project forms
+# ---------------------------------------------------------------- project forms and provincial layouts in check
 
-@pytest.mark.xfail(strict=True, reason="engine: missing-reason asks for 改进措施 on layouts whose one column "
-                   "偏差原因分析及改进措施 holds both (national-project has no measures column)")
 def test_a_missed_row_with_its_deviation_reason_asks_nothing_more(tmp_path):
+    """The national project layout's one column 偏差原因分析及改进措施 holds both: nothing more is asked."""
     project = tmp_path / "p"
     shutil.copytree(REPO / "content", project / "content")
     path = project / "content" / "departments" / "demo-jiaoyu" / "2022-jiaoshi-peixun.yaml"
@@ -273,8 +272,7 @@ def test_a_missed_row_with_its_deviation_reason_asks_nothing_more(tmp_path):
     assert findings(scored) == []
 
 
-@pytest.mark.xfail(strict=True, reason="engine: check's text output counts only quantity and qualitative rows "
-                   "(a 重庆 form's 得分系数 rows show as 'indicators 0')")
 def test_check_text_counts_coefficient_rows(checked):
+    """A 重庆 form's 得分系数 rows are scored rows in check's text output."""
     scored = next(f for f in checked.forms if f.report.department.slug == "demo-chengguan")
     assert "indicators 8 " in format_form(scored)

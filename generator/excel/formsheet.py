@@ -33,6 +33,7 @@ from .layout import (
     TOTAL_LABEL,
     TOTAL_ONLY_FUND_FIELDS,
     TRAILERS,
+    UNTRANSCRIBED,
     UNTRANSCRIBED_LABEL,
     UNTRANSCRIBED_NOTE,
     fund_columns,
@@ -69,11 +70,12 @@ class FormData:
 
 
 def _used(rows: list[dict], known) -> set[str]:
-    """The fields of ``known`` that some row holds a value for or lists as illegible."""
+    """The fields of ``known`` that some row holds a value for or lists as illegible or untranscribed."""
     out = set()
     for row in rows:
         out |= {key for key, value in row.items() if key in known and value is not None}
-        out |= set(row.get("illegible") or ()) & set(known)
+        out |= set(row.get("illegible") or []) & set(known)
+        out |= set(row.get("untranscribed") or []) & set(known)
     return out
 
 
@@ -119,8 +121,8 @@ class SheetWriter:
             self.ws.merge_cells(start_row=row, start_column=column, end_row=row, end_column=last_column)
         if value is None:
             return
-        if value == ILLEGIBLE:
-            cell.value = ILLEGIBLE
+        if value in (ILLEGIBLE, UNTRANSCRIBED):
+            cell.value = value
             cell.fill, cell.font, cell.number_format = self.illegible_fill, self.illegible_font, "@"
         elif isinstance(value, bool):
             cell.value = value
@@ -204,9 +206,8 @@ class SheetWriter:
             row = self.fund_total(row + 1)
         for index, source in enumerate(sources):
             row += 1
-            illegible = set(source.get("illegible") or ())
             for column, spec in enumerate(self.fund_columns, start=1):
-                value = ILLEGIBLE if spec.key in illegible else source.get(spec.key)
+                value = _marked(source, spec.key)
                 if spec.key == "name" and isinstance(value, str):
                     value = _source_name(value, total_first and index == 0)
                 self.put(row, column, value, spec.kind)
@@ -217,13 +218,9 @@ class SheetWriter:
     def fund_total(self, row: int) -> int:
         funds = self.form.report.get("funds") or {}
         reported = funds.get("reported") or {}
-        illegible = set(reported.get("illegible") or ())
         self.label(row, 1, self.form.layout.total_row)
         for column, spec in enumerate(self.fund_columns[1:], start=2):
-            if spec.key in TOTAL_ONLY_FUND_FIELDS:
-                value = funds.get(spec.key)
-            else:
-                value = ILLEGIBLE if spec.key in illegible else reported.get(spec.key)
+            value = funds.get(spec.key) if spec.key in TOTAL_ONLY_FUND_FIELDS else _marked(reported, spec.key)
             self.put(row, column, value, spec.kind)
         return row
 
@@ -252,9 +249,8 @@ class SheetWriter:
         row = top
         for data in rows:
             row += 1
-            illegible = set(data.get("illegible") or ())
             for column, spec in enumerate(columns, start=1):
-                value = ILLEGIBLE if spec.key in illegible else data.get(spec.key)
+                value = _marked(data, spec.key)
                 if spec.kind == "choice" and value is not None:
                     value = _choice_label(spec.key, value)
                 self.put(row, column, value, spec.kind)
@@ -340,3 +336,10 @@ def _choice_label(key: str, value: object) -> object:
         if code == value and type(code) is type(value):
             return label
     return value
+
+
+def _marked(row: dict, key: str):
+    """A cell's value as written: the illegible or untranscribed mark, or the record's value."""
+    if key in (row.get("untranscribed") or ()):
+        return UNTRANSCRIBED
+    return ILLEGIBLE if key in (row.get("illegible") or ()) else row.get(key)

@@ -21,7 +21,7 @@ from pathlib import Path
 from ..errors import Location, Problem
 from ..read.validate import describe_value, suggest
 from ..read.yamlsource import KeyPath, format_path
-from .layout import CHOICES, ILLEGIBLE_MARKS, SHEET, norm_label
+from .layout import CHOICES, ILLEGIBLE_MARKS, SHEET, UNTRANSCRIBED_MARKS, norm_label
 from .numbers import format_section, number_text, read_number
 from .unpack import read_workbook
 
@@ -177,14 +177,18 @@ class SheetReader:
         cell = self.grid.get((row, column))
         return cell is None or cell.value is None or (isinstance(cell.value, str) and not cell.value.strip())
 
-    def illegible(self, row: int, column: int, path: KeyPath, locs: dict) -> bool:
-        """Whether the cell reads 【无法辨认】; if so it locates ``path`` and its record's ``illegible``."""
+    def illegible(self, row: int, column: int, path: KeyPath, locs: dict) -> str | None:
+        """``illegible`` when the cell reads 【无法辨认】, ``untranscribed`` when it reads 【未转录】, else
+        None; a marked cell locates ``path`` and its record's list."""
         cell = self.grid.get((row, column))
-        if cell is None or not isinstance(cell.value, str) or cell.value.strip() not in ILLEGIBLE_MARKS:
-            return False
-        locs.setdefault(path[:-1] + ("illegible",), self.loc(row, column))
-        locs[path] = self.loc(row, column)
-        return True
+        if cell is None or not isinstance(cell.value, str):
+            return None
+        text = cell.value.strip()
+        kind = "illegible" if text in ILLEGIBLE_MARKS else "untranscribed" if text in UNTRANSCRIBED_MARKS else None
+        if kind is not None:
+            locs.setdefault(path[:-1] + (kind,), self.loc(row, column))
+            locs[path] = self.loc(row, column)
+        return kind
 
     def columns(self, row: int, by_text: dict[str, str], headers: dict[str, str], what: str,
                 required: set[str]) -> dict[str, int] | None:

@@ -36,7 +36,8 @@ this module only adds perfsite's own columns and the header block. Layout of the
 * Labels in column A with their text in B:J: 来源, 转录说明; then the table 未转录的部分 | 说明
   (parts of the source not transcribed, one per row).
 
-A cell reading 【无法辨认】 is an illegible cell (``illegible`` in the record). No cell holds
+A cell reading 【无法辨认】 is an illegible cell (``illegible`` in the record), one reading 【未转录】
+a cell the stored copy lacks (``untranscribed``). No cell holds
 a formula: every number is what the department reports, and perfsite recomputes and audits it.
 Reading finds every label and column by its text (any shipped layout's words are known), so
 rows may be inserted and a workbook made for one layout still reads under another.
@@ -56,6 +57,8 @@ HELP_SHEET = "说明"
 TITLE = {"department": "部门整体支出绩效自评表", "project": "项目支出绩效自评表"}
 ILLEGIBLE = "【无法辨认】"
 ILLEGIBLE_MARKS = {ILLEGIBLE, "无法辨认", "[无法辨认]"}  # also read as illegible
+UNTRANSCRIBED = "【未转录】"  # a cell the stored copy lacks (``untranscribed`` in the record)
+UNTRANSCRIBED_MARKS = {UNTRANSCRIBED, "未转录", "[未转录]"}
 
 FORM_LABEL = "表的种类"  # workbooks made before layouts wrote the form kind under 表样, read as such
 #: header block: key, label, row, label column, last column of the value, record, kind

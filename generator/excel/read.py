@@ -261,7 +261,7 @@ def _read_funds(sheet: SheetReader, at: tuple[int, int], limit: int, locs: dict,
         name = sheet.read(row, columns["name"], "text", path + ("name",), locs)
         if name is not None:
             source["name"] = strip_among(name) if isinstance(name, str) else name
-        illegible = []
+        illegible, untranscribed = [], []
         for key in values:
             if key in TOTAL_ONLY_FUND_FIELDS:
                 if not sheet.blank(row, columns[key]):
@@ -269,8 +269,9 @@ def _read_funds(sheet: SheetReader, at: tuple[int, int], limit: int, locs: dict,
                                f"{headers.get(key, FUND_COLUMNS[key][0])} belongs on the {layout.total_row} row",
                                "leave it empty on a source row")
                 continue
-            if sheet.illegible(row, columns[key], path + (key,), locs):
-                illegible.append(key)
+            marked = sheet.illegible(row, columns[key], path + (key,), locs)
+            if marked:
+                (illegible if marked == "illegible" else untranscribed).append(key)
                 continue
             value = sheet.read(row, columns[key], kinds[key], path + (key,), locs)
             if value is not None:
@@ -278,14 +279,17 @@ def _read_funds(sheet: SheetReader, at: tuple[int, int], limit: int, locs: dict,
         source = {key: source[key] for key in ("name", *FUND_FIELDS) if key in source}
         if illegible:
             source["illegible"] = [key for key in FUND_FIELDS if key in illegible]
+        if untranscribed:
+            source["untranscribed"] = [key for key in FUND_FIELDS if key in untranscribed]
         sources.append(source)
     locs[("funds", "reported")] = sheet.loc(end[0], end[1])
     reported: dict = {}
-    illegible = []
+    illegible, untranscribed = [], []
     for key in values:
         path = ("funds", key) if key in TOTAL_ONLY_FUND_FIELDS else ("funds", "reported", key)
-        if key in REPORTED_FUND_FIELDS and sheet.illegible(end[0], columns[key], path, locs):
-            illegible.append(key)
+        marked = sheet.illegible(end[0], columns[key], path, locs) if key in REPORTED_FUND_FIELDS else None
+        if marked:
+            (illegible if marked == "illegible" else untranscribed).append(key)
             continue
         value = sheet.read(end[0], columns[key], kinds[key], path, locs)
         if value is None:
@@ -297,6 +301,8 @@ def _read_funds(sheet: SheetReader, at: tuple[int, int], limit: int, locs: dict,
     reported = {key: reported[key] for key in REPORTED_FUND_FIELDS if key in reported}
     if illegible:
         reported["illegible"] = [key for key in REPORTED_FUND_FIELDS if key in illegible]
+    if untranscribed:
+        reported["untranscribed"] = [key for key in REPORTED_FUND_FIELDS if key in untranscribed]
     if sources:
         funds["sources"] = sources
     if reported:
@@ -324,19 +330,22 @@ def _read_indicators(sheet: SheetReader, at: tuple[int, int], locs: dict, rules:
         path = ("indicators", len(rows))
         locs[path] = sheet.loc(row, columns["level1"])
         data: dict = {}
-        illegible = []
+        illegible, untranscribed = [], []
         for key in order:
             if key not in columns:
                 continue
             column = columns[key]
-            if key in INDICATOR_FIELDS and sheet.illegible(row, column, path + (key,), locs):
-                illegible.append(key)
+            marked = sheet.illegible(row, column, path + (key,), locs) if key in INDICATOR_FIELDS else None
+            if marked:
+                (illegible if marked == "illegible" else untranscribed).append(key)
                 continue
             value = sheet.read(row, column, INDICATOR_COLUMNS[key][1], path + (key,), locs, key)
             if value is not None:
                 data[key] = value
         if illegible:
             data["illegible"] = [key for key in INDICATOR_FIELDS if key in illegible]
+        if untranscribed:
+            data["untranscribed"] = [key for key in INDICATOR_FIELDS if key in untranscribed]
         rows.append(data)
     score_column = columns.get("score")
     if score_column is None:

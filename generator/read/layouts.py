@@ -77,7 +77,7 @@ class Layout:
     fund_rows: tuple[str, ...]
     fund_columns: tuple[Column, ...]
     levels: dict[str, tuple[str, ...]]
-    level1_weights: dict[str, Decimal]
+    level1_weights: dict[str, Decimal] | None  # None: not declared (the profile's apply); {}: no standard
     indicator_columns: tuple[Column, ...]
 
     def header(self, field: str, default: str = "") -> str:
@@ -120,7 +120,8 @@ def load_layout(name: str) -> tuple[Layout | None, list[Problem]]:
         fund_rows=tuple(funds["rows"]),
         fund_columns=tuple(Column(c["field"], c["header"]) for c in funds["columns"]),
         levels={k: tuple(v) for k, v in d["levels"].items()},
-        level1_weights={k: Decimal(v) for k, v in (d.get("level1_weights") or {}).items()},
+        level1_weights=None if d.get("level1_weights") is None else {
+            k: Decimal(v) for k, v in d["level1_weights"].items()},
         indicator_columns=tuple(Column(c["field"], c["header"]) for c in d["indicator_columns"]),
     ), []
 

@@ -34,9 +34,10 @@ class FundSource:
     executed: Decimal | None
     transfer: Decimal | None = None
     initial_budget: Decimal | None = None
-    illegible: tuple[str, ...] = ()
+    illegible: tuple[str, ...] = ()  # unknown cells: unreadable on the source, or not transcribed (below)
     rate: Decimal | None = None    # the row's printed 执行率 (some layouts print one per row)
     score: Decimal | None = None   # the row's printed 得分
+    untranscribed: tuple[str, ...] = ()  # of ``illegible``: cells the stored copy lacks, not unreadable ones
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class Indicator:
     direction: str | None = None
     assessment: str | None = None
     applicable: bool = True
-    illegible: tuple[str, ...] = ()
+    illegible: tuple[str, ...] = ()  # unknown cells: unreadable on the source, or not transcribed (below)
     note: str = ""
     base: Value | None = None  # what a relative target (提升10%) is relative to, when the form gives it
     nature: str = ""                 # 指标性质 printed in a column of its own (=, ≥, ≤, 定性 …)
@@ -65,6 +66,7 @@ class Indicator:
     coefficient: Decimal | None = None  # 得分系数 (%): the score is coefficient × weight / 100
     core: bool | None = None         # 是否核心指标
     named_by_level3: bool = False    # the layout has no 目标内容 column: 三级指标 names the row
+    untranscribed: tuple[str, ...] = ()  # of ``illegible``: cells the stored copy lacks, not unreadable ones
 
     @property
     def is_empty_row(self) -> bool:
@@ -93,7 +95,8 @@ class ReportedFunds:
     transfer: Decimal | None = None
     rate: Decimal | None = None
     score: Decimal | None = None
-    illegible: tuple[str, ...] = ()
+    illegible: tuple[str, ...] = ()  # unknown cells: unreadable, or not transcribed (below)
+    untranscribed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -344,7 +344,7 @@ def level_problems(doc: Document, rules: Rules, project_id: str = "") -> list[Pr
         if not isinstance(row, dict) or not isinstance(row.get("level1"), str) or not row["level1"].strip():
             continue
         level1, level2 = row["level1"], row.get("level2")
-        if level2 is None and "level2" not in (row.get("illegible") or []):
+        if level2 is None and "level2" not in unknown_cells(row):
             out.append(Problem(doc.where(("indicators", i, "level2")), format_path(("indicators", i, "level2")),
                                "required key is missing (二级指标)",
                                "write it as printed, or list level2 under illegible if it cannot be read"))
@@ -406,9 +406,13 @@ def cross_check(doc: Document, file_year: int, rules: Rules | None = None, proje
             if source.get(name) is not None:
                 fail(at + (name,), "marked illegible but has a value",
                      "remove the value or take it off the illegible list")
+        for name in source.get("untranscribed") or []:
+            if source.get(name) is not None:
+                fail(at + (name,), "marked untranscribed but has a value",
+                     "remove the value or take it off the untranscribed list")
     for i, source in enumerate(funds.get("sources") or []):
         for name, title in (("budget", "全年预算数"), ("executed", "全年执行数")):
-            if source.get(name) is None and name not in (source.get("illegible") or []):
+            if source.get(name) is None and name not in unknown_cells(source):
                 state = "has no value" if name in source else "is missing"
                 fail(("funds", "sources", i, name), f"required key {state} ({title})",
                      "write the amount as printed, or list it under illegible if it cannot be read")
@@ -418,13 +422,15 @@ def cross_check(doc: Document, file_year: int, rules: Rules | None = None, proje
              "if the source does not show them, say so: untranscribed: [{part: funds}]")
     out += level_problems(doc, rules, project_id)
     for i, row in enumerate(d.get("indicators") or []):
-        for name in row.get("illegible") or []:
-            if row.get(name) is not None:
-                fail(("indicators", i, name), "marked illegible but has a value",
-                     "remove the value or take it off the illegible list")
-        has_content = (row.get("content") or "").strip() or "content" in (row.get("illegible") or [])
+        for key, word in (("illegible", "illegible"), ("untranscribed", "untranscribed")):
+            for name in row.get(key) or []:
+                if row.get(name) is not None:
+                    fail(("indicators", i, name), f"marked {word} but has a value",
+                         f"remove the value or take it off the {word} list")
+        unknown = unknown_cells(row)
+        has_content = (row.get("content") or "").strip() or "content" in unknown
         if layout is not None and not layout.has_content_column:
-            has_content = has_content or (row.get("level3") or "").strip() or "level3" in (row.get("illegible") or [])
+            has_content = has_content or (row.get("level3") or "").strip() or "level3" in unknown
         if not has_content:
             for name in ("target", "actual"):
                 if row.get(name) is not None:
@@ -440,7 +446,8 @@ def build_report(doc: Document, department: Department, rel: str, rules: Rules |
     layout = record_layout(d, rules, project_id)
     funds = d["funds"]
     reported_funds = dict(funds.get("reported") or {})
-    reported_funds["illegible"] = tuple(reported_funds.get("illegible") or ())
+    reported_funds["illegible"] = tuple(unknown_cells(reported_funds))
+    reported_funds["untranscribed"] = tuple(reported_funds.get("untranscribed") or ())
     reported = d.get("reported") or {}
     goals = d.get("goals") or {}
     return Report(
@@ -461,9 +468,11 @@ def build_report(doc: Document, department: Department, rel: str, rules: Rules |
         sources=tuple(FundSource(
             name=s["name"].strip(), budget=_dec(s.get("budget")), executed=_dec(s.get("executed")),
             transfer=_dec(s.get("transfer")), initial_budget=_dec(s.get("initial_budget")),
-            illegible=tuple(s.get("illegible") or ()), rate=_dec(s.get("rate")), score=_dec(s.get("score")))
+            illegible=tuple(unknown_cells(s)), rate=_dec(s.get("rate")), score=_dec(s.get("score")),
+            untranscribed=tuple(s.get("untranscribed") or ()))
             for s in funds.get("sources") or ()),
-        reported_funds=ReportedFunds(**{k: v if k == "illegible" else _dec(v) for k, v in reported_funds.items()}),
+        reported_funds=ReportedFunds(**{k: v if k in ("illegible", "untranscribed") else _dec(v)
+                                        for k, v in reported_funds.items()}),
         functions=_text(d.get("functions")),
         goals_planned=_text(goals.get("planned")),
         goals_achieved=_text(goals.get("achieved")),
@@ -491,9 +500,15 @@ def build_indicator(index: int, row: dict, named_by_level3: bool = False) -> Ind
         weight=_dec(row.get("weight")), score=_dec(row.get("score")),
         reason=_text(row.get("reason")), measures=_text(row.get("measures")),
         direction=row.get("direction"), assessment=row.get("assessment"),
-        applicable=row.get("applicable") is not False, illegible=tuple(row.get("illegible") or ()),
+        applicable=row.get("applicable") is not False, illegible=tuple(unknown_cells(row)),
+        untranscribed=tuple(row.get("untranscribed") or ()),
         note=_text(row.get("note")), named_by_level3=named_by_level3,
     )
+
+
+def unknown_cells(row: dict) -> list[str]:
+    """The cells a row of the record leaves unknown: illegible on the source, or not transcribed."""
+    return list(dict.fromkeys([*(row.get("illegible") or ()), *(row.get("untranscribed") or ())]))
 
 
 COMPARATOR_NATURES = ("=", "≥", "≤", ">", "<")

@@ -47,6 +47,15 @@ def _illegible(title: str, fields: list[str]) -> dict:
     }
 
 
+def _untranscribed_cells(fields: list[str]) -> dict:
+    return {
+        "type": "array", "title": "未转录的栏目", "uniqueItems": True,
+        "description": "所存资料（摘录、副本）中没有、因而未转录的栏目：原表上可能有，只是无从得知；"
+                       "按未知处理，页面注明“未转录”（不是“原表无法辨认”）。",
+        "items": {"type": "string", "enum": fields},
+    }
+
+
 DEPARTMENT_SCHEMA = {
     "title": "部门信息（department.yaml）",
     "description": "每个部门（单位）文件夹里的 department.yaml。",
@@ -77,6 +86,7 @@ SOURCE_SCHEMA = {
         "rate": _number("执行率（%，原表该行所印）", minimum=None),
         "score": _number("得分（原表该行所印）", maximum=100),
         "illegible": _illegible("无法辨认的栏目", FUND_FIELDS),
+        "untranscribed": _untranscribed_cells(FUND_FIELDS),
     },
 }
 
@@ -113,6 +123,7 @@ INDICATOR_SCHEMA = {
         "applicable": {"type": "boolean", "title": "是否适用",
                        "description": "false 表示不适用；评分规则决定剔除后是否按比例折算。"},
         "illegible": _illegible("无法辨认的栏目", INDICATOR_FIELDS),
+        "untranscribed": _untranscribed_cells(INDICATOR_FIELDS),
         "note": _text("备注"),
     },
 }
@@ -157,6 +168,7 @@ REPORT_SCHEMA = {
                         "rate": _number("执行率（%）", minimum=None),
                         "score": _number("得分", maximum=100),
                         "illegible": _illegible("无法辨认的栏目", REPORTED_FUND_FIELDS),
+                        "untranscribed": _untranscribed_cells(REPORTED_FUND_FIELDS),
                     },
                 },
             },

@@ -83,8 +83,9 @@ def audit_report(scored: ScoredReport) -> ScoredReport:
 
     _audit_untranscribed(scored, add)
     _audit_funds(scored, add)
+    asks_measures = any(c.field == "measures" for c in report.layout.indicator_columns)
     for row in scored.indicators:
-        _audit_indicator(row, scored.profile, add, scored.unknown_weight, report.missing("scores"))
+        _audit_indicator(row, scored.profile, add, scored.unknown_weight, report.missing("scores"), asks_measures)
     _audit_weightless(scored, add)
     _audit_weights(scored, add)
     audit_form(scored, findings, add)
@@ -140,13 +141,12 @@ def _audit_funds(scored: ScoredReport, add) -> None:
                 en=f"The sources' {name} add up to {value}, not the reported total {shown}.")
     for i, source in enumerate(report.sources):
         if source.illegible:
-            add("illegible", ("funds", "sources", i),
-                f"资金来源“{source.name}”的{_cells(source.illegible)}在原表中无法辨认。",
-                en=f"Source “{source.name}”: {', '.join(source.illegible)} illegible on the original form.")
+            zh, en = _unknown(source.illegible, source.untranscribed)
+            add("illegible", ("funds", "sources", i), f"资金来源“{source.name}”的{zh}。",
+                en=f"Source “{source.name}”: {en}.")
     if printed.illegible:
-        add("illegible", ("funds", "reported"),
-            f"{report.layout.total_row}行的{_cells(printed.illegible)}在原表中无法辨认。",
-            en=f"The total row: {', '.join(printed.illegible)} illegible on the original form.")
+        zh, en = _unknown(printed.illegible, printed.untranscribed)
+        add("illegible", ("funds", "reported"), f"{report.layout.total_row}行的{zh}。", en=f"The total row: {en}.")
     if totals.budget is not None and totals.budget == ZERO:
         add("zero-budget", ("funds", "sources"), "全年预算数为 0，无法计算执行率，执行率得分按 0 计。",
             None, Decimal(0), en="The full-year budget is 0: no execution rate can be computed; its score is 0.")
@@ -201,7 +201,7 @@ def _audit_funds(scored: ScoredReport, add) -> None:
 
 
 def _audit_indicator(row: IndicatorResult, profile: Profile, add, unknown_weight: Decimal,
-                     scores_untranscribed: bool = False) -> None:
+                     scores_untranscribed: bool = False, asks_measures: bool = True) -> None:
     ind = row.indicator
     base = ("indicators", ind.index)
     name = ind.name
@@ -217,8 +217,8 @@ def _audit_indicator(row: IndicatorResult, profile: Profile, add, unknown_weight
             counted_en = "; the other weights already make 100: not counted"
         else:
             counted, counted_en = "", ""
-        add("illegible", base, f"“{name}”的{_cells(ind.illegible)}在原表中无法辨认{counted}。",
-            en=f"“{name}”: {', '.join(ind.illegible)} illegible on the original form{counted_en}.")
+        zh, en = _unknown(ind.illegible, ind.untranscribed)
+        add("illegible", base, f"“{name}”的{zh}{counted}。", en=f"“{name}”: {en}{counted_en}.")
     if row.kind in ("empty", "not_applicable", "illegible", "weightless"):
         return
     if ind.score is not None and ind.weight is not None and ind.score > ind.weight:
@@ -257,7 +257,8 @@ def _audit_indicator(row: IndicatorResult, profile: Profile, add, unknown_weight
                    f"weight {_plain(ind.weight)} = {row.computed}.")
     else:
         _audit_band(row, add, base, name)
-    if row.met is False and not (ind.reason and ind.measures):
+    # a layout with one column for both (偏差原因分析及改进措施) asks only for that column
+    if row.met is False and not (ind.reason and (ind.measures or not asks_measures)):
         missing = "未完成原因" if not ind.reason else "改进措施"
         add("missing-reason", base + ("reason" if not ind.reason else "measures",),
             f"“{name}”未达成目标，但没有填写{missing}。",
@@ -266,7 +267,14 @@ def _audit_indicator(row: IndicatorResult, profile: Profile, add, unknown_weight
 
 def _audit_quantity(row: IndicatorResult, profile: Profile, add, base, name) -> None:
     ind = row.indicator
-    if row.over_achieved:
+    if row.over_achieved and row.direction == "lower":
+        # a ceiling far above the actual: the target was set too loose (actual/target, not target/actual)
+        share = round_to(100 / row.ratio, 0, "half_up")
+        add("over-achievement", base + ("target",),
+            f"“{name}”完成值仅为目标上限的 {share}%，目标可能定得过宽。", None, None,
+            en=f"“{name}”: the actual is only {share}% of the ceiling set as target; the target may have been "
+               "set too loose.")
+    elif row.over_achieved:
         ratio = round_to(row.ratio * 100, 0, "half_up")
         if row.score != row.computed:
             add("over-achievement", base + ("score",),
@@ -320,7 +328,7 @@ def _audit_weights(scored: ScoredReport, add) -> None:
             f"执行率分值与各指标分值合计为 {_plain(total)}，不是 100{extra}。", total, HUNDRED,
             en=f"Execution and indicator weights add up to {_plain(total)}, not 100"
                f"{f' ({unknown} weight(s) illegible)' if unknown else ''}.")
-    for level1, standard in (scored.report.layout.level1_weights or scored.profile.level1_weights).items():
+    for level1, standard in standard_level1_weights(scored, rows).items():
         if left_out:
             break
         got = sum((r.indicator.weight or ZERO for r in rows if r.indicator.level1 == level1), ZERO)
@@ -332,6 +340,17 @@ def _audit_weights(scored: ScoredReport, add) -> None:
             add("level1-weights", ("indicators",),
                 f"{level1}分值合计 {_plain(got)}，评分规则的标准权重为 {_plain(standard)}。", got, standard,
                 en=f"{level1} weights add up to {_plain(got)}; the profile's standard is {_plain(standard)}.")
+
+
+def standard_level1_weights(scored: ScoredReport, rows) -> dict[str, Decimal]:
+    """The standard 一级 weights for this form: its layout's (none when the layout declares none),
+    else the profile's; without a 满意度 indicator its weight goes to 效益, as the national rule says."""
+    layout = scored.report.layout
+    weights = dict(layout.level1_weights if layout.level1_weights is not None else scored.profile.level1_weights)
+    present = {r.indicator.level1 for r in rows}
+    if "满意度指标" in weights and "满意度指标" not in present and "效益指标" in weights:
+        weights["效益指标"] += weights.pop("满意度指标")
+    return weights
 
 
 def _audit_total(scored: ScoredReport, add, row_findings: int) -> None:
@@ -387,6 +406,18 @@ CELL_NAMES = {
     "level2": "二级指标", "nature": "指标性质", "unit": "度量单位", "coefficient": "得分系数", "rate": "执行率",
     "budget": "全年预算数", "executed": "全年执行数", "transfer": "上级转移支付",
 }
+
+
+def _unknown(cells: tuple[str, ...], untranscribed: tuple[str, ...]) -> tuple[str, str]:
+    """What is unknown about a row, in words: cells unreadable on the source, and cells the stored
+    copy lacks (not transcribed; the original may well show them)."""
+    unreadable = tuple(c for c in cells if c not in untranscribed)
+    zh = [f"{_cells(unreadable)}在原表中无法辨认"] if unreadable else []
+    en = [f"{', '.join(unreadable)} illegible on the original form"] if unreadable else []
+    if untranscribed:
+        zh.append(f"{_cells(untranscribed)}未转录（所存资料中没有）")
+        en.append(f"{', '.join(untranscribed)} not transcribed (not in the stored copy)")
+    return "，".join(zh), "; ".join(en)
 
 
 def _cells(names: tuple[str, ...]) -> str:

@@ -74,7 +74,12 @@ def explain_rate(report: Report, ex: ExecutionResult, profile: Profile) -> Varia
     if printed is None or amounts is None:
         return None
     places_tried = _places(printed, profile)
-    for (label, rate), places, mode in product(rate_bases(amounts), places_tried, MODES):
+    row = _printed_row(report, amounts)
+    if row is not None and printed == 0 and row[0] == 0 and row[1] == 0:  # nothing of nothing, as printed
+        return Variant("年度资金总额行所填金额（0/0）", "the amounts printed on the total row (0 of 0)", printed)
+    bases = rate_bases(amounts) + ([(f"年度资金总额行所填 {label}", rate) for label, rate in rate_bases(row)]
+                                   if row is not None and row[0] else [])
+    for (label, rate), places, mode in product(bases, places_tried, MODES):
         value = round_to(rate * 100, places, mode)
         if value == printed:
             if (places, mode) == (profile.rate_places, profile.rate_mode):
@@ -82,6 +87,17 @@ def explain_rate(report: Report, ex: ExecutionResult, profile: Profile) -> Varia
             zh_round, en_round = _rounding(places, mode)
             return Variant(f"{label}（{zh_round}）", f"{label} ({en_round})", value)
     return None
+
+
+def _printed_row(report: Report, amounts: tuple) -> tuple | None:
+    """The 年度资金总额 row's own A, B, C (and 年初) when it prints amounts that differ from its
+    sources: a rate that follows the row as printed is explained by it (the row's disagreement
+    with its sources is a finding of its own, ``sources-sum``)."""
+    printed = report.reported_funds
+    if printed.budget is None or printed.executed is None or not report.sources:
+        return None
+    row = (printed.budget, printed.executed, printed.transfer or Decimal(0), printed.initial_budget)
+    return row if row[:2] != amounts[:2] else None
 
 
 def explain_execution_score(report: Report, ex: ExecutionResult, profile: Profile) -> Variant | None:

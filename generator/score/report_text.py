@@ -11,7 +11,7 @@ import sys
 from decimal import Decimal
 
 from .check import CheckedSite
-from .scoring import Interval, ScoredReport
+from .scoring import SCORED_KINDS, Interval, ScoredReport
 
 _SEVERITY_LABEL = {"error": "error  ", "warning": "warning", "info": "info   "}
 _COLOUR = {"error": "\033[31m", "warning": "\033[33m", "info": "\033[36m", "bold": "\033[1m"}
@@ -41,20 +41,22 @@ def _vs(computed: Decimal | Interval | None, reported: Decimal | None, suffix: s
 def format_form(form: ScoredReport, colour: bool = False, verbose: bool = False) -> str:
     r, ex = form.report, form.execution
     tag = " [fictional]" if r.department.fictional else ""
+    project = f"  项目：{r.project or r.project_id}" if r.is_project else ""
+    key = f"{r.department.slug} {r.year}" + (f"-{r.project_id}" if r.project_id else "")
     lines = [
-        _paint(f"{r.department.slug} {r.year}", "bold", colour) + f"  {r.department.name}{tag}",
+        _paint(key, "bold", colour) + f"  {r.department.name}{tag}{project}",
         f"  execution rate {_vs(ex.rate, ex.reported_rate, '%')}   "
         f"score {_vs(ex.score_shown, ex.reported_score)} / {_num(ex.weight)}",
-        f"  indicators {sum(1 for i in form.indicators if i.kind in ('quantity', 'qualitative'))}   "
+        f"  indicators {sum(1 for i in form.indicators if i.kind in SCORED_KINDS)}   "
         f"total {_vs(form.total_shown, r.reported_total)}   grade {form.grade}",
     ]
     if verbose:
         for row in form.indicators:
             ind = row.indicator
-            if row.kind in ("quantity", "qualitative"):
+            if row.kind in SCORED_KINDS:
                 target = ind.target.text if ind.target else "—"
                 actual = ind.actual.text if ind.actual else "—"
-                lines.append(f"    {ind.path} {ind.content}: {target} → {actual}: "
+                lines.append(f"    {ind.path} {ind.name}: {target} → {actual}: "
                              f"{_vs(row.score, ind.score)} / {_num(ind.weight)} ({row.kind})")
     for f in form.findings:
         label = _paint(_SEVERITY_LABEL[f.severity], f.severity, colour)

@@ -178,6 +178,7 @@ def indicator_cells_helper(strings: dict[str, str], both):
     """``indicator_cells(row)``: one call per indicator row instead of a call or a branch per cell,
     the most repeated part of a form page."""
     illegible = Markup(f'<span class="illegible">{escape(strings["illegible"])}</span>')
+    not_transcribed = Markup(f'<span class="illegible untranscribed">{escape(strings["not_transcribed"])}</span>')
     not_applicable = escape(strings["not_applicable"])
     band_open = Markup('<span class="band">{}{}{}{} ').format(
         strings["lparen"], strings["qualitative"], strings["comma"], strings["band"])
@@ -192,7 +193,7 @@ def indicator_cells_helper(strings: dict[str, str], both):
         ind = r.indicator
         unreadable = ind.illegible
         if "score" in unreadable:
-            score = illegible
+            score = not_transcribed if "score" in ind.untranscribed else illegible
         elif r.kind == "not_applicable":
             score = not_applicable
         elif r.kind == "empty":
@@ -214,7 +215,7 @@ def indicator_cells_helper(strings: dict[str, str], both):
             cells["target"] += base_open + escape(ind.base.text) + base_close
         for name in unreadable:
             if name != "score":
-                cells[name] = illegible
+                cells[name] = not_transcribed if name in ind.untranscribed else illegible
         return cells
 
     return indicator_cells
