@@ -116,8 +116,7 @@ def test_r2_blank_scores_once_and_no_wrong_number(checked):
     assert findings(r2) == [
         ("untranscribed", "info"), ("untranscribed", "info"),  # level-2 names, fund rows; goals
         ("illegible", "info"),       # row 1: its 二级 not in the stored facts
-        ("scores-blank", "warning"),  # published without 得分, execution score included
-        ("missing-value", "warning"),  # row 1: 完成值 printed blank
+        ("scores-blank", "warning"),  # published without 得分 (execution score included, row 1's 完成值 blank too)
         ("illegible", "info"),       # row 2: its 二级 and 完成值 not in the stored facts
     ]  # no level1-weights: the 四川 template declares no standard weights, the national 50/30/10 are not its own
     assert "未转录（所存资料中没有）" in r2.findings[2].message and "无法辨认" not in r2.findings[2].message
@@ -138,10 +137,7 @@ def test_r2_blank_scores_once_and_no_wrong_number(checked):
 
 R3_FINDINGS = [
     ("untranscribed", "info"), ("untranscribed", "info"), ("untranscribed", "info"),  # goals' words, rows, total
-    ("sources-sum", "error"),              # 年度资金总额 全年预算数 printed 0 under 132.912
-    ("sources-sum", "error"),              # 年度资金总额 全年执行数 printed 0 under 132.912
-    ("rate-other-rule", "warning"),        # printed 0 % = the printed total row's 0 of 0
-    ("execution-score-other-rule", "warning"),  # printed 0 = 10 × the printed 0 %
+    ("sources-sum", "error"),              # the 年度资金总额 row left at 0 / 0 / 0 under 132.912: one finding
     ("illegible", "info"),                 # the cost row's 三级 not in the stored facts
     ("over-achievement", "info"),          # cost 132.9 against ≤202.6: 66 % of the ceiling
     ("budget-cut", "info"),                # 100 % of the cut budget, 65.59 % of 年初
@@ -152,9 +148,9 @@ R3_FINDINGS = [
 def test_r3_zero_total_row_budget_cut_and_goal_amounts(checked):
     r3 = form(checked, "R3")
     assert findings(r3) == R3_FINDINGS
-    budget, executed = (f for f in r3.findings if f.code == "sources-sum")
-    assert (budget.path, budget.reported, budget.computed) == ("funds.reported.budget", D(0), D("132.912"))
-    assert (executed.path, executed.reported, executed.computed) == ("funds.reported.executed", D(0), D("132.912"))
+    row = one(r3, "sources-sum")
+    assert (row.path, row.reported, row.computed) == ("funds.reported.budget", D(0), D("132.912"))
+    assert "都填为 0" in row.message and "132.912" in row.message and "100.00%、10.00" in row.message
     cut = one(r3, "budget-cut")
     assert (cut.reported, cut.computed) == (D("100.00"), D("65.59"))
     goal = one(r3, "goal-amounts-sum")
@@ -167,10 +163,9 @@ def test_r3_zero_total_row_budget_cut_and_goal_amounts(checked):
 
 
 def test_r3_printed_rate_follows_the_printed_total_row(checked):
-    """The printed 0 % follows the printed 年度资金总额 row (0 of 0), already flagged by sources-sum."""
-    r3 = form(checked, "R3")
-    assert "rate-mismatch" not in {c for c, _ in findings(r3)}
-    assert "年度资金总额行所填金额（0/0）" in one(r3, "rate-other-rule").message
+    """The printed 0 % and 0 follow the 年度资金总额 row left at 0: that one finding, no rate or score finding."""
+    codes = {c for c, _ in findings(form(checked, "R3"))}
+    assert not codes & {"rate-mismatch", "rate-other-rule", "execution-score-mismatch", "execution-score-other-rule"}
 
 
 def test_r3_cost_row_over_achievement_sentence_is_true(checked):

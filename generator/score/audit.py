@@ -130,12 +130,31 @@ def _differs(reported: Decimal | None, computed: Decimal | None, profile: Profil
     return reported is not None and computed is not None and abs(reported - computed) > profile.tolerance
 
 
+def total_row_left_at_zero(report, totals) -> bool:
+    """The 年度资金总额 row prints 0 budget and 0 executed (rate and score 0 or blank) over sources
+    that hold amounts (R3: 0 / 0 / 0 under 132.912): the row was left unfilled. One finding says
+    so; the rate and score it prints follow from it and are not findings of their own."""
+    printed = report.reported_funds
+    return (bool(report.sources) and printed.budget == ZERO and printed.executed == ZERO
+            and printed.rate in (None, ZERO) and printed.score in (None, ZERO)
+            and bool(totals.budget or totals.executed))
+
+
 def _audit_funds(scored: ScoredReport, add) -> None:
     report, profile, ex = scored.report, scored.profile, scored.execution
     totals, printed = ex.totals, report.reported_funds
+    left_at_zero = total_row_left_at_zero(report, totals)
+    if left_at_zero:
+        add("sources-sum", ("funds", "reported", "budget"),
+            f"{report.layout.total_row}行的金额、执行率和得分都填为 0，而其中各行合计全年预算数 {totals.budget}、"
+            f"全年执行数 {totals.executed}：该行未按其中各行填写；执行率和得分按其中各行复核为 "
+            f"{ex.rate}%、{ex.score}。", ZERO, totals.budget,
+            en=f"The total row prints 0 for its amounts, rate and score while its sources hold a budget of "
+               f"{totals.budget} and {totals.executed} executed: the row was left unfilled; the rate and score are "
+               f"recomputed from the sources as {ex.rate}% and {ex.score}.")
     for name, label in (("budget", "全年预算数"), ("executed", "全年执行数"), ("transfer", "上级转移支付")):
         value, shown = getattr(totals, name), getattr(printed, name)
-        if _differs(shown, value, profile):
+        if _differs(shown, value, profile) and not left_at_zero:
             add("sources-sum", ("funds", "reported", name),
                 f"各资金来源的{label}合计为 {value}，与填报的年度资金总额 {shown} 不一致。", shown, value,
                 en=f"The sources' {name} add up to {value}, not the reported total {shown}.")
@@ -159,8 +178,8 @@ def _audit_funds(scored: ScoredReport, add) -> None:
             f"执行率 {ex.rate}% 超过 100%，执行数大于预算数，请核实是否有预算调整。", None, ex.rate,
             en=f"Execution rate {ex.rate}% is above 100%: more was spent than budgeted; check for adjustments.")
     basis = "(B−C)/A" if profile.rate_basis == "net_of_transfer" else "B/A"
-    score_differs = _differs(ex.reported_score, ex.score, profile)
-    if _differs(ex.reported_rate, ex.rate, profile):
+    score_differs = _differs(ex.reported_score, ex.score, profile) and not left_at_zero
+    if _differs(ex.reported_rate, ex.rate, profile) and not left_at_zero:
         variant = explain_rate(report, ex, profile)
         if variant is None:
             add("rate-mismatch", ("funds", "reported", "rate"),

@@ -41,19 +41,26 @@ def audit_form(scored: ScoredReport, findings: list, add) -> None:
               lambda: _met_targets_docked(scored, docked, add))
     blank = _blank_rows(scored)
     if len(blank) >= 2 and len(blank) == len(_scored_rows(scored)):
-        _fold(findings, "missing-score", set(blank), lambda: _scores_blank(scored, blank, add))
+        # published unfilled: blank 完成值 of the same rows are part of it, not findings of their own
+        actuals = {i for i in blank if scored.report.indicators[i].actual is None
+                   and "actual" not in scored.report.indicators[i].illegible}
+        _fold(findings, "missing-value", actuals, lambda: None, cell="actual")
+        _fold(findings, "missing-score", set(blank), lambda: _scores_blank(scored, blank, add, len(actuals)))
     _deviation_reasons(scored, {i for i, _ in docked}, add)
     for key, label, en in (("planned", "预期目标", "planned goals"), ("achieved", "实际完成情况", "achieved goals")):
         _goal_amounts(scored.report, key, label, en, add)
 
 
-def _fold(findings: list, code: str, rows: set[int], make) -> None:
-    """Replace the per-row ``code`` findings of ``rows`` by one finding, where the first of them stood."""
-    paths = {format_path(("indicators", i, "score")) for i in rows}
+def _fold(findings: list, code: str, rows: set[int], make, cell: str = "score") -> None:
+    """Replace the per-row ``code`` findings of ``rows`` (at their ``cell``) by the one finding
+    ``make`` appends (if it appends one), where the first of them stood."""
+    paths = {format_path(("indicators", i, cell)) for i in rows}
     at = next((k for k, f in enumerate(findings) if f.code == code and f.path in paths), len(findings))
     findings[:] = [f for f in findings if not (f.code == code and f.path in paths)]
-    make()  # appends exactly one finding
-    findings.insert(at, findings.pop())
+    before = len(findings)
+    make()  # appends one finding, or none
+    if len(findings) > before:
+        findings.insert(at, findings.pop())
 
 
 def _scored_rows(scored: ScoredReport) -> list:
@@ -135,12 +142,14 @@ def _blank_rows(scored: ScoredReport) -> list[int]:
             if r.indicator.score is None and "score" not in r.indicator.illegible]
 
 
-def _scores_blank(scored: ScoredReport, blank: list[int], add) -> None:
+def _scores_blank(scored: ScoredReport, blank: list[int], add, blank_actuals: int = 0) -> None:
     execution = "，执行率得分也未填报" if scored.execution.reported_score is None else ""
     execution_en = ", nor has the execution score" if execution else ""
+    actuals = f"，其中 {blank_actuals} 项的完成值也空白" if blank_actuals else ""
+    actuals_en = f"; {blank_actuals} of them have no actual either" if blank_actuals else ""
     add("scores-blank", ("indicators",),
-        f"全部 {len(blank)} 项指标都没有填报得分{execution}：此表公开时未评分。",
-        en=f"None of the {len(blank)} indicators has a reported score{execution_en}: the form was "
+        f"全部 {len(blank)} 项指标都没有填报得分{execution}{actuals}：此表公开时未评分。",
+        en=f"None of the {len(blank)} indicators has a reported score{execution_en}{actuals_en}: the form was "
            "published without scores.")
 
 

@@ -157,8 +157,11 @@ def cell_helpers(strings: dict[str, str]):
 
     def both(reported, computed, suffix: str = "") -> Markup:
         """The reported value as the form printed it, the recomputed one beside it where they differ."""
-        if reported is None:
-            return escape(format_number(computed) + suffix) if computed is not None else no_value
+        if reported is None:  # the form prints nothing here: the number shown is ours, and says so
+            if computed is None:
+                return no_value
+            return Markup(f'<span class="recomputed-only">{computed_label} '
+                          f"{escape(format_number(computed) + suffix)}</span>")
         text = escape(plain_number(reported) + suffix)
         if isinstance(computed, Interval) and reported in computed:  # cannot be confirmed, nor called wrong
             return Markup(f'{text} <span class="recomputed-range" title="{open_range}">{computed_label} '
