@@ -247,7 +247,7 @@ def test_r2_blank_scores_are_one_finding():
     # 251.89 / 238.93 = 105.4 % of 年初: raised, not cut; 产出 60 ≠ 50 is level1-weights (info, on the
     # national layout this test form uses; the 四川 layout declares no standard); the blank 完成值 of the
     # unfilled form are part of its one finding
-    assert codes(findings) == ["scores-blank", "level1-weights"]
+    assert codes(findings) == ["scores-blank", "level1-weights", "level1-weights"]  # 效益 30 ≠ 30 + 10
     f = findings[0]
     check(f, "scores-blank", "indicators", None, None)
     assert "全部 2 项指标" in f.message and "执行率得分也未填报" in f.message and "2 项的完成值也空白" in f.message
