@@ -254,7 +254,7 @@ IN_DATA = {("name",), ("funds", "sources", "*", "name"), ("indicators", "*", "le
            ("indicators", "*", "target"), ("indicators", "*", "actual"), ("indicators", "*", "reason"),
            ("indicators", "*", "measures"), ("indicators", "*", "base"), ("indicators", "*", "unit"),
            ("indicators", "*", "note"), ("project",), ("project_code",), ("authority",), ("implementer",),
-           ("untranscribed", "*", "note")}
+           ("untranscribed", "*", "note"), ("title",)}  # the site's title names data/datapackage.json
 
 
 def test_downloads_hold_every_field_verbatim(hostile_site):
