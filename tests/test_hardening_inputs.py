@@ -152,6 +152,7 @@ def test_a_pipe_is_refused_without_hanging(project):
 # --- year file names: exactly [0-9]{4}.yaml; everything else is named ----------------------------
 
 FORM = "content/departments/alpha/2021.yaml"
+EXPECTED_NAMES = "unexpected file name: expected department.yaml, <year>.yaml or <year>-<project>.yaml "
 NAMED = {
     # name: (keep 2021.yaml beside it, the problem)
     "２０２１.yaml": (True, "a second file for alpha 2021, beside 2021.yaml (its name has U+FF12 (FULLWIDTH DIGIT "
@@ -160,20 +161,23 @@ NAMED = {
     "٢٠٢١.yaml": (True, "a second file for alpha 2021, beside 2021.yaml (its name has U+0662 (ARABIC-INDIC DIGIT "
                        "TWO), U+0660 (ARABIC-INDIC DIGIT ZERO), U+0661 (ARABIC-INDIC DIGIT ONE); keep one file per "
                        "year, named 2021.yaml)"),
-    "２０２１.yaml#alone": (False, "unexpected file name: expected department.yaml or <year>.yaml (the name has "
+    "２０２１.yaml#alone": (False, EXPECTED_NAMES + "(the name has "
                            "U+FF12 (FULLWIDTH DIGIT TWO), U+FF10 (FULLWIDTH DIGIT ZERO), U+FF11 (FULLWIDTH DIGIT "
-                           "ONE); name each form by its year in ASCII digits, e.g. 2021.yaml)"),
-    "2021.yaml ": (False, "unexpected file name: expected department.yaml or <year>.yaml (the name has U+0020 "
-                          "(SPACE); name each form by its year in ASCII digits, e.g. 2021.yaml)"),
-    "2021.yaml\u200b": (False, "unexpected file name: expected department.yaml or <year>.yaml (the name has U+200B "
-                               "(ZERO WIDTH SPACE); name each form by its year in ASCII digits, e.g. 2021.yaml)"),
+                           "ONE); name each form by its year in ASCII digits, e.g. 2021.yaml, "
+                 "or 2021-<project>.yaml for a project form)"),
+    "2021.yaml ": (False, EXPECTED_NAMES + "(the name has U+0020 "
+                          "(SPACE); name each form by its year in ASCII digits, e.g. 2021.yaml, "
+                 "or 2021-<project>.yaml for a project form)"),
+    "2021.yaml\u200b": (False, EXPECTED_NAMES + "(the name has U+200B "
+                               "(ZERO WIDTH SPACE); name each form by its year in ASCII digits, e.g. 2021.yaml, "
+                 "or 2021-<project>.yaml for a project form)"),
     "2021 .yaml": (True, "a second file for alpha 2021, beside 2021.yaml (its name has U+0020 (SPACE); keep one "
                          "file per year, named 2021.yaml)"),
     "2021.yml": (True, "a second file for alpha 2021, beside 2021.yaml (keep one file per year, named 2021.yaml)"),
-    "2021.ｙａｍｌ": (False, "unexpected file name: expected department.yaml or <year>.yaml (the name has U+FF59 "
+    "2021.ｙａｍｌ": (False, EXPECTED_NAMES + "(the name has U+FF59 "
                          "(FULLWIDTH LATIN SMALL LETTER Y), U+FF41 (FULLWIDTH LATIN SMALL LETTER A), U+FF4D "
                          "(FULLWIDTH LATIN SMALL LETTER M), …; name each form by its year in ASCII digits, e.g. "
-                         "2021.yaml)"),
+                         "2021.yaml, or 2021-<project>.yaml for a project form)"),
 }
 
 
@@ -203,10 +207,10 @@ UNUSED = {
     "content/notes.txt": "not used: perfsite reads content/site.yaml and content/departments/ only",
     "content/2021.yaml": "not used: perfsite reads content/site.yaml and content/departments/ only",
     "content/departments/README.md": "not used: records sit in department folders",
-    "content/departments/alpha/2021.yaml.bak": "not used: a department folder holds department.yaml and "
-                                               "<year>.yaml only",
-    "content/departments/alpha/scans/2021.pdf": "not used: a department folder holds department.yaml and "
-                                                "<year>.yaml only",
+    "content/departments/alpha/2021.yaml.bak": "not used: a department folder holds department.yaml, <year>.yaml "
+                                               "and <year>-<project>.yaml only",
+    "content/departments/alpha/scans/2021.pdf": "not used: a department folder holds department.yaml, "
+                                                "<year>.yaml and <year>-<project>.yaml only",
 }
 
 
