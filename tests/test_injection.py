@@ -878,8 +878,8 @@ def test_chart_labels_show_record_text_as_written(csp_page, sites, served_url):
     ranking = page.evaluate(labels, "#chart-ranking .ytick text")
     links = page.locator(".chart-plot a").count()
     assert open_checked(page, watch, served_url, site, "departments/alpha/2021/index.html") == []
-    execution = page.evaluate(labels, "#chart-execution .xtick text")
-    scores = page.evaluate(labels, "#chart-scores .xtick text, #chart-scores .xtick2 text")
+    execution = page.evaluate(labels, "#chart-execution .ytick text")
+    scores = page.evaluate(labels, "#chart-scores .ytick text, #chart-scores .ytick2 text")
     links += page.locator(".chart-plot a").count()
     # today: ranking shows '点此领取补贴甲' (a link to evil.example and bold text), execution '财政拨款' in 40px red
     assert (name in ranking, source in execution, content in scores, links) == (True, True, True, 0), (
