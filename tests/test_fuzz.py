@@ -326,20 +326,28 @@ def assert_form(form: ScoredReport) -> None:
     profile, ex = form.profile, form.execution
     ulp = Decimal(1).scaleb(-profile.places)
     assert isinstance(form.total, Decimal) and form.total.is_finite()
-    assert form.grade == expected_grade(form.total, profile.grades, profile.grade_boundary)
+    def graded(bands, *boundary) -> str:  # a range of grades when the total is a range that spans them
+        low = expected_grade(form.total, bands, *boundary)
+        high = expected_grade(form.total_high, bands, *boundary) if form.total_high is not None else low
+        return low if low == high else f"{low}–{high}"
+
+    assert form.grade == graded(profile.grades, profile.grade_boundary)
     if profile.name in ("national", "deviation", "step-bands") and not profile.overrides:
-        assert form.grade == expected_grade(form.total, NATIONAL_GRADES)
+        assert form.grade == graded(NATIONAL_GRADES)
     assert ZERO <= ex.score <= ex.weight + ulp
     counted = [row for row in form.indicators if row.score is not None]
     for row in form.indicators:
         if row.score is not None:
-            assert row.kind in ("quantity", "qualitative")
-            assert row.score.is_finite() and ZERO <= row.score <= row.indicator.weight + ulp, row
+            assert row.kind in ("quantity", "qualitative", "coefficient", "weightless")
+            # a weightless row's printed score enters as printed (score-without-weight): no weight bounds it
+            limit = row.indicator.weight if row.kind != "weightless" else row.score
+            assert row.score.is_finite() and ZERO <= row.score <= limit + ulp, row
         else:
             assert row.kind in ("empty", "not_applicable", "illegible", "qualitative")
     # The total is at most the weights that entered it (plus rounding); it passes 100 only when
     # the weights do (a weights-sum warning), or when rescaling lifts them.
-    bound = ex.weight + ulp + sum((row.indicator.weight + ulp for row in counted), ZERO)
+    bound = ex.weight + ulp + sum(((row.indicator.weight if row.kind != "weightless" else row.score) + ulp
+                                   for row in counted), ZERO)
     na = form.not_applicable_weight
     if na and profile.not_applicable == "rescale" and na < HUNDRED:
         bound = bound * HUNDRED / (HUNDRED - na)
