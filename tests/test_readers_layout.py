@@ -25,6 +25,8 @@ PAGES = {
     "department": "departments/wangcheng-kexie/index.html",
     "form": "departments/wangcheng-kexie/2021/index.html",
     "quality": "quality/index.html",
+    "quality-year": "quality/2022/index.html",
+    "project-form": "departments/lijiang-gucheng-ziranziyuan/2020/weipian-zhifa/index.html",
     "glossary": "glossary/index.html",
     "search": "search/index.html?q=%E7%A7%91%E6%99%AE",  # 科普: the results list is shown too
     "404": "404.html",
