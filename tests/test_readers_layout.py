@@ -164,6 +164,21 @@ def a4_media_box(pdf: bytes) -> list[tuple[float, float]]:
 
 
 @pytest.mark.browser
+def test_project_form_prints_on_a4_within_the_printable_width(page: Page, site_url: str, artifacts_dir: Path):
+    """A project form in its own layout (national project: ten indicator columns) fits the paper too."""
+    load(page, site_url + PAGES["project-form"], {"width": round(PRINTABLE_PX), "height": 1000})
+    page.emulate_media(media="print")
+    page.evaluate("() => document.fonts.ready")
+    outside = page.evaluate(OUTSIDE, PRINTABLE_PX)
+    assert outside == [], "beyond the printable width of A4:\n" + "\n".join(outside[:20])
+    assert page.evaluate(VISIBLE, "table.indicators") == 1 and page.evaluate(VISIBLE, "table.funds") == 1
+    assert page.evaluate(VISIBLE, "details.technical") == 0 and page.evaluate(VISIBLE, ".chart-plot") == 0
+    save_screenshot(page, artifacts_dir / "print-project-form.png")
+    pdf = page.pdf(format="A4", margin={k: f"{v}mm" for k, v in PRINT_MARGIN_MM.items()}, print_background=True)
+    assert a4_media_box(pdf), "no pages in the PDF"
+
+
+@pytest.mark.browser
 def test_form_prints_on_a4_within_the_printable_width(page: Page, site_url: str, artifacts_dir: Path):
     load(page, site_url + FORM, {"width": round(PRINTABLE_PX), "height": 1000})
     page.emulate_media(media="print")
