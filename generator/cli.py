@@ -44,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     build_loudness.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     build_loudness.add_argument("-v", "--verbose", action="store_true", help="also print every finding")
     build.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
+    build.add_argument("--cluster", metavar="ADDRESS",
+                       help="build the departments on a Dask cluster: its scheduler's address (tcp://host:8786), "
+                            "or 'local' for worker processes on this machine (needs the 'cluster' extra)")
 
     serve = sub.add_parser("serve", parents=[common], help="preview the site with live reload")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
@@ -156,7 +159,8 @@ def run_check(args) -> int:
 def run_build(args) -> int:
     from .build.run import build
 
-    result = build(args.project, args.out, progress=None if args.quiet else terminal_progress(), force=args.force)
+    result = build(args.project, args.out, progress=None if args.quiet else terminal_progress(), force=args.force,
+                   cluster=args.cluster)
     if result.site is None:
         if not args.quiet:
             print(f"{result.out_dir} is up to date: nothing changed since the last build "

@@ -12,6 +12,7 @@ the way) stops the build with one line naming the path, the previous site untouc
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from ..errors import ConfigError
 from ..read.config import load_config
 from ..score.check import CheckedSite
 from .cache import BuildCache, BuildState, CacheMiss
+from .cluster import connect
 from .output import check_output_dir, describes, output_stats
 from .shards import build_sharded
 from .sitefolder import os_error_message, output_lock
@@ -39,7 +41,9 @@ class BuildResult:
 
 
 def build(project_dir: Path, out_dir: Path | None = None, progress=None, jobs: int | None = None,
-          force: bool = False) -> BuildResult:
+          force: bool = False, cluster: str | None = None) -> BuildResult:
+    """``cluster``: a Dask scheduler's address, or ``local``, to build the departments there
+    (:mod:`generator.build.cluster`)."""
     started = time.perf_counter()
     project_dir = project_dir.resolve()
     out_dir = (out_dir or project_dir / "site").resolve()
@@ -47,19 +51,19 @@ def build(project_dir: Path, out_dir: Path | None = None, progress=None, jobs: i
         check_output_dir(out_dir, project_dir)  # fail before any work, not after
         cache = BuildCache(project_dir, out_dir)
         with output_lock(out_dir):
-            return _build_retrying(project_dir, out_dir, cache, progress, jobs, force, started)
+            return _build_retrying(project_dir, out_dir, cache, progress, jobs, force, started, cluster)
     except OSError as exc:
         raise ConfigError(os_error_message(exc)) from exc
 
 
 def _build_retrying(project_dir: Path, out_dir: Path, cache: BuildCache, progress, jobs, force,
-                    started) -> BuildResult:
+                    started, cluster=None) -> BuildResult:
     """A department record found damaged while the site is assembled is forgotten and the build
     redone (that department rebuilt); one damaged again right after being written is an error."""
     damaged: set[str] = set()
     while True:
         try:
-            return _build(project_dir, out_dir, cache, progress, jobs, force, started)
+            return _build(project_dir, out_dir, cache, progress, jobs, force, started, cluster)
         except CacheMiss as miss:
             if miss.slug in damaged:
                 raise ConfigError(f"{miss.path}: unreadable right after being written") from miss
@@ -67,7 +71,8 @@ def _build_retrying(project_dir: Path, out_dir: Path, cache: BuildCache, progres
             cache.forget(miss.slug)
 
 
-def _build(project_dir: Path, out_dir: Path, cache: BuildCache, progress, jobs, force, started) -> BuildResult:
+def _build(project_dir: Path, out_dir: Path, cache: BuildCache, progress, jobs, force, started,
+           cluster=None) -> BuildResult:
     state = None if force else cache.load_state()
     if state is not None and not describes(state.live, _walk(out_dir)):
         state = None  # the site was changed by hand (or by a build killed after its swap): trust none of it
@@ -76,8 +81,10 @@ def _build(project_dir: Path, out_dir: Path, cache: BuildCache, progress, jobs, 
         return BuildResult(None, out_dir, 0, 0, 0, time.perf_counter() - started)
     config = load_config(project_dir)
     jobs = jobs or os.cpu_count() or 1
-    built = build_sharded(config, out_dir, jobs, progress, cache,
-                          state.live if state else None, state.standby if state else None)
+    with contextlib.ExitStack() as stack:
+        engine = stack.enter_context(connect(cluster, jobs)) if cluster else None
+        built = build_sharded(config, out_dir, jobs, progress, cache,
+                              state.live if state else None, state.standby if state else None, engine)
     cache.save_state(BuildState(inputs, built.tree, built.standby))
     return BuildResult(built.site, out_dir, built.pages, built.files, built.bytes,
                        time.perf_counter() - started, built.rebuilt)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import multiprocessing
+import threading
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,10 +98,10 @@ def plan_shards(departments: list[tuple[str, int]], jobs: int) -> list[list[str]
     return shards
 
 
-def build_shard(index: int, slugs: list[str]) -> ShardResult:
+def build_shard(index: int, slugs: list[str], ctx: _Context | None = None) -> ShardResult:
     units, problems = [], []
     for slug in slugs:
-        unit, found = build_unit(_CONTEXT, slug)
+        unit, found = build_unit(ctx or _CONTEXT, slug)
         problems += found
         if unit is not None:
             units.append(unit)
@@ -141,6 +142,49 @@ def build_unit(ctx: _Context, slug: str) -> tuple[UnitResult | None, list[Proble
 
 
 @dataclass(frozen=True)
+class ClusterTask:
+    """What a cluster worker needs to build shards of this build: paths on the shared storage
+    and the key the main process worked out (the worker's must match)."""
+
+    project_dir: Path
+    out_dir: Path
+    standby: Path
+    key: str
+
+
+_WORKER_CONTEXT: dict[ClusterTask, _Context] = {}
+_WORKER_LOCK = threading.Lock()
+
+
+def build_shard_on_worker(task: ClusterTask, index: int, slugs: list[str]) -> ShardResult:
+    """A shard on a cluster worker: the build's context made once per worker and build from the
+    shared project folder, checked to be the main process's, then the shard as here."""
+    with _WORKER_LOCK:  # a worker may run shards in several threads
+        ctx = _WORKER_CONTEXT.get(task) or _worker_context(task)
+    return build_shard(index, slugs, ctx)
+
+
+def _worker_context(task: ClusterTask) -> _Context:
+    from ..read.config import load_config
+
+    config = load_config(task.project_dir)
+    prepared = prepare(config)
+    if prepared.key != task.key:
+        raise ClusterMismatch(
+            f"a cluster worker sees a different site (content, theme or perfsite version) than the "
+            f"build at {task.project_dir}: every worker needs the same perfsite and the project at the same path")
+    ctx = _Context(config, prepared.theme, common_context(config, prepared.theme, prepared.assets, prepared.years),
+                   task.standby, task.key, BuildCache(task.project_dir, task.out_dir), prepared.fragment_pages)
+    _WORKER_CONTEXT.clear()  # only the current build's
+    _WORKER_CONTEXT[task] = ctx
+    return ctx
+
+
+class ClusterMismatch(Exception):
+    """A worker's view of the site differs from the main process's."""
+
+
+@dataclass(frozen=True)
 class Built:
     site: CheckedSite
     pages: int
@@ -152,17 +196,34 @@ class Built:
 
 
 def build_sharded(config: SiteConfig, out_dir: Path, jobs: int, progress=None, cache: BuildCache | None = None,
-                  live: Tree | None = None, standby: Tree | None = None) -> Built:
+                  live: Tree | None = None, standby: Tree | None = None, cluster=None) -> Built:
     """Build into ``out_dir``. ``live``/``standby``: what is known to be on disk from the last
-    build (None: nothing, rebuild every department)."""
+    build (None: nothing, rebuild every department); ``cluster``: build the departments there
+    (:mod:`generator.build.cluster`) instead of in this machine's processes."""
     try:
-        return _build(config, out_dir, jobs, progress, cache, live, standby)
+        return _build(config, out_dir, jobs, progress, cache, live, standby, cluster)
     finally:
         gc.unfreeze()  # see frozen_heap
 
 
-def _build(config, out_dir, jobs, progress, cache, live, standby) -> Built:
-    cache = cache or BuildCache(config.project_dir, out_dir.resolve())
+@dataclass(frozen=True)
+class Prepared:
+    """What a build works out before reading any record: the departments, the theme, and the
+    keys that say whether a department's kept pages (``key``) and the every-form pages' kept
+    sections (``sections_key``) still hold. Made the same way in the main process and, for a
+    cluster build, on each worker (which checks it got the same keys)."""
+
+    departments: list[tuple[str, int]]
+    theme: Theme
+    assets: dict
+    static: dict[str, bytes]
+    years: list[int]
+    fragment_pages: list[str]
+    key: str
+    sections_key: str
+
+
+def prepare(config: SiteConfig) -> Prepared:
     departments, problems = list_departments(config)
     if problems:
         raise ContentError(problems)
@@ -175,24 +236,32 @@ def _build(config, out_dir, jobs, progress, cache, live, standby) -> Built:
     shared = shared_stamp(config, theme, static, years)
     key = environment_key(shared, theme, closures, [*DEPARTMENT_TEMPLATES, *fragment_pages])
     sections_key = environment_key(shared, theme, closures, EVERY_FORM_TEMPLATES)
+    return Prepared(departments, theme, assets, static, years, fragment_pages, key, sections_key)
+
+
+def _build(config, out_dir, jobs, progress, cache, live, standby, cluster=None) -> Built:
+    cache = cache or BuildCache(config.project_dir, out_dir.resolve())
+    prepared = prepare(config)
+    departments, theme, static, key = prepared.departments, prepared.theme, prepared.static, prepared.key
     with frozen_heap():
         metas = {slug: reusable(cache, slug, key, config, live) for slug, _ in departments}
     rebuilt = {slug for slug, meta in metas.items() if meta is None}
     with StandbyOutput(out_dir, config.project_dir, live, standby) as tree, \
             contextlib.ExitStack() as stack:
-        ctx = _Context(config, theme, common_context(config, theme, assets, years), tree.path, key, cache,
-                       fragment_pages)
+        ctx = _Context(config, theme, common_context(config, theme, prepared.assets, prepared.years), tree.path,
+                       key, cache, prepared.fragment_pages)
         search = None
         if config.search:
             search = SearchIndexer(tree, cache, dict(departments), lanes=min(jobs, 2))
             stack.callback(search.close)
-        place_departments(ctx, tree, departments, metas, jobs, progress, search)
+        runner = cluster.runner(ClusterTask(config.project_dir, out_dir, tree.path, key)) if cluster else None
+        place_departments(ctx, tree, departments, metas, jobs, progress, search, runner)
         cache.forget_others(set(metas))
         ordered = [metas[slug] for slug, _ in departments]
         site = CheckedSite(config, Content(tuple(m.department for m in ordered),
                                            tuple(f.report for m in ordered for f in m.forms)),
                            tuple(f for m in ordered for f in m.forms), content_notices(config))
-        pages = write_every_form_pages(ctx, tree, site, ordered, rebuilt, sections_key)
+        pages = write_every_form_pages(ctx, tree, site, ordered, rebuilt, prepared.sections_key)
         for rel, data in sorted(static.items()) + sorted(site_wide_files(site, pages, theme).items()):
             tree.put(rel, data)
         if search:
@@ -205,7 +274,8 @@ def _build(config, out_dir, jobs, progress, cache, live, standby) -> Built:
 
 
 def place_departments(ctx: _Context, tree: StandbyOutput, departments: list[tuple[str, int]],
-                      metas: dict[str, UnitMeta | None], jobs: int, progress, search: SearchIndexer | None) -> None:
+                      metas: dict[str, UnitMeta | None], jobs: int, progress, search: SearchIndexer | None,
+                      runner=None) -> None:
     """Every department's files into the standby: kept ones as they are, the others rebuilt in
     shards (``metas`` gets their new records); raises with every content problem found."""
     global _CONTEXT
@@ -229,12 +299,15 @@ def place_departments(ctx: _Context, tree: StandbyOutput, departments: list[tupl
             search.ready(unit.meta)
 
     forms = sum(n for _, n in dirty)
-    jobs = jobs if forms >= PROCESSES_FROM else 1
-    _CONTEXT = ctx
-    try:
-        results = run_shards(plan_shards(dirty, jobs), jobs, forms, progress, built)
-    finally:
-        _CONTEXT = None
+    if runner is not None:  # a cluster: its workers, however many, each take shards as they free up
+        results = run_shards(plan_shards(dirty, runner.workers), runner.workers, forms, progress, built, runner)
+    else:
+        jobs = jobs if forms >= PROCESSES_FROM else 1
+        _CONTEXT = ctx
+        try:
+            results = run_shards(plan_shards(dirty, jobs), jobs, forms, progress, built)
+        finally:
+            _CONTEXT = None
     problems = sorted((p for r in results for p in r.problems), key=lambda p: p.location)
     if problems:
         raise ContentError(problems)
@@ -247,7 +320,7 @@ def write_every_form_pages(ctx: _Context, tree: StandbyOutput, site: CheckedSite
     every page of the site (for the sitemap)."""
     cache, theme = ctx.cache, ctx.theme
     slugs = [m.slug for m in ordered]
-    known = write_bulk(tree, cache, slugs, ctx.config.title)
+    known = write_bulk(tree, cache, slugs, ctx.config.title, ctx.config.all_years_downloads)
     from_units = set(known)
     last_time = Sections.still_valid(cache.load_sections(sections_key), set(slugs), rebuilt)  # the main process's
     sections = Sections({**last_time, **known})
@@ -286,8 +359,10 @@ def reusable(cache: BuildCache, slug: str, key: str, config: SiteConfig, live: T
     return meta
 
 
-def run_shards(shards: list[list[str]], jobs: int, total_forms: int, progress, on_unit=None) -> list[ShardResult]:
-    """Build the shards; ``on_unit`` hears of each department built, as soon as its shard is done."""
+def run_shards(shards: list[list[str]], jobs: int, total_forms: int, progress, on_unit=None,
+               runner=None) -> list[ShardResult]:
+    """Build the shards (here, in forked workers, or on a cluster's ``runner``); ``on_unit``
+    hears of each department built, as soon as its shard is done."""
     done = 0
     results: list[ShardResult] = []
 
@@ -301,7 +376,10 @@ def run_shards(shards: list[list[str]], jobs: int, total_forms: int, progress, o
         if progress:
             progress(done, total_forms)
 
-    if jobs <= 1 or len(shards) <= 1:
+    if runner is not None:
+        for result in runner.run(shards):
+            report(result)
+    elif jobs <= 1 or len(shards) <= 1:
         for index, slugs in enumerate(shards):
             report(build_shard(index, slugs))
     else:
@@ -312,7 +390,8 @@ def run_shards(shards: list[list[str]], jobs: int, total_forms: int, progress, o
     return sorted(results, key=lambda r: r.index)
 
 
-def write_bulk(tree: StandbyOutput, cache: BuildCache, slugs: list[str], title: str = "") -> dict[tuple, bytes]:
+def write_bulk(tree: StandbyOutput, cache: BuildCache, slugs: list[str], title: str = "",
+               all_years: bool = False) -> dict[tuple, bytes]:
     """The bulk downloads, streamed from every department's cached slices in slug order;
     returns the cached sections of the every-form pages, met on the way."""
     known: dict[tuple, bytes] = {}
@@ -323,7 +402,7 @@ def write_bulk(tree: StandbyOutput, cache: BuildCache, slugs: list[str], title: 
         return sinks[rel]
 
     try:
-        bulk = BulkFiles(open_sink, title)
+        bulk = BulkFiles(open_sink, title, all_years)
         for slug in slugs:
             data = cache.load_data(slug)
             for form in data.forms:
