@@ -105,8 +105,7 @@ def test_cli_build_writes_every_expected_file(tiny_project, capsys):
     assert forms == [("alpha", 2021), ("alpha", 2022), ("beta", 2021)]
     # no base_url in the tiny site: no sitemap.xml (the protocol needs absolute URLs)
     expected = {"index.html", "departments/index.html", "quality/index.html", "404.html",
-                "feed.xml", "robots.txt", "data/reports.json", "data/reports.csv", "data/indicators.csv",
-                "data/datapackage.json", MARKER}
+                "feed.xml", "robots.txt", "data/datapackage.json", MARKER}  # each year's bulk files, not all years
     for year in {year for _, year in forms}:
         expected |= {f"data/by-year/{year}/{name}" for name in ("reports.json", "reports.csv", "indicators.csv")}
     for slug, year in forms:
@@ -470,14 +469,17 @@ def read_csv(path: Path) -> list[list[str]]:
 def test_csv_downloads_have_bom_and_parse(built_sample):
     project = built_sample.parent
     forms = form_keys(project)  # department-wide and project forms
-    reports = read_csv(built_sample / "data" / "reports.csv")
-    assert reports[0] == REPORT_COLUMNS
+    years = sorted((built_sample / "data/by-year").iterdir())
+    reports, indicators = [REPORT_COLUMNS], [INDICATOR_COLUMNS]
+    for folder in years:  # each year's files: one header each, the rows of that year
+        year_reports, year_indicators = read_csv(folder / "reports.csv"), read_csv(folder / "indicators.csv")
+        assert year_reports[0] == REPORT_COLUMNS and year_indicators[0] == INDICATOR_COLUMNS
+        reports += year_reports[1:]
+        indicators += year_indicators[1:]
     assert len(reports) == 1 + len(forms)
     assert all(len(row) == len(REPORT_COLUMNS) for row in reports)
     project_column = REPORT_COLUMNS.index("project_id")
     assert sorted((r[0], int(r[3]), r[project_column]) for r in reports[1:]) == forms
-    indicators = read_csv(built_sample / "data" / "indicators.csv")
-    assert indicators[0] == INDICATOR_COLUMNS
     assert all(len(row) == len(INDICATOR_COLUMNS) for row in indicators)
     row_project = INDICATOR_COLUMNS.index("project_id")
     per_form_rows = 0
@@ -490,9 +492,10 @@ def test_csv_downloads_have_bom_and_parse(built_sample):
 
 
 def test_reports_json_has_the_seed_form(built_sample):
-    data = json.loads((built_sample / "data" / "reports.json").read_text(encoding="utf-8"), parse_float=Decimal)
-    assert len(data["forms"]) == len(form_keys(built_sample.parent))
-    seed = [f for f in data["forms"] if f["department"] == "wangcheng-kexie" and f["year"] == 2021]
+    forms = [f for folder in sorted((built_sample / "data/by-year").iterdir())
+             for f in json.loads((folder / "reports.json").read_text(encoding="utf-8"), parse_float=Decimal)["forms"]]
+    assert len(forms) == len(form_keys(built_sample.parent))
+    seed = [f for f in forms if f["department"] == "wangcheng-kexie" and f["year"] == 2021]
     assert len(seed) == 1
     assert seed[0]["execution"]["score"] == Decimal("7.95")
     assert seed[0]["fictional"] is False

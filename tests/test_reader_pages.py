@@ -75,11 +75,28 @@ def test_a_years_quality_page_has_a_row_per_form_with_findings(tiny_site):
     assert "missing-reason" in row.codes
 
 
+def test_averages_pair_the_recomputed_with_the_printed_totals(tiny_site):
+    """2021: recomputed (87.00 + 100.00) / 2 = 93.50; only alpha prints a total (87.00), so the
+    printed average is over that one form and says so; 2022: 85.67 against the printed 99."""
+    from generator.site.sitemodel import year_summary
+
+    profile, grades = tiny_site.config.profile, [g for g, _ in tiny_site.config.profile.grades]
+    by_year = forms_by_year(tiny_site)
+    y2021 = year_summary(2021, by_year[2021], profile, grades)
+    assert (y2021["average"], y2021["reported_average"], y2021["reported_count"], y2021["count"]) == (
+        D("93.50"), D("87.00"), 1, 2)
+    y2022 = year_summary(2022, by_year[2022], profile, grades)
+    assert (y2022["average"], y2022["reported_average"]) == (D("85.67"), D("99.00"))
+
+
 def test_the_pages_show_it(tiny_project):
     out = build(tiny_project).out_dir
     home = visible_text((out / "index.html").read_text(encoding="utf-8"))
     assert "2022 年度概况" in home and "复核总分最低" in home
     assert re.search(r"87\.00 → 85\.67\s*（至少下降 1\.33）", home)
+    assert re.search(r"复核总分\s+85\.67\s+良\s+·\s+自评总分\s+99", home)  # each grade beside its own total
+    assert re.search(r"2021\s+2\s+93\.50\s+87\.00\s*（2 份中 1 份填了自评总分）", home)
+    assert "复核等级 优" in home and "复核平均分" in home and "自评平均分" in home
     assert "本年度没有部门整体自评表" in home and "乙单位" in home[home.index("本年度没有部门整体自评表"):]
     departments = visible_text((out / "departments/index.html").read_text(encoding="utf-8"))
     assert re.search(r"85\.67\s+良\s+87\.00\s+-1\.33", departments)

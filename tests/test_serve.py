@@ -388,12 +388,12 @@ def test_broken_record_shows_overlay_until_fixed(live: LivePage, tiny_project: P
     assert REASON in live.body_text(), "the last good page should stay underneath the overlay"
 
     # plain HTTP meanwhile: 200 with the last good content (plus the overlay)
-    for path in (FORM, "index.html", "2021/index.html", "data/reports.json"):
+    for path in (FORM, "index.html", "2021/index.html", "data/by-year/2021/reports.json"):
         response = server.get("/" + path)
         assert response.status == 200, f"{path}: HTTP {response.status}"
         assert response.headers.get("cache-control") == "no-store"
     assert REASON in server.text("/" + FORM) and has_overlay(server.get("/" + FORM))
-    assert REASON in server.text("/data/reports.json")
+    assert REASON in server.text("/data/by-year/2021/reports.json")
 
     live.wait_connected()  # the overlay page is live too
     record.write_text(good.replace(f"reason: {REASON}", "reason: 修好了8812"), encoding="utf-8")
@@ -402,7 +402,7 @@ def test_broken_record_shows_overlay_until_fixed(live: LivePage, tiny_project: P
     LATENCIES.append(("fix after broken record", time.monotonic() - saved))
     live.page.wait_for_selector(OVERLAY, state="detached")
     assert not has_overlay(server.get("/" + FORM))
-    assert "修好了8812" in server.text("/data/reports.json")
+    assert "修好了8812" in server.text("/data/by-year/2021/reports.json")
     assert_clean(live)
 
 
@@ -500,7 +500,7 @@ def test_http_basics(secured: ServeProcess):
         assert len(script.findall(response.text)) == 1, f"{path}: reload script missing or doubled"
     form = server.text("/" + FORM)
     assert form.index("livereload.js") < form.rindex("</body>"), "script goes inside <body>"
-    for path in ("/data/reports.json", "/data/reports.csv", "/feed.xml", "/robots.txt"):
+    for path in ("/data/by-year/2021/reports.json", "/data/by-year/2021/reports.csv", "/feed.xml", "/robots.txt"):
         response = server.get(path)
         assert response.status == 200, path
         assert b"livereload" not in response.body, f"{path}: script injected into a non-HTML file"
@@ -555,7 +555,7 @@ def test_symlinks_out_of_the_project_are_never_served(tiny_project: Path, tmp_pa
     assert "published" in overlay, overlay[:2000]  # "… never read or published"
 
     for path in ("/assets/leak.txt", "/assets/hostname.txt", "/assets/linked-dir/secret.txt", "/",
-                 "/" + FORM, "/data/reports.json", "/feed.xml", "/404.html", "/no-such-file"):
+                 "/" + FORM, "/data/by-year/2021/reports.json", "/feed.xml", "/404.html", "/no-such-file"):
         server.get(path)
     hostname = Path("/etc/hostname").read_text().strip() if Path("/etc/hostname").is_file() else ""
     for response in server.responses:
@@ -679,8 +679,8 @@ def test_edit_saved_right_after_start_is_not_lost(tiny_project: Path, tmp_path: 
         edit_record(project, f"reason: {REASON}", "reason: 启动时保存")
         server.wait_watching()  # any change the watcher noticed has been rebuilt by now
         if "启动时保存" not in server.text("/" + FORM):
-            in_data = "启动时保存" in server.text("/data/reports.json")
-            stale.append(f"attempt {attempt}: form page stale (data/reports.json has the edit: {in_data})")
+            in_data = "启动时保存" in server.text("/data/by-year/2021/reports.json")
+            stale.append(f"attempt {attempt}: form page stale (data/by-year/2021/reports.json has the edit: {in_data})")
         server.stop()
     assert stale == []
 
@@ -804,7 +804,7 @@ def test_bad_input_never_kills_the_server(served: ServeProcess, tiny_project: Pa
     overlay = response.text[response.text.index('id="perfsite-error-overlay"'):]
     assert re.search(located, overlay), f"overlay does not locate the problem ({located}):\n{overlay[:2000]}"
     assert "Traceback" not in overlay, f"an expected error shown as a crash:\n{overlay[:3000]}"
-    assert server.get("/data/reports.json").status == 200
+    assert server.get("/data/by-year/2021/reports.json").status == 200
     assert server.alive()
 
     if good is None:

@@ -44,6 +44,10 @@ SITE_SCHEMA = {
                                    "project": {"type": "string", "title": "项目支出绩效自评表", "minLength": 1}}},
         "search": {"type": "boolean", "title": "全文搜索",
                    "description": "true（缺省）时生成离线中文全文搜索（Pagefind）和搜索页。"},
+        "all_years_downloads": {
+            "type": "boolean", "title": "跨年度汇总下载",
+            "description": "true 时另生成包含所有年度的 data/reports.json、reports.csv、indicators.csv"
+                           "（每次构建都要重写，表多时又大又慢）；缺省只生成 data/by-year/<年度>/ 下的三个文件。"},
         "extra": {"type": "object", "title": "其他", "description": "主题可用的自由数据。"},
     },
 }
@@ -63,6 +67,7 @@ class SiteConfig:
     profile: Profile
     extra: dict
     search: bool = True
+    all_years_downloads: bool = False  # the bulk files of every year together, besides each year's
     rules: Rules = field(default_factory=shipped_rules)
     profiles: dict[str, Profile] = field(default_factory=dict)  # every shipped profile; the site's with its options
     profile_chosen: bool = True  # False: site.yaml names no profile and 'national' is used (reported by check)
@@ -139,6 +144,7 @@ def load_config(project_dir: Path) -> SiteConfig:
         profile=profile,
         extra=data.get("extra") or {},
         search=data.get("search") is not False,
+        all_years_downloads=data.get("all_years_downloads") is True,
         rules=rules,
         profiles={profile.name: profile},
         profile_chosen=bool(data.get("profile")),

@@ -187,7 +187,8 @@ class SiteState:
             files.update(cached[1].files)
         self.form_outputs = outputs
         sinks: dict[str, io.BytesIO] = {}
-        bulk = BulkFiles(lambda rel: sinks.setdefault(rel, io.BytesIO()), self.config.title)
+        bulk = BulkFiles(lambda rel: sinks.setdefault(rel, io.BytesIO()), self.config.title,
+                         self.config.all_years_downloads)
         bulk.add_forms(outputs[f.report.src_path][1] for f in site.forms)
         bulk.close()
         files.update({rel: sink.getvalue() for rel, sink in sinks.items()})

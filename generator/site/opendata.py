@@ -128,16 +128,16 @@ _BOOLEANS = {"fictional", "core"}
 _TITLES = {
     "department": "部门标识", "department_name": "部门（单位）名称", "fictional": "虚构示例", "year": "年度",
     "form": "表的种类", "budget": "全年预算数", "executed": "全年执行数", "transfer": "上级财政转移支付",
-    "rate": "执行率（复核，%）", "reported_rate": "执行率（填报，%）", "execution_weight": "执行率分值",
-    "execution_score": "执行率得分（复核）", "reported_execution_score": "执行率得分（填报）",
-    "total": "总分（复核；为范围时空）", "total_min": "总分下限", "total_max": "总分上限",
-    "reported_total": "总分（填报）",
-    "grade": "等级（复核）", "errors": "错误数", "warnings": "警告数", "infos": "提示数", "profile": "评分规则",
+    "rate": "复核执行率（%）", "reported_rate": "自评执行率（%）", "execution_weight": "执行率分值",
+    "execution_score": "复核执行率得分", "reported_execution_score": "自评执行率得分",
+    "total": "复核总分（为范围时空）", "total_min": "复核总分下限", "total_max": "复核总分上限",
+    "reported_total": "自评总分",
+    "grade": "复核等级", "errors": "错误数", "warnings": "警告数", "infos": "提示数", "profile": "评分规则",
     "url": "表页地址", "project_id": "项目标识", "project": "项目名称", "project_code": "项目编码",
     "authority": "主管部门", "implementer": "实施单位", "layout": "表样", "untranscribed": "未转录的部分",
     "path": "记录中的位置", "level1": "一级指标", "level2": "二级指标", "level3": "三级指标", "content": "目标内容",
-    "target": "目标值", "actual": "完成值", "weight": "分值", "score": "得分（复核）", "computed_score": "公式得分",
-    "reported_score": "得分（填报）", "kind": "计分方式", "direction": "指标方向", "achievement": "定性档次",
+    "target": "目标值", "actual": "完成值", "weight": "分值", "score": "复核得分", "computed_score": "公式得分",
+    "reported_score": "自评得分", "kind": "计分方式", "direction": "指标方向", "achievement": "定性档次",
     "reason": "未完成原因", "measures": "改进措施", "nature": "指标性质", "unit": "度量单位",
     "coefficient": "得分系数（%）", "core": "是否核心指标", "note": "备注", "illegible": "无法辨认的栏目",
 }
@@ -163,9 +163,10 @@ def _resources(prefix: str, label: str) -> list[dict]:
     ]
 
 
-def datapackage(title: str, years: Iterable[int]) -> bytes:
-    """A Frictionless Data Package describing the bulk files: every year together, then each year."""
-    resources = _resources("", "")
+def datapackage(title: str, years: Iterable[int], all_years: bool = False) -> bytes:
+    """A Frictionless Data Package describing the bulk files: every year together (when made),
+    then each year."""
+    resources = _resources("", "") if all_years else []
     for year in sorted(set(years)):
         resources += _resources(f"{YEAR_FOLDER}/{year}/", f"-{year}")
     package = {"profile": "tabular-data-package", "name": "perfsite-performance-self-evaluations",

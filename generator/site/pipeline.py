@@ -100,9 +100,10 @@ class _BulkSet:
 
 
 class BulkFiles:
-    """The bulk downloads, every form in site order, written into sinks the engine opens: all
-    years in ``data/``, each year in ``data/by-year/<year>/``, and ``data/datapackage.json``
-    (Frictionless) describing them.
+    """The bulk downloads, every form in site order, written into sinks the engine opens: each
+    year in ``data/by-year/<year>/``, every year together in ``data/`` only when the site asks
+    for it (``all_years_downloads``: it lists every form, so every edit rewrites it), and
+    ``data/datapackage.json`` (Frictionless) describing them.
 
     ``open_sink(rel)`` returns an object with ``write(bytes)``; forms are appended one by one
     (:meth:`add_form`), so a build can stream them from its cache without holding every form
@@ -111,13 +112,14 @@ class BulkFiles:
 
     NAMES = ("reports.json", "reports.csv", "indicators.csv")
 
-    def __init__(self, open_sink: Callable[[str], object], title: str = ""):
+    def __init__(self, open_sink: Callable[[str], object], title: str = "", all_years: bool = False):
         self._open, self._title = open_sink, title
-        self._all = _BulkSet(open_sink, "data/")
+        self._all = _BulkSet(open_sink, "data/") if all_years else None
         self._years: dict[int, _BulkSet] = {}
 
     def add_form(self, year: int, fragment: bytes, report_row: bytes, indicator_rows: bytes) -> None:
-        self._all.add(fragment, report_row, indicator_rows)
+        if self._all is not None:
+            self._all.add(fragment, report_row, indicator_rows)
         if year not in self._years:
             self._years[year] = _BulkSet(self._open, f"data/{YEAR_FOLDER}/{year}/")
         self._years[year].add(fragment, report_row, indicator_rows)
@@ -128,8 +130,9 @@ class BulkFiles:
 
     def close(self) -> None:
         for bulk in (self._all, *self._years.values()):
-            bulk.close()
-        self._open("data/datapackage.json").write(datapackage(self._title, self._years))
+            if bulk is not None:
+                bulk.close()
+        self._open("data/datapackage.json").write(datapackage(self._title, self._years, self._all is not None))
 
 
 def site_wide_files(site: CheckedSite, pages: list[Page], theme: Theme) -> dict[str, bytes]:

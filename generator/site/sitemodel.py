@@ -312,12 +312,16 @@ def year_context(year: int, forms: list[ScoredReport], profile, grades: list[str
 
 def year_summary(year: int, forms: list[ScoredReport], profile, grades: list[str], projects: int = 0) -> dict:
     counts = {g: 0 for g in grades}
+    reported = [f.report.reported_total for f in forms if f.report.reported_total is not None]
     for f in forms:
         if f.grade in counts:
             counts[f.grade] += 1
     return {
         "year": year, "url": year_url(year), "count": len(forms), "projects": projects,
         "average": charts.average_total(forms, profile),
+        # the printed totals' mean beside it, over the forms that print one (unknown is not zero)
+        "reported_average": charts.average(reported, profile),
+        "reported_count": len(reported),
         "grade_counts": counts,
         "open_grades": len(forms) - sum(counts.values()),  # totals whose range spans grades
         "findings": [x.severity for f in forms for x in f.findings].count("error"),
