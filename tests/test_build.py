@@ -111,7 +111,7 @@ def test_cli_build_writes_every_expected_file(tiny_project, capsys):
     for slug, year in forms:
         expected |= {f"{year}/index.html", f"quality/{year}/index.html", f"departments/{slug}/index.html",
                      f"departments/{slug}/{year}/index.html",
-                     f"data/{slug}/{year}.json", f"data/{slug}/{year}.csv", f"data/{slug}/{year}.yaml"}
+                     f"data/{slug}/{year}.csv", f"data/{slug}/{year}.yaml"}  # its JSON: in the year's file
     written = set(tree(site))
     assert expected <= written, sorted(expected - written)
     # the search page and its offline index (Pagefind)
@@ -516,10 +516,13 @@ def test_json_download_equals_check_output(built_sample, capsys):
     by_key = {(f["department"], f["year"], (f.get("project") or {}).get("id", "")): f for f in checked}
     assert len(by_key) == len(checked)
     assert sorted(by_key) == form_keys(built_sample.parent)
-    for (slug, year, project_id), entry in by_key.items():
-        name = f"{form_file(year, project_id)}.json"
-        download = json.loads((built_sample / "data" / slug / name).read_text(encoding="utf-8"), parse_float=Decimal)
-        assert download == {"forms": [entry]}, (slug, name)
+    published = {}
+    for folder in (built_sample / "data/by-year").iterdir():
+        for form in json.loads((folder / "reports.json").read_text(encoding="utf-8"), parse_float=Decimal)["forms"]:
+            published[(form["department"], form["year"], (form.get("project") or {}).get("id", ""))] = form
+    assert published == by_key
+    for slug, year, project_id in by_key:  # the JSON is in the year's file only, not beside each form
+        assert not (built_sample / "data" / slug / f"{form_file(year, project_id)}.json").exists()
 
 
 # ---------------------------------------------------------------- feed and sitemap

@@ -359,7 +359,7 @@ def test_the_sample_builds_project_pages(tmp_path):
     assert 'href="../../departments/beta/2021/peixun/index.html"' in department
     year = (out / "2021/index.html").read_text(encoding="utf-8")
     assert 'href="../departments/beta/2021/peixun/index.html"' in year
-    assert (out / "data/beta/2021-peixun.json").is_file()
+    assert (out / "data/beta/2021-peixun.csv").is_file() and (out / "data/beta/2021-peixun.yaml").is_file()
     bulk = json.loads((out / "data/by-year/2021/reports.json").read_text(encoding="utf-8"))
     assert [f["form"] for f in bulk["forms"]].count("project") == 1
 

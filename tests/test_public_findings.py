@@ -81,7 +81,10 @@ def test_public_pages_show_no_codes_key_paths_or_file_positions(built_sample):
         rel = page.relative_to(built_sample).as_posix()
         if rel.startswith("_pagefind") or rel.startswith("pagefind"):
             continue
-        text = visible_text(page.read_text(encoding="utf-8"))
+        raw = page.read_text(encoding="utf-8")
+        if "content/departments/" in raw:  # not even in the collapsed technical details
+            problems.append(f"{rel}: holds the repository path content/departments/")
+        text = visible_text(raw)
         for needle in ("content/departments/", ".yaml:"):
             if needle in text:
                 problems.append(f"{rel}: shows {needle!r}")
@@ -97,6 +100,7 @@ def test_public_pages_show_no_codes_key_paths_or_file_positions(built_sample):
 def test_the_technical_details_are_still_there_for_staff(built_sample):
     page = (built_sample / "departments/wangcheng-kexie/2021/index.html").read_text(encoding="utf-8")
     assert '<details class="technical"><summary>技术信息</summary><code>rate-other-rule</code>' in page
-    assert "content/departments/wangcheng-kexie/2021.yaml:" in page
+    assert "<br><span class=\"src\">2021.yaml 第 " in page  # the line in the published record download
+    assert "content/departments/" not in page  # the repository path: only in check and the JSON
     text = visible_text(page)
     assert "执行率按另一口径计算" in text and "定位到表格" in text

@@ -32,10 +32,11 @@ def test_lists_show_the_range(built_sample):
 
 
 def test_downloads_carry_the_range(built_sample):
-    text = (built_sample / "data" / "wangcheng-kexie" / "2021.json").read_text(encoding="utf-8")
-    data = json.loads(text, parse_float=Decimal)["forms"][0]
+    text = (built_sample / "data/by-year/2021/reports.json").read_text(encoding="utf-8")
+    data = next(f for f in json.loads(text, parse_float=Decimal)["forms"] if f["department"] == "wangcheng-kexie")
     assert (data["total"], data["total_range"], data["grade"]) == (None, [Decimal("87.95"), Decimal("97.95")], "良–优")
     assert data["grade_range"] == ["优", "良"]
-    rows = list(csv.DictReader(io.StringIO((built_sample / "data" / "reports.csv").read_text(encoding="utf-8-sig"))))
+    year_rows = (built_sample / "data/by-year/2021/reports.csv").read_text(encoding="utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(year_rows)))
     row = next(r for r in rows if r["department"] == "wangcheng-kexie")
     assert (row["total"], row["total_min"], row["total_max"], row["grade"]) == ("", "87.95", "97.95", "良–优")

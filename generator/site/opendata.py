@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
 from ..score.scoring import ScoredReport
 from .export import dumps, form_to_dict
-from .sitemodel import data_base, report_url
+from .sitemodel import YEAR_FOLDER, data_base, report_url
 
 REPORT_COLUMNS = [
     "department", "department_name", "fictional", "year", "form", "budget", "executed", "transfer",
@@ -52,14 +52,6 @@ def csv_lines(rows: list[list[object]]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\r\n").writerows([map(_cell, row) for row in rows])
     return buffer.getvalue()
-
-
-def reports_json(fragments: Iterable[bytes]) -> Iterator[bytes]:
-    """The ``check`` JSON envelope around compact per-form objects, in pieces (it may be large)."""
-    yield b'{"forms": ['
-    for index, fragment in enumerate(fragments):
-        yield fragment if index == 0 else b", " + fragment
-    yield b"]}\n"
 
 
 def csv_document(columns: list[str], fragments: list[bytes]) -> bytes:
@@ -110,8 +102,7 @@ def form_outputs(form: ScoredReport, source_bytes: bytes) -> FormOutputs:
     base = data_base(r)
     fragment = dumps(form_to_dict(form), indent=None).encode("utf-8")
     indicators = csv_lines(indicator_rows(form)).encode("utf-8")
-    files = {
-        f"{base}.json": b"".join(reports_json([fragment])),
+    files = {  # the checked form as JSON only in its year's bulk file: at scale it was a seventh of the site
         f"{base}.csv": csv_document(INDICATOR_COLUMNS, [indicators]),
         f"{base}.yaml": source_bytes,
     }
@@ -173,5 +164,3 @@ def datapackage(title: str, years: Iterable[int], all_years: bool = False) -> by
                "title": title, "resources": resources}
     return (dumps(package) + "\n").encode("utf-8")
 
-
-YEAR_FOLDER = "by-year"  # data/by-year/<year>/: a department folder can never be named so

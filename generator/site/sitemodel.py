@@ -61,6 +61,9 @@ def report_url(report) -> str:
     return form_url(report.department.slug, report.year, report.project_id)
 
 
+YEAR_FOLDER = "by-year"  # data/by-year/<year>/: a department folder can never be named so
+
+
 def data_base(report) -> str:
     """Where a form's downloads live, without the extension (``data/<slug>/<year>[-<project>]``)."""
     suffix = f"-{report.project_id}" if report.project_id else ""
@@ -352,7 +355,9 @@ def form_context(form: ScoredReport, previous, following, t: dict) -> dict:
         "indicator_columns": indicator_columns(r),
         "findings": [(f, finding_anchor(f.path)) for f in form.findings],
         "flagged": {finding_anchor(f.path) for f in form.findings if f.severity != "info"},
-        "downloads": {"json": f"{base}.json", "csv": f"{base}.csv", "yaml": f"{base}.yaml"},
+        # the checked form as JSON is in its year's bulk file (one copy per form, not two)
+        "downloads": {"json": f"data/{YEAR_FOLDER}/{form.report.year}/reports.json", "csv": f"{base}.csv",
+                      "yaml": f"{base}.yaml"},
         "charts": [c for c in (charts.form_execution_chart(form, t), charts.form_scores_chart(form, t)) if c],
         "changes": indicator_changes(form, previous),
     }
