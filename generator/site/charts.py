@@ -104,9 +104,9 @@ def form_scores_chart(form: ScoredReport, t: dict) -> Chart | None:
     """The indicators that lost points: weight against recomputed score, horizontal bars so long
     names read whole. None when every scored row earned its full weight: the table says it all."""
     scored = [r for r in form.indicators if r.kind in ("quantity", "qualitative", "coefficient")]
-    if not any(r.score is None or r.indicator.weight is None or r.score < r.indicator.weight for r in scored):
+    rows = [r for r in scored if r.score is None or r.indicator.weight is None or r.score < r.indicator.weight]
+    if not rows:
         return None
-    rows = scored
     y = [[label(r.indicator.level1) for r in rows][::-1], [label(r.indicator.name) for r in rows][::-1]]
     figure = {
         "data": [
