@@ -95,6 +95,18 @@ def port_number(text: str) -> int:
     return port
 
 
+def console() -> None:
+    """The ``perfsite`` command: :func:`main`, then exit without tearing down the heap. After a
+    build of 10,000 forms, freeing every object one by one took a second longer than the
+    build's own work on an edit; every file is written and closed by then, the streams are
+    flushed here."""
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, OSError, ValueError):  # None, closed, or not a real file
+            stream.flush()
+    os._exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         try:

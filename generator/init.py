@@ -12,7 +12,6 @@ from pathlib import Path
 
 from .errors import ConfigError
 from .files import write_atomic
-from .read.layouts import available_layouts
 from .read.profiles import available_profiles, load_profile
 from .scaffold import MODELINE, _quote, write_schemas
 
@@ -77,7 +76,6 @@ def init_project(folder: Path, title: str = "部门整体支出绩效自评公�
     loaded, problems = load_profile(profile)
     if problems:
         raise ConfigError(str(problems[0]))
-    assert "national-department" in available_layouts()
     folder.mkdir(parents=True, exist_ok=True)
     department = folder / "content" / "departments" / EXAMPLE_SLUG
     department.mkdir(parents=True)

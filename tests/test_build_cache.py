@@ -231,3 +231,54 @@ def test_read_only_project_keeps_its_cache_elsewhere(built, tmp_path, monkeypatc
     assert build(built).rebuilt == 1  # the cache elsewhere is used
     monkeypatch.undo()
     assert_clean(built, tmp_path)
+
+
+def test_a_year_no_edit_touched_keeps_its_pages_and_files(tiny_project, tmp_path, monkeypatch):
+    """Editing a 2021 form (beta's, then alpha's, whose folder also holds 2022) leaves what is
+    made from 2022's forms alone: its page, quality page and bulk files are not made again, and
+    the site is still a clean build's. Editing alpha's 2022 form then makes 2022's again, from
+    sections kept meanwhile."""
+    from generator.build import shards
+
+    build(tiny_project)
+    rendered, opened = [], []  # every-form pages written, bulk files opened
+    real_put, real_sink = shards.StandbyOutput.put_pieces, shards.NewFile
+    monkeypatch.setattr(shards.StandbyOutput, "put_pieces", lambda tree, rel, pieces: rendered.append(rel)
+                        or real_put(tree, rel, pieces))
+    monkeypatch.setattr(shards, "NewFile", lambda root, rel: opened.append(rel) or real_sink(root, rel))
+    year_2022 = {"2022/index.html", "quality/2022/index.html", "data/by-year/2022/reports.json",
+                 "data/by-year/2022/reports.csv", "data/by-year/2022/indicators.csv"}
+
+    edit(tiny_project / "content/departments/beta/2021.yaml", "content: 效果,", "content: 效果（已修改）,")
+    again = build(tiny_project)
+    assert again.rebuilt == 1
+    assert {"2021/index.html", "quality/2021/index.html", "index.html"} <= set(rendered)
+    assert "data/by-year/2021/reports.json" in opened
+    assert not year_2022 & (set(rendered) | set(opened))
+    assert_clean(tiny_project, tmp_path, "clean-1")
+
+    rendered.clear()
+    opened.clear()
+    edit(tiny_project / "content/departments/alpha/2021.yaml", "reported: {total: 87.00}", "reported: {total: 86}")
+    build(tiny_project)
+    assert "2021/index.html" in rendered and not year_2022 & (set(rendered) | set(opened))
+    assert_clean(tiny_project, tmp_path, "clean-2")
+
+    rendered.clear()
+    opened.clear()
+    edit(tiny_project / "content/departments/alpha/2022.yaml", "reported: {total: 99}", "reported: {total: 98}")
+    build(tiny_project)
+    assert year_2022 <= set(rendered) | set(opened)
+    assert_clean(tiny_project, tmp_path, "clean-3")
+
+
+def test_a_changed_year_template_remakes_every_years_page(built, tmp_path):
+    template = built / "overrides/templates/year.html"
+    template.parent.mkdir(parents=True)
+    source = (Path(__file__).resolve().parent.parent / "themes/default/templates/year.html").read_text(encoding="utf-8")
+    changed = source.replace("{% block content %}", "{% block content %}<p>模板已改</p>", 1)
+    template.write_text(changed, encoding="utf-8")
+    build(built)
+    for year in ("2021", "2022", "2023"):
+        assert "模板已改" in (built / "site" / year / "index.html").read_text(encoding="utf-8")
+    assert_clean(built, tmp_path)

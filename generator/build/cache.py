@@ -32,7 +32,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from ..files import write_atomic
-from ..read.layouts import Layout, available_layouts, shipped_layout
+from ..read.layouts import Layout, shipped_layout, shipped_layout_names
 from ..read.model import Department
 from ..score.scoring import ScoredReport
 
@@ -66,7 +66,7 @@ class _SafeUnpickler(pickle.Unpickler):
     def persistent_load(self, pid):
         if pid == "profile":
             return self._profile
-        if isinstance(pid, str) and pid.startswith("layout:") and pid[7:] in available_layouts():
+        if isinstance(pid, str) and pid.startswith("layout:") and pid[7:] in shipped_layout_names():
             return shipped_layout(pid[7:])
         raise pickle.UnpicklingError(f"unknown reference {pid!r}")
 
@@ -142,6 +142,7 @@ class BuildState:
     inputs: str                 # stamp of every input when the live site was built
     live: Tree
     standby: Tree | None        # the copy beside it, one build older, or None when unknown
+    years: dict = field(default_factory=dict)  # year -> stamp of what its pages and files were made from
 
 
 def user_cache_dir() -> Path:
@@ -185,7 +186,8 @@ class BuildCache:
         checked against them before anything in it is used (:func:`~generator.build.output.describes`)."""
         state = load(self.root / "state.pickle")
         if not (isinstance(state, BuildState) and isinstance(state.inputs, str) and isinstance(state.live, Tree)
-                and (state.standby is None or isinstance(state.standby, Tree))):
+                and (state.standby is None or isinstance(state.standby, Tree))
+                and isinstance(getattr(state, "years", None), dict)):
             return None
         return state
 

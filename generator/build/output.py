@@ -90,10 +90,11 @@ def output_stats(out_dir: Path, repair: bool = False) -> dict[str, Stat] | None:
         return None
     skip = set(IN_PLACE_NAMES) if is_mount_point(out_dir) else set()
     found: dict[str, Stat] = {}
+    root = str(out_dir)  # strings, not Paths: tens of thousands of folders at scale
     todo = [""]
     while todo:
         rel = todo.pop()
-        with os.scandir(out_dir / rel if rel else out_dir) as entries:
+        with os.scandir(f"{root}/{rel}" if rel else root) as entries:
             for entry in entries:
                 path = f"{rel}/{entry.name}" if rel else entry.name
                 if entry.is_dir(follow_symlinks=False):

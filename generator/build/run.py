@@ -84,8 +84,9 @@ def _build(project_dir: Path, out_dir: Path, cache: BuildCache, progress, jobs, 
     with contextlib.ExitStack() as stack:
         engine = stack.enter_context(connect(cluster, jobs)) if cluster else None
         built = build_sharded(config, out_dir, jobs, progress, cache,
-                              state.live if state else None, state.standby if state else None, engine)
-    cache.save_state(BuildState(inputs, built.tree, built.standby))
+                              state.live if state else None, state.standby if state else None, engine,
+                              state.years if state else None)
+    cache.save_state(BuildState(inputs, built.tree, built.standby, built.years))
     return BuildResult(built.site, out_dir, built.pages, built.files, built.bytes,
                        time.perf_counter() - started, built.rebuilt)
 

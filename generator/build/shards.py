@@ -19,7 +19,7 @@ import gc
 import multiprocessing
 import threading
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ContentError, Problem
@@ -38,12 +38,26 @@ from ..site.pipeline import (
     slim,
 )
 from ..site.render import Sections, asset_files, configure_env, render_page
-from ..site.sitemodel import DEPARTMENT_TEMPLATES, EVERY_FORM_TEMPLATES, build_site_model
+from ..site.sitemodel import (
+    DEPARTMENT_TEMPLATES,
+    EVERY_FORM_TEMPLATES,
+    YEAR_FOLDER,
+    build_site_model,
+    quality_url,
+    year_url,
+)
 from ..site.theme import Theme, load_theme
 from .cache import BuildCache, Tree, UnitData, UnitMeta
 from .output import NewFile, StandbyOutput, digest, write_new
 from .search_lanes import SearchIndexer
-from .stamps import environment_key, folder_signature, fragment_templates, shared_stamp, template_closures
+from .stamps import (
+    environment_key,
+    folder_signature,
+    fragment_templates,
+    shared_stamp,
+    template_closures,
+    year_stamps,
+)
 
 PROCESSES_FROM = 300  # forms to rebuild; below this, worker processes cost more than they save
 # Pages whose sections the workers render with each department (a year's quality rows: each
@@ -193,15 +207,17 @@ class Built:
     tree: Tree            # the site now live
     standby: Tree | None  # the previous site, now the standby, when it was known
     rebuilt: int          # departments read and rendered
+    years: dict[int, str] = field(default_factory=dict)  # what each year's pages were made from
 
 
 def build_sharded(config: SiteConfig, out_dir: Path, jobs: int, progress=None, cache: BuildCache | None = None,
-                  live: Tree | None = None, standby: Tree | None = None, cluster=None) -> Built:
+                  live: Tree | None = None, standby: Tree | None = None, cluster=None,
+                  last_years: dict[int, str] | None = None) -> Built:
     """Build into ``out_dir``. ``live``/``standby``: what is known to be on disk from the last
     build (None: nothing, rebuild every department); ``cluster``: build the departments there
     (:mod:`generator.build.cluster`) instead of in this machine's processes."""
     try:
-        return _build(config, out_dir, jobs, progress, cache, live, standby, cluster)
+        return _build(config, out_dir, jobs, progress, cache, live, standby, cluster, last_years or {})
     finally:
         gc.unfreeze()  # see frozen_heap
 
@@ -239,7 +255,7 @@ def prepare(config: SiteConfig) -> Prepared:
     return Prepared(departments, theme, assets, static, years, fragment_pages, key, sections_key)
 
 
-def _build(config, out_dir, jobs, progress, cache, live, standby, cluster=None) -> Built:
+def _build(config, out_dir, jobs, progress, cache, live, standby, cluster=None, last_years=None) -> Built:
     cache = cache or BuildCache(config.project_dir, out_dir.resolve())
     prepared = prepare(config)
     departments, theme, static, key = prepared.departments, prepared.theme, prepared.static, prepared.key
@@ -261,7 +277,9 @@ def _build(config, out_dir, jobs, progress, cache, live, standby, cluster=None) 
         site = CheckedSite(config, Content(tuple(m.department for m in ordered),
                                            tuple(f.report for m in ordered for f in m.forms)),
                            tuple(f for m in ordered for f in m.forms), content_notices(config))
-        pages = write_every_form_pages(ctx, tree, site, ordered, rebuilt, prepared.sections_key)
+        years = year_stamps(ordered, (key, prepared.sections_key))
+        kept_years = {y for y, stamp in years.items() if (last_years or {}).get(y) == stamp} if live else set()
+        pages = write_every_form_pages(ctx, tree, site, ordered, rebuilt, prepared.sections_key, kept_years)
         for rel, data in sorted(static.items()) + sorted(site_wide_files(site, pages, theme).items()):
             tree.put(rel, data)
         if search:
@@ -270,7 +288,7 @@ def _build(config, out_dir, jobs, progress, cache, live, standby, cluster=None) 
         swapped = tree.swap()
     size = sum(s[1] for s in tree.stats.values())
     return Built(site, len(pages), len(tree.stats), size, Tree(tree.manifest, tree.stats),
-                 live if swapped else None, len(rebuilt))
+                 live if swapped else None, len(rebuilt), years)
 
 
 def place_departments(ctx: _Context, tree: StandbyOutput, departments: list[tuple[str, int]],
@@ -314,22 +332,33 @@ def place_departments(ctx: _Context, tree: StandbyOutput, departments: list[tupl
 
 
 def write_every_form_pages(ctx: _Context, tree: StandbyOutput, site: CheckedSite, ordered: list[UnitMeta],
-                           rebuilt: set[str], sections_key: str) -> list:
+                           rebuilt: set[str], sections_key: str, kept_years: set[int] = frozenset()) -> list:
     """The bulk downloads and the pages that show every form (and the 404 page), with the
     sections made with each department, or kept from the last build, spliced in; returns
-    every page of the site (for the sitemap)."""
+    every page of the site (for the sitemap). The files of ``kept_years`` (made from exactly
+    what the live site's were: :func:`~generator.build.stamps.year_stamps`) are kept as they are."""
     cache, theme = ctx.cache, ctx.theme
     slugs = [m.slug for m in ordered]
-    known = write_bulk(tree, cache, slugs, ctx.config.title, ctx.config.all_years_downloads)
+    live = tree.live.manifest if tree.live is not None else {}
+    kept = {rel: d for year in kept_years for rel in year_files(year)
+            if (d := live.get(rel)) is not None and tree.has(rel, d)}
+    kept_years = {year for year in kept_years if all(rel in kept for rel in year_files(year))}
+    for year in sorted(kept_years):
+        for rel in year_files(year):
+            tree.reuse(rel, kept[rel])
+    known = write_bulk(tree, cache, slugs, ctx.config.title, ctx.config.all_years_downloads, kept_years)
     from_units = set(known)
     last_time = Sections.still_valid(cache.load_sections(sections_key), set(slugs), rebuilt)  # the main process's
     sections = Sections({**last_time, **known})
     pages = build_site_model(site, theme.strings, theme.glossary)
     common = {**ctx.common, "cached": sections}
+    kept_pages = {rel for year in kept_years for rel in year_files(year)}
     for page in pages:
-        if is_every_form_page(page):
+        if is_every_form_page(page) and page.dest_path not in kept_pages:
             tree.put_pieces(page.dest_path, sections.pieces(render_page(theme, page, common)))
-    cache.save_sections(sections_key, {k: v for k, v in sections.kept().items() if k not in from_units})
+    # with the still valid ones of pages kept as they were (their years' pages are made from them next time)
+    kept_sections = {**last_time, **sections.kept()}
+    cache.save_sections(sections_key, {k: v for k, v in kept_sections.items() if k not in from_units})
     return pages
 
 
@@ -390,10 +419,16 @@ def run_shards(shards: list[list[str]], jobs: int, total_forms: int, progress, o
     return sorted(results, key=lambda r: r.index)
 
 
+def year_files(year: int) -> list[str]:
+    """What is made from one year's forms alone: its page, its quality page, its bulk files."""
+    return [year_url(year), quality_url(year), *(f"data/{YEAR_FOLDER}/{year}/{name}" for name in BulkFiles.NAMES)]
+
+
 def write_bulk(tree: StandbyOutput, cache: BuildCache, slugs: list[str], title: str = "",
-               all_years: bool = False) -> dict[tuple, bytes]:
-    """The bulk downloads, streamed from every department's cached slices in slug order;
-    returns the cached sections of the every-form pages, met on the way."""
+               all_years: bool = False, kept_years: set[int] = frozenset()) -> dict[tuple, bytes]:
+    """The bulk downloads, streamed from every department's cached slices in slug order (but
+    the files of ``kept_years``, already in place); returns the cached sections of the
+    every-form pages, met on the way."""
     known: dict[tuple, bytes] = {}
     sinks: dict[str, NewFile] = {}
 
@@ -402,7 +437,7 @@ def write_bulk(tree: StandbyOutput, cache: BuildCache, slugs: list[str], title: 
         return sinks[rel]
 
     try:
-        bulk = BulkFiles(open_sink, title, all_years)
+        bulk = BulkFiles(open_sink, title, all_years, kept_years)
         for slug in slugs:
             data = cache.load_data(slug)
             for form in data.forms:

@@ -20,10 +20,11 @@ from pathlib import Path
 from .. import __version__
 from ..read.config import SiteConfig, themes_root
 from ..read.inputs import walk_files
+from ..read.records import FORM_FILE
 from ..site.theme import Theme, template_closure
 from .output import digest
 
-FORMAT = "perfsite-build-cache-4"  # 2: stage packages; 3: layout and project id; 4: bulk pieces per form
+FORMAT = "perfsite-build-cache-5"  # 2: stage packages; 3: layout and project id; 4: bulk pieces per form; 5: years
 
 
 def input_stamp(project_dir: Path, out_dir: Path) -> str:
@@ -124,3 +125,24 @@ def environment_key(shared: str, theme: Theme, closures: dict[str, frozenset[str
             if path.is_file():
                 h.update(f"\n{path}\0".encode() + path.read_bytes())
     return h.hexdigest()
+
+
+def year_stamps(metas, keys: tuple[str, ...]) -> dict[int, str]:
+    """Per year, a stamp of everything that year's own page, quality page and bulk files are
+    made from: the environment ``keys`` and, in site order, each department with a form that
+    year, by the signature of its folder without the form files of other years (forms are
+    checked one by one: an edit of a 2023 form changes nothing of 2022's). Equal stamps, equal
+    files: the build keeps them as they are."""
+    hashes: dict[int, hashlib._Hash] = {}
+    for meta in metas:
+        for year in sorted({f.report.year for f in meta.forms}):
+            if year not in hashes:
+                hashes[year] = hashlib.sha256("\n".join(keys).encode())
+            entries = [e for e in meta.inputs if not _form_of_another_year(e, year)]
+            hashes[year].update(f"\n{meta.slug}\0{meta.key}\0{entries!r}".encode())
+    return {year: h.hexdigest() for year, h in sorted(hashes.items())}
+
+
+def _form_of_another_year(entry, year: int) -> bool:
+    match = FORM_FILE.match(entry[0]) if isinstance(entry, tuple) and entry and isinstance(entry[0], str) else None
+    return match is not None and int(match.group(1)) != year

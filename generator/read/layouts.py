@@ -103,7 +103,14 @@ class Layout:
 
 
 def available_layouts() -> list[str]:
-    return sorted(p.stem for p in LAYOUT_DIR.glob("*.yaml"))
+    return list(shipped_layout_names())
+
+
+@cache
+def shipped_layout_names() -> tuple[str, ...]:
+    """The shipped layouts: part of the installed package, listed once per process (the build
+    cache resolves a layout reference per form it loads)."""
+    return tuple(sorted(p.stem for p in LAYOUT_DIR.glob("*.yaml")))
 
 
 def load_layout(name: str) -> tuple[Layout | None, list[Problem]]:

@@ -112,14 +112,18 @@ class BulkFiles:
 
     NAMES = ("reports.json", "reports.csv", "indicators.csv")
 
-    def __init__(self, open_sink: Callable[[str], object], title: str = "", all_years: bool = False):
+    def __init__(self, open_sink: Callable[[str], object], title: str = "", all_years: bool = False,
+                 kept_years: Iterable[int] = ()):
         self._open, self._title = open_sink, title
         self._all = _BulkSet(open_sink, "data/") if all_years else None
         self._years: dict[int, _BulkSet] = {}
+        self._kept = set(kept_years)  # years whose files the engine already has: listed, not written
 
     def add_form(self, year: int, fragment: bytes, report_row: bytes, indicator_rows: bytes) -> None:
         if self._all is not None:
             self._all.add(fragment, report_row, indicator_rows)
+        if year in self._kept:
+            return
         if year not in self._years:
             self._years[year] = _BulkSet(self._open, f"data/{YEAR_FOLDER}/{year}/")
         self._years[year].add(fragment, report_row, indicator_rows)
@@ -132,7 +136,8 @@ class BulkFiles:
         for bulk in (self._all, *self._years.values()):
             if bulk is not None:
                 bulk.close()
-        self._open("data/datapackage.json").write(datapackage(self._title, self._years, self._all is not None))
+        self._open("data/datapackage.json").write(datapackage(self._title, self._years.keys() | self._kept,
+                                                              self._all is not None))
 
 
 def site_wide_files(site: CheckedSite, pages: list[Page], theme: Theme) -> dict[str, bytes]:
