@@ -318,3 +318,16 @@ def test_every_form_code_is_raised_here_in_both_languages():
     for f in findings:
         assert f.file == SRC
         assert_messages(f)
+
+
+def test_a_zero_rate_that_follows_a_zero_total_row_is_explained_by_it():
+    """The 年度资金总额 row prints 0 / 0 and 执行率 0 % but a score of 5 (so it was not simply left
+    unfilled): the 0 % follows the row as printed (0 of 0), a warning naming that basis, not an
+    unexplained rate; the score 5 follows nothing and stays an error. Sources: A 100, B 95."""
+    sources = (FundSource("本年财政拨款", D(100), D(95)),)
+    report = form(sources=sources, reported_funds=funds(0, 0, rate=0, score=5), total="96.50")
+    found = audit(report)
+    rate = one(found, "rate-other-rule")
+    assert rate.severity == WARNING and "年度资金总额行所填金额（0/0）" in rate.message
+    assert "follows the amounts printed on the total row (0 of 0)" in rate.message_en and "95.00%" in rate.message_en
+    assert "execution-score-mismatch" in codes(found) and "rate-mismatch" not in codes(found)
