@@ -711,3 +711,30 @@ def test_build_without_strict_succeeds_despite_audit_errors(sample_project, caps
     severities = [f["severity"] for form in json.loads(checked)["forms"] for f in form["findings"]]
     counts = tuple(severities.count(s) for s in ("error", "warning", "info"))
     assert tuple(map(int, summary.groups())) == counts and counts[0] > 0, (summary.group(0), counts)
+
+
+def test_a_large_site_gets_a_sitemap_index_and_a_feed_of_the_newest(tiny_project, monkeypatch):
+    """Past SITEMAP_URLS pages, sitemap.xml indexes numbered sitemaps (each a plain urlset, all
+    pages once); the feed keeps the newest FEED_ENTRIES forms. Both stay small at any size."""
+    from generator.site import feeds
+
+    monkeypatch.setattr(feeds, "SITEMAP_URLS", 4)
+    monkeypatch.setattr(feeds, "FEED_ENTRIES", 2)
+    set_site_option(tiny_project, "base_url: https://example.org/perf")
+    record = tiny_project / "content/departments/beta/2021.yaml"
+    record.write_text(record.read_text(encoding="utf-8") + "published: 2023-05-01\n", encoding="utf-8")
+    site = build(tiny_project).out_dir
+    index = ET.parse(site / "sitemap.xml").getroot()
+    assert index.tag == f"{SITEMAP}sitemapindex"
+    parts = [loc.findtext(f"{SITEMAP}loc") for loc in index.findall(f"{SITEMAP}sitemap")]
+    pages = [rel for rel in html_pages(site) if rel not in ("404.html", "search/index.html")]
+    assert parts == [f"https://example.org/perf/sitemap-{i}.xml" for i in range(1, (len(pages) + 3) // 4 + 1)]
+    locs = []
+    for i in range(1, len(parts) + 1):
+        part = ET.parse(site / f"sitemap-{i}.xml").getroot()
+        assert part.tag == f"{SITEMAP}urlset" and len(part) <= 4
+        locs += [url.findtext(f"{SITEMAP}loc") for url in part]
+    assert sorted(locs) == sorted("https://example.org/perf/" + rel.removesuffix("index.html") for rel in pages)
+    entries = ET.parse(site / "feed.xml").getroot().findall(f"{ATOM}entry")
+    assert len(entries) == 2
+    assert entries[0].findtext(f"{ATOM}title").endswith("2021") and "beta" in entries[0].findtext(f"{ATOM}id")

@@ -14,22 +14,40 @@ def _absolute(base_url: str, path: str) -> str:
     return f"{base_url}/{path}" if base_url else path
 
 
-def sitemap_xml(pages: list[Page], base_url: str) -> bytes:
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
-             '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
-    for page in sorted(pages, key=lambda p: p.dest_path):
-        if page.in_sitemap:
-            lines.append(f"  <url><loc>{escape(_absolute(base_url, page.dest_path))}</loc></url>")
+SITEMAP_URLS = 10_000  # per sitemap file: under 1 MB, far below the protocol's 50,000 and 50 MB
+FEED_ENTRIES = 200     # the newest forms: a feed says what is new, the year pages list everything
+SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+
+
+def sitemap_files(pages: list[Page], base_url: str) -> dict[str, bytes]:
+    """``sitemap.xml`` listing every page; past :data:`SITEMAP_URLS` pages it is a sitemap index
+    of ``sitemap-1.xml``, ``sitemap-2.xml``, … (robots.txt names ``sitemap.xml`` either way)."""
+    locs = [escape(_absolute(base_url, p.dest_path)) for p in sorted(pages, key=lambda p: p.dest_path)
+            if p.in_sitemap]
+    if len(locs) <= SITEMAP_URLS:
+        return {"sitemap.xml": _urlset(locs)}
+    files = {f"sitemap-{i // SITEMAP_URLS + 1}.xml": _urlset(locs[i:i + SITEMAP_URLS])
+             for i in range(0, len(locs), SITEMAP_URLS)}
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', f'<sitemapindex xmlns="{SITEMAP_NS}">']
+    lines += [f"  <sitemap><loc>{escape(_absolute(base_url, name))}</loc></sitemap>" for name in files]
+    lines.append("</sitemapindex>")
+    return {"sitemap.xml": ("\n".join(lines) + "\n").encode("utf-8"), **files}
+
+
+def _urlset(locs: list[str]) -> bytes:
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', f'<urlset xmlns="{SITEMAP_NS}">']
+    lines += [f"  <url><loc>{loc}</loc></url>" for loc in locs]
     lines.append("</urlset>")
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
 def feed_xml(site: CheckedSite, t: dict) -> bytes:
-    """One entry per form, newest publication first; timestamps are publication dates."""
+    """The newest :data:`FEED_ENTRIES` forms, newest publication first; timestamps are
+    publication dates."""
     config = site.config
     base = config.base_url
     forms = sorted(site.forms, key=lambda f: (f.report.published, f.report.key),
-                   reverse=True)
+                   reverse=True)[:FEED_ENTRIES]
     updated = forms[0].report.published if forms else "1970-01-01"
     feed_id = base + "/" if base else "urn:perfsite:" + quote(config.title, safe="")
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',

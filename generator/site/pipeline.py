@@ -20,7 +20,7 @@ from ..read.inputs import read_input
 from ..read.records import FORM_FILE
 from ..score.check import CheckedSite
 from ..score.scoring import ScoredReport
-from .feeds import feed_xml, robots_txt, sitemap_xml
+from .feeds import feed_xml, robots_txt, sitemap_files
 from .opendata import (
     INDICATOR_COLUMNS,
     REPORT_COLUMNS,
@@ -145,5 +145,5 @@ def site_wide_files(site: CheckedSite, pages: list[Page], theme: Theme) -> dict[
     config = site.config
     files = {"feed.xml": feed_xml(site, theme.strings), "robots.txt": robots_txt(config.base_url)}
     if config.base_url:
-        files["sitemap.xml"] = sitemap_xml(pages, config.base_url)
+        files.update(sitemap_files(pages, config.base_url))
     return files
