@@ -180,9 +180,11 @@ def run_build(args) -> int:
         return 0
     counts = result.site.findings_by_severity()
     if args.verbose:
+        from .score.check import check_project
         from .score.report_text import format_form, use_colour
 
-        for form in result.site.forms:
+        # the build keeps of each form what the pages listing every form need: check it whole again
+        for form in check_project(args.project).forms:
             if form.findings:
                 print(format_form(form, colour=use_colour()))
     if not args.quiet:

@@ -147,3 +147,12 @@ def test_colour_on_a_terminal_unless_no_color(monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
     assert use_colour(Terminal()) is False
     assert use_colour(io.StringIO()) is False
+
+
+def test_build_verbose_prints_every_finding_in_full(sample_project, capsys):
+    """The build keeps slim forms (a finding's kind and severity) for the pages listing every form;
+    ``build -v`` still prints each finding's sentence and position, as ``check -v`` does."""
+    assert main(["build", "-v", "-p", str(sample_project)]) == 0
+    out = capsys.readouterr().out
+    assert "content/departments/wangcheng-kexie/2021.yaml:" in out and "rate-other-rule" in out
+    assert "符合" in out  # the sentence, not only the code

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from functools import cache
 
 from ..errors import ContentError
 from ..read.config import SiteConfig
 from ..read.inputs import read_input
 from ..read.records import FORM_FILE
+from ..score.audit import Finding
 from ..score.check import CheckedSite
 from ..score.scoring import ScoredReport
 from .feeds import feed_xml, robots_txt, sitemap_files
@@ -74,9 +76,17 @@ def form_files(config: SiteConfig, form: ScoredReport) -> FormOutputs:
 
 def slim(form: ScoredReport) -> ScoredReport:
     """What the every-form pages need of a form: no narratives, no indicator rows, no source
-    positions (small enough to keep for every form and send between processes)."""
+    positions, and of each finding only its kind and severity (they count them; the sentences
+    are on the form page): small enough to keep for every form and send between processes.
+    The findings were three quarters of a department's cached record."""
     report = replace(form.report, doc=None, functions="", goals_planned="", goals_achieved="", indicators=())
-    return replace(form, report=report, indicators=())
+    findings = tuple(_slim_finding(f.code, f.severity) for f in form.findings)
+    return replace(form, report=report, indicators=(), findings=findings)
+
+
+@cache
+def _slim_finding(code: str, severity: str) -> Finding:
+    return Finding(code, severity, "", "", 0, 0, None, None, "", "")
 
 
 class _BulkSet:
