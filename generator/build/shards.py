@@ -255,7 +255,7 @@ def prepare(config: SiteConfig) -> Prepared:
     return Prepared(departments, theme, assets, static, years, fragment_pages, key, sections_key)
 
 
-def _build(config, out_dir, jobs, progress, cache, live, standby, cluster=None, last_years=None) -> Built:
+def _build(config, out_dir, jobs, progress, cache, live, standby, cluster, last_years: dict[int, str]) -> Built:
     cache = cache or BuildCache(config.project_dir, out_dir.resolve())
     prepared = prepare(config)
     departments, theme, static, key = prepared.departments, prepared.theme, prepared.static, prepared.key
@@ -278,7 +278,7 @@ def _build(config, out_dir, jobs, progress, cache, live, standby, cluster=None, 
                                            tuple(f.report for m in ordered for f in m.forms)),
                            tuple(f for m in ordered for f in m.forms), content_notices(config))
         years = year_stamps(ordered, (key, prepared.sections_key))
-        kept_years = {y for y, stamp in years.items() if (last_years or {}).get(y) == stamp} if live else set()
+        kept_years = {y for y, stamp in years.items() if last_years.get(y) == stamp} if live else set()
         pages = write_every_form_pages(ctx, tree, site, ordered, rebuilt, prepared.sections_key, kept_years)
         for rel, data in sorted(static.items()) + sorted(site_wide_files(site, pages, theme).items()):
             tree.put(rel, data)
@@ -343,21 +343,20 @@ def write_every_form_pages(ctx: _Context, tree: StandbyOutput, site: CheckedSite
     kept = {rel: d for year in kept_years for rel in year_files(year)
             if (d := live.get(rel)) is not None and tree.has(rel, d)}
     kept_years = {year for year in kept_years if all(rel in kept for rel in year_files(year))}
-    for year in sorted(kept_years):
-        for rel in year_files(year):
-            tree.reuse(rel, kept[rel])
+    kept = {rel: kept[rel] for year in sorted(kept_years) for rel in year_files(year)}  # whole years only
+    for rel, file_digest in kept.items():
+        tree.reuse(rel, file_digest)
     known = write_bulk(tree, cache, slugs, ctx.config.title, ctx.config.all_years_downloads, kept_years)
     from_units = set(known)
     last_time = Sections.still_valid(cache.load_sections(sections_key), set(slugs), rebuilt)  # the main process's
     sections = Sections({**last_time, **known})
     pages = build_site_model(site, theme.strings, theme.glossary)
     common = {**ctx.common, "cached": sections}
-    kept_pages = {rel for year in kept_years for rel in year_files(year)}
     for page in pages:
-        if is_every_form_page(page) and page.dest_path not in kept_pages:
+        if is_every_form_page(page) and page.dest_path not in kept:
             tree.put_pieces(page.dest_path, sections.pieces(render_page(theme, page, common)))
     # with the still valid ones of pages kept as they were (their years' pages are made from them next time)
-    kept_sections = {**last_time, **sections.kept()}
+    kept_sections = {**last_time, **sections.made}
     cache.save_sections(sections_key, {k: v for k, v in kept_sections.items() if k not in from_units})
     return pages
 
