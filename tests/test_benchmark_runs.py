@@ -117,3 +117,17 @@ def test_stage_profile_runs_at_small_n():
     assert result.returncode == 0, result.stderr[-3000:]
     for stage in ("read_department_folder", "render form.html", "write_new", "one-record rebuild", "write_bulk"):
         assert stage in result.stdout, (stage, result.stdout)
+
+
+def test_serve_latency_runs_at_small_n():
+    """300 forms: the first start checks them in worker processes and serves a department's
+    pages meanwhile; the second reads the preview's cache; every edit reaches the page."""
+    result = subprocess.run([sys.executable, str(REPO / "bench" / "serve_latency.py"), "--forms", "300",
+                             "--edits", "2", "--no-search"],
+                            capture_output=True, text=True, timeout=900, check=False)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert any("first start (no cache)" in line for line in lines), result.stdout
+    assert any("60 of 60 department folders checked" in line for line in lines), result.stdout  # 5 forms each
+    assert any("0 of 60 department folders checked" in line for line in lines), result.stdout
+    assert any(line.startswith("save → form page fetched") for line in lines), result.stdout

@@ -154,8 +154,8 @@ class ServeProcess:
         def idle() -> bool:
             rebuilt = [i for i, line in enumerate(self.stdout) if line.startswith("rebuilt ")]
             refreshed = [i for i, line in enumerate(self.stdout) if line.startswith("search index")]
-            # only the first (full) build, which indexes in the foreground, or refreshed since
-            return len(rebuilt) <= 1 or bool(refreshed and refreshed[-1] > rebuilt[-1])
+            # every update, the first too, is followed by an index made in the background
+            return bool(rebuilt and refreshed and refreshed[-1] > rebuilt[-1])
 
         if not self.wait_until(idle, timeout):
             pytest.fail(f"no 'search index ...' line after the last rebuild\n{self.output()}")
@@ -746,11 +746,17 @@ def test_stop_during_search_refresh_is_clean(tiny_project: Path, tmp_path: Path)
     fake.mkdir()
     server = ServeProcess(tiny_project, env={"TMPDIR": str(scratch), **hanging_pagefind(fake)})
     try:
-        server.wait_serving().wait_watching()  # the probe's rebuild schedules a search refresh
+        # the first index is made in the background too; once it is, the probe's rebuild schedules another
+        server.wait_serving()
+        if not server.wait_until(lambda: any(line.startswith("search index") for line in server.stdout),
+                                 SETTLE_TIMEOUT):
+            pytest.fail(f"no first search index\n{server.output()}")
+        server.wait_watching()
         runs = fake / "runs.txt"  # a line per Pagefind run, written as it starts
 
         def refreshing() -> dict[int, str] | bool:
-            return len(runs.read_text().split()) >= 2 and processes_mentioning(str(scratch))
+            return (runs.is_file() and len(runs.read_text().split()) >= 2
+                    and processes_mentioning(str(scratch)))
 
         running = wait_state(refreshing, SETTLE_TIMEOUT, "refreshing")
         code = server.stop(signal.SIGTERM)

@@ -162,8 +162,9 @@ class BuildCache:
     """The cache folder of one project and output folder: ``.perfsite-cache/`` in the project,
     or the user's cache folder when the project cannot be written to (a read-only checkout)."""
 
-    def __init__(self, project_dir: Path, out_dir: Path):
-        name = f"build-{hashlib.sha256(str(out_dir).encode()).hexdigest()[:16]}"
+    def __init__(self, project_dir: Path, out_dir: Path | None, name: str | None = None):
+        """``name``: a cache of its own not keyed by an output folder (the dev server's)."""
+        name = name or f"build-{hashlib.sha256(str(out_dir).encode()).hexdigest()[:16]}"
         project = hashlib.sha256(str(project_dir).encode()).hexdigest()[:16]
         self.root = project_dir / CACHE_DIR / name
         for candidate in (self.root, user_cache_dir() / project / name):

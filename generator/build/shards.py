@@ -70,6 +70,7 @@ PRERENDERED = ("quality-year.html",)
 class UnitResult:
     meta: UnitMeta
     stats: dict[str, tuple[int, int, int]]  # of the files written into the standby
+    checked: tuple = ()  # serve, in its own process: the department's whole forms, for its pages
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ class _Context:
     config: SiteConfig
     theme: Theme
     common: dict  # the template context every page shares
-    standby: Path
+    standby: Path | None  # None: serve, which keeps only the department's record (its pages on request)
     key: str
     cache: BuildCache
     fragment_pages: list[str]
@@ -141,18 +142,24 @@ def build_unit(ctx: _Context, slug: str) -> tuple[UnitResult | None, list[Proble
     common = {**ctx.common, "cached": recorder}
     for page in build_site_model(site, ctx.theme.strings, ctx.theme.glossary):
         if is_department_page(page):
-            put(page.dest_path, render_page(ctx.theme, page, common).encode("utf-8"))
+            if ctx.standby is None:  # serve: the page is made when asked for; only its name is kept
+                outputs[page.dest_path] = b""
+            else:
+                put(page.dest_path, render_page(ctx.theme, page, common).encode("utf-8"))
         elif page.template in ctx.fragment_pages:  # rendered only for the sections it records
             render_page(ctx.theme, page, common)
     data = UnitData(fragments=recorder.made)
     for form in forms:
         out = form_files(config, form)
         for rel, file_data in out.files.items():
-            put(rel, file_data)
+            if ctx.standby is None:
+                outputs[rel] = b""
+            else:
+                put(rel, file_data)
         data.forms.append((out.year, out.json_fragment, out.report_csv, out.indicators_csv))
     meta = UnitMeta(slug, ctx.key, inputs, department, tuple(slim(f) for f in forms), outputs)
     ctx.cache.save_unit(meta, data, config.profile)
-    return UnitResult(meta, stats), []
+    return UnitResult(meta, stats, forms if ctx.standby is None else ()), []
 
 
 @dataclass(frozen=True)

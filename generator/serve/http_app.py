@@ -15,6 +15,9 @@ import json
 import mimetypes
 import urllib.parse
 
+from ..errors import PerfsiteError
+from .preview import Changed
+
 # A livereload.js plugin (its hook for extensions): the 'info' message it sends once connected
 # carries the build version the page was served with, which livereload.js parsed from its own
 # URL into its options (none: a page we did not serve, left to the next change).
@@ -59,6 +62,12 @@ def error_overlay(message: str, language: str = "zh-CN") -> bytes:
         'font:14px/1.5 monospace"><p style="font:bold 18px sans-serif;color:#ff8a80;margin:0 0 12px">'
         f'{heading}</p><pre style="white-space:pre-wrap;margin:0" lang="en">{text}</pre></div>'
     ).encode()
+
+
+WAITING = {
+    "zh-CN": "perfsite：正在读取并核对全部报表，预览马上就好；完成后本页会自动刷新。",
+    "en": "perfsite: reading and checking every form for the preview; this page reloads when it is ready.",
+}
 
 
 def notify_reload(version: str) -> None:
@@ -140,12 +149,31 @@ def make_app(server, port_holder: dict, bound_host: str = "127.0.0.1"):
             self._serve(head=True)
 
         def _serve(self, head: bool) -> None:
-            shown = server.shown  # one build for the whole response
-            key, status = resolve(self.request.path, shown.files)
+            shown = server.shown  # one version for the whole response
+            try:
+                key, status = resolve(self.request.path, shown.files)
+            except Changed as exc:
+                self._message(503, server.language(), str(exc), shown.version, head)
+                return
+            if status == 404 and not shown.files.ready and shown.error is None:  # a first start, still checking
+                self._message(503, server.language(), WAITING, shown.version, head)
+                return
             if status == 301:
                 self.redirect(key, permanent=False)
                 return
-            body = shown.files.get(key) if key else None
+            try:
+                body = shown.files.get(key) if key else None
+            except Changed as exc:  # a record changed under the page: the next version comes soon
+                self._message(503, server.language(), str(exc), shown.version, head)
+                return
+            except PerfsiteError as exc:  # a template that fails on this page only: shown like any error
+                self.set_status(500)
+                self.set_header("Content-Type", "text/html; charset=utf-8")
+                if not head:
+                    self.write(inject(b"<!DOCTYPE html><title>perfsite</title>",
+                                      reload_script(port_holder["port"], shown.version),
+                                      error_overlay(str(exc), server.language())))
+                return
             if body is None:
                 self.set_status(status if status != 200 else 404)
                 key = "404.html"
@@ -160,6 +188,16 @@ def make_app(server, port_holder: dict, bound_host: str = "127.0.0.1"):
             self.set_header("Content-Type", content_type)
             if not head:
                 self.write(body)
+
+        def _message(self, status: int, language: str, text: dict | str, version: str, head: bool) -> None:
+            """A page of the server's own, which reloads with the next version of the site."""
+            message = text.get(language, text["en"]) if isinstance(text, dict) else text
+            self.set_status(status)
+            self.set_header("Content-Type", "text/html; charset=utf-8")
+            if not head:
+                self.write(f'<!DOCTYPE html><html lang="{html.escape(language)}"><meta charset="utf-8">'
+                           f'<title>perfsite</title><p>{html.escape(message)}</p>'.encode()
+                           + reload_script(port_holder["port"], version) + b"</html>")
 
     return web.Application([
         (r"/livereload", ReloadSocket),

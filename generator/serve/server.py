@@ -1,8 +1,10 @@
-"""``perfsite serve``: build in memory, serve, watch, rebuild what changed, reload the browser.
+"""``perfsite serve``: serve the site as it is now, watch, re-check what changed, reload the browser.
 
-The site lives in memory (:class:`~generator.serve.state.SiteState`), so the output folder
-is never written or watched, and a request can only ever reach a file the build made:
-dotfiles, ``..`` and symlinks have nothing to resolve to. Each build is swapped in as one
+Nothing is rendered ahead: the site is a :class:`~generator.serve.preview.Snapshot` of the
+department records, and each file is made when a browser asks for it, so the first page of
+a big site comes in seconds and an edit re-checks one department folder. The output folder
+is never written or watched, and a request can only ever reach a file the site has:
+dotfiles, ``..`` and symlinks have nothing to resolve to. Each update is swapped in as one
 :class:`Shown` with a new version, and every open page reloads until it shows the latest
 one, whatever the gap between saves (:mod:`generator.serve.http_app`). livereload's file
 watcher and its 3-second reload throttle are not used. A broken edit keeps the last good
@@ -24,9 +26,8 @@ from pathlib import Path
 from ..errors import ContentError, PerfsiteError
 from ..read.config import themes_root
 from ..read.inputs import walk_files
-from ..site.search import BUNDLE, search_bundle
 from .http_app import is_loopback, make_app, notify_reload
-from .state import SiteState
+from .preview import EarlySite, PreviewSite, Snapshot, search_files
 
 POLL_SECONDS = 0.1
 SEARCH_DELAY_SECONDS = 3.0
@@ -52,12 +53,33 @@ def changed_paths(before: dict, after: dict) -> set[Path]:
                                                            and before[p] != after[p]}
 
 
+class SiteFiles:
+    """What a request can reach: the snapshot's files (None before the first one is made)
+    and the search bundle's."""
+
+    def __init__(self, snapshot: Snapshot | EarlySite | None, search: dict[str, bytes]):
+        self.snapshot, self.search = snapshot, search
+
+    @property
+    def ready(self) -> bool:
+        """Whether every file is there (not before the first start has checked every form)."""
+        return self.snapshot is not None and self.snapshot.ready
+
+    def __contains__(self, rel: str) -> bool:
+        return rel in self.search or (self.snapshot is not None and rel in self.snapshot)
+
+    def get(self, rel: str, default: bytes | None = None) -> bytes | None:
+        if rel in self.search:
+            return self.search[rel]
+        return self.snapshot.get(rel, default) if self.snapshot is not None else default
+
+
 @dataclass(frozen=True)
 class Shown:
-    """What the server shows, swapped as one object so that a request never mixes two builds
+    """What the server shows, swapped as one object so that a request never mixes two versions
     and the version a page is served with is the version of the files it came from."""
 
-    files: dict[str, bytes]
+    files: SiteFiles
     error: str | None
     version: str
 
@@ -67,10 +89,10 @@ class DevServer:
 
     def __init__(self, project_dir: Path, log=print):
         self.project_dir = project_dir.resolve()
-        self.state = SiteState(self.project_dir, preview=True)
+        self.state = PreviewSite(self.project_dir)
         self._boot = secrets.token_hex(4)  # a page from an earlier run of the server is stale too
         self._builds = 0
-        self.shown = Shown({}, None, self._next_version())
+        self.shown = Shown(SiteFiles(None, {}), None, self._next_version())
         self.log = log
         self.lock = threading.Lock()
         self.on_change = lambda: None  # set by the HTTP side: reloads the browsers
@@ -89,13 +111,12 @@ class DevServer:
         return f"{self._boot}-{self._builds}"
 
     def rebuild(self, changed: set[Path] | None) -> None:
-        """One (incremental) build; on failure keep the last good files and remember the error."""
+        """Bring the site up to date; on failure keep the last good one and remember the error."""
         with self.lock:
             started = time.perf_counter()
             full = self.shown.error is not None or changed is None
             try:
-                # the search index is slow to remake: after an edit it is refreshed in the background
-                update = self.state.update(None if full else changed, with_search=full)
+                update = self.state.update(None if full else changed, progress=self._progress, early=self._early)
             except ContentError as exc:
                 self._fail("\n".join(str(p) for p in exc.problems))
                 return
@@ -103,16 +124,29 @@ class DevServer:
                 self._fail(str(exc))
                 return
             except Exception:  # a bug must not kill the preview: show it, keep serving
-                self.state = SiteState(self.project_dir, preview=True)
+                self.state = PreviewSite(self.project_dir)
                 self._fail("unexpected error (please report it):\n" + traceback.format_exc())
                 return
-            self.shown = Shown(update.files, None, self._next_version())
-            if not full and self.state.config.search:
+            self.shown = Shown(SiteFiles(update.snapshot, self.shown.files.search), None, self._next_version())
+            if update.snapshot.config.search:
                 self._refresh_search_soon()
+            elif self.shown.files.search:
+                self.shown = replace(self.shown, files=SiteFiles(update.snapshot, {}))
             what = ", ".join(sorted(p.relative_to(self.project_dir).as_posix() if p.is_relative_to(
                 self.project_dir) else p.name for p in changed)) if changed else "everything"
-            self.log(f"rebuilt {len(update.rendered)} of {update.pages} pages in "
-                     f"{time.perf_counter() - started:.3f} s ({what})")
+            self.log(f"rebuilt in {time.perf_counter() - started:.3f} s ({what}): {update.rechecked} of "
+                     f"{update.departments} department folders checked; pages are made when asked for")
+
+    def _early(self, early: EarlySite) -> None:
+        """A first start checking many forms: show the departments' pages meanwhile (no reload)."""
+        self.shown = replace(self.shown, files=SiteFiles(early, {}))
+        self.log("checking every form for the preview; a department's pages can be opened meanwhile")
+
+    def _progress(self, done: int, total: int) -> None:
+        step = max(1, total // 10)
+        if done == total or done // step != getattr(self, "_last_step", -1):
+            self._last_step = done // step
+            self.log(f"checking forms: {done} of {total}")
 
     def _refresh_search_soon(self) -> None:
         """Re-index after edits stop for a moment, without holding up reloads."""
@@ -131,21 +165,17 @@ class DevServer:
             while time.monotonic() < deadline:  # wait for the edits to pause
                 if stopped() or self.stop.wait(0.1):
                     return
-            pages = [(k, v) for k, v in self.shown.files.items() if k.endswith(".html")]
+            indexed = self.shown.files.snapshot
             try:
-                bundle = search_bundle(pages, cancel=_Either(self.stop, cancel))
+                bundle = search_files(indexed, cancel=_Either(self.stop, cancel))
             except PerfsiteError as exc:
                 if not stopped():
                     self.log(f"search index not refreshed: {exc}")
                 return
             with self.lock:
                 if generation == self._search_generation:
-                    self.state.search_files = bundle
                     shown = self.shown
-                    stale = [k for k in shown.files if k.startswith(BUNDLE + "/") and k not in bundle]
-                    files = {k: v for k, v in shown.files.items() if k not in stale}
-                    files.update(bundle)
-                    self.shown = replace(shown, files=files)  # the pages are the same: no reload
+                    self.shown = replace(shown, files=SiteFiles(shown.files.snapshot, bundle))  # no reload
                     self.log("search index refreshed")
 
         self._search_thread = threading.Thread(target=refresh, name="perfsite-search", daemon=True)
@@ -160,6 +190,15 @@ class DevServer:
     def _fail(self, message: str) -> None:
         self.shown = Shown(self.shown.files, message, self._next_version())
         self.log("build failed; still serving the last good site:\n" + message)
+
+    def first_build(self, stop: threading.Event, baseline: dict) -> None:
+        """The first update, then the watch; in the watcher's thread, so the server answers
+        (with a page that waits) while a site without a preview cache is checked."""
+        self.rebuild(None)
+        gc.collect()
+        gc.freeze()  # the first update's objects live as long as the server: keep the collector off them
+        self.on_change()
+        self.watch(stop, baseline)
 
     def watch(self, stop: threading.Event, before: dict | None = None) -> None:
         """Poll the sources; coalesce a burst of events into one rebuild."""
@@ -222,10 +261,6 @@ def serve(project_dir: Path, host: str = "127.0.0.1", port: int = 8000, open_bro
         asyncio.get_event_loop().add_signal_handler(signum, loop.stop)
     # the watcher's baseline is taken before the first build, so an edit saved during it is seen
     baseline = snapshot(server.watched_roots())
-    server.rebuild(None)
-    # the first build's objects live as long as the server: keep the collector off them
-    gc.collect()
-    gc.freeze()
     port_holder = {"port": port}
     http = httpserver.HTTPServer(make_app(server, port_holder, host))
     try:
@@ -236,7 +271,8 @@ def serve(project_dir: Path, host: str = "127.0.0.1", port: int = 8000, open_bro
     port_holder["port"] = sockets[0].getsockname()[1]
     url = f"http://{host if ':' not in host else f'[{host}]'}:{port_holder['port']}/"
     server.on_change = lambda: loop.add_callback(lambda: notify_reload(server.shown.version))
-    watcher = threading.Thread(target=server.watch, args=(stop, baseline), name="perfsite-watch", daemon=True)
+    watcher = threading.Thread(target=server.first_build, args=(stop, baseline), name="perfsite-watch",
+                               daemon=True)
     watcher.start()
     if open_browser:
         import webbrowser
