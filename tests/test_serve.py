@@ -771,6 +771,60 @@ def test_stop_during_search_refresh_is_clean(tiny_project: Path, tmp_path: Path)
     assert not list(scratch.iterdir()), "temp files left behind"
 
 
+def descendants(pid: int) -> set[int]:
+    """Every live process below ``pid``."""
+    parents: dict[int, set[int]] = {}
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                stat = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if stat[0] not in ("Z", "X"):
+                parents.setdefault(int(stat[1]), set()).add(int(proc.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in parents.get(todo.pop(), ()):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def test_stop_during_a_first_start_ends_its_worker_processes(tmp_path: Path, start_server):
+    """1,500 forms are checked in worker processes on a first start (the server meanwhile serves
+    a department's pages); a stop then ends them instead of leaving them checking."""
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        from corpus import write_corpus
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    project = write_corpus(tmp_path / "big", 1500, search=False)
+    server = start_server(project, watching=False)
+    if not server.wait_until(lambda: any(line.startswith("checking every form") for line in server.stdout),
+                             SETTLE_TIMEOUT):
+        pytest.fail(f"no first check in worker processes\n{server.output()}")
+    workers = wait_state(lambda: len(descendants(server.proc.pid)) >= 2 and descendants(server.proc.pid),
+                         SETTLE_TIMEOUT, "checking in worker processes")
+    page = server.get("/departments/dept-00000/2019/index.html")  # made from its folder meanwhile
+    assert page.status == 200 and "基准测试部门00000" in page.text, page.text[:500]
+    assert server.get("/").status == 503  # the overview waits for every form
+    assert not any(line.startswith("rebuilt") for line in server.stdout), "the check ended before the stop"
+    code = server.stop(signal.SIGTERM)
+    assert code == 0, server.output()
+    wait_state(lambda: not any(_alive(pid) for pid in workers), 10.0, "the worker processes ended")
+    checked = len(list((project / ".perfsite-cache" / "serve" / "units").glob("*.meta")))
+    assert checked < 300, f"all {checked} departments were checked after the stop"
+    assert not any("Traceback" in line for line in server.stderr), server.output()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
 # --------------------------------------------------------------------------- 8: never dies
 
 SITE = Path("content/site.yaml")

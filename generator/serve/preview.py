@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -84,11 +84,13 @@ class PreviewSite:
         self.record_names: dict[str, list[str]] = {}  # slug -> the file names in its folder (the years)
         self.snapshot: Snapshot | None = None
 
-    def update(self, changed: set[Path] | None = None, progress=None, early=None) -> Update:
+    def update(self, changed: set[Path] | None = None, progress=None, early=None,
+               stop: threading.Event | None = None) -> Update:
         """Bring the site up to date (``changed``: the paths the watcher saw change; None:
         anything may have). On an error nothing is swapped in: the last good snapshot stays.
         ``early``: on a first start that checks many forms, called at once with an
-        :class:`EarlySite` that can show a department's pages meanwhile."""
+        :class:`EarlySite` that can show a department's pages meanwhile. ``stop`` set: the
+        worker processes are ended and :class:`Stopped` raised."""
         everything = changed is None or self.prepared is None or not _content_only(self.project_dir, changed)
         touched = None if everything else self._touched(changed)
         config = load_config(self.project_dir) if everything else self.config
@@ -115,7 +117,7 @@ class PreviewSite:
         if early is not None and self.snapshot is None and sum(n for _, n in dirty) >= PROCESSES_FROM:
             early(EarlySite(config, prepared))
         checked: dict[str, tuple] = {}
-        for slug, unit, forms in self._check(ctx, dirty, progress):
+        for slug, unit, forms in self._check(ctx, dirty, progress, stop):
             units[slug] = (unit.meta.inputs, unit)
             if forms:
                 checked[slug] = (unit.meta.department, forms)
@@ -177,7 +179,8 @@ class PreviewSite:
             return None
         return Unit(meta)
 
-    def _check(self, ctx: _Context, dirty: list[tuple[str, int]], progress) -> list[tuple[str, Unit, tuple]]:
+    def _check(self, ctx: _Context, dirty: list[tuple[str, int]], progress, stop: threading.Event | None = None
+               ) -> list[tuple[str, Unit, tuple]]:
         """Check the departments that changed (all of them on a first start without a cache):
         in this process for a few forms, in worker processes for many; raises with every problem."""
         forms = sum(n for _, n in dirty)
@@ -188,18 +191,28 @@ class PreviewSite:
             # forkserver: this process runs threads (the server, the watcher), which fork would copy mid-step
             import multiprocessing
 
-            context = multiprocessing.get_context("forkserver")
-            with ProcessPoolExecutor(max_workers=self.jobs, mp_context=context) as pool:
-                futures = [pool.submit(check_in_worker, self.project_dir, ctx.key, slugs)
-                           for slugs in plan_shards(dirty, self.jobs)]
-                for future in as_completed(futures):
-                    found, shard_problems = future.result()
-                    problems += shard_problems
-                    for unit in found:
-                        results.append((unit.meta.slug, unit, ()))
-                        done += len(unit.meta.forms)
-                    if progress:
-                        progress(done, forms)
+            pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("forkserver"))
+            try:
+                pending = {pool.submit(check_in_worker, self.project_dir, ctx.key, slugs)
+                           for slugs in plan_shards(dirty, self.jobs)}
+                while pending:
+                    finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                    if stop is not None and stop.is_set():
+                        raise Stopped("stopped")
+                    for future in finished:
+                        found, shard_problems = future.result()
+                        problems += shard_problems
+                        for unit in found:
+                            results.append((unit.meta.slug, unit, ()))
+                            done += len(unit.meta.forms)
+                        if progress:
+                            progress(done, forms)
+            except BaseException:
+                for process in list(getattr(pool, "_processes", {}).values()):  # not left checking after a stop
+                    process.terminate()
+                raise
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
         else:
             for slug, _ in dirty:
                 made, found = build_unit(ctx, slug)
@@ -468,6 +481,10 @@ class _Sink:
 
     def write(self, data: bytes) -> None:
         self.parts.append(data)
+
+
+class Stopped(PerfsiteError):
+    """The server is stopping: the update was abandoned."""
 
 
 class Changed(PerfsiteError):

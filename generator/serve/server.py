@@ -25,32 +25,13 @@ from pathlib import Path
 
 from ..errors import ContentError, PerfsiteError
 from ..read.config import themes_root
-from ..read.inputs import walk_files
 from .http_app import is_loopback, make_app, notify_reload
-from .preview import EarlySite, PreviewSite, Snapshot, search_files
+from .preview import EarlySite, PreviewSite, Snapshot, Stopped, search_files
+from .watch import Watcher, watcher
 
-POLL_SECONDS = 0.1
 SEARCH_DELAY_SECONDS = 3.0
 QUIET_SECONDS = 0.05
 PORTS = range(0, 65536)  # 0 asks the system for a free port
-
-
-def snapshot(roots: list[Path]) -> dict[str, tuple[int, int]]:
-    """mtime and size of every file below the roots (the inputs' one walk and ignore rule)."""
-    found: dict[str, tuple[int, int]] = {}
-    for root in roots:
-        for _rel, entry in walk_files(root):
-            try:
-                st = entry.stat(follow_symlinks=False)
-            except OSError:
-                continue
-            found[entry.path] = (st.st_mtime_ns, st.st_size)
-    return found
-
-
-def changed_paths(before: dict, after: dict) -> set[Path]:
-    return {Path(p) for p in set(before) ^ set(after)} | {Path(p) for p in before if p in after
-                                                           and before[p] != after[p]}
 
 
 class SiteFiles:
@@ -116,7 +97,10 @@ class DevServer:
             started = time.perf_counter()
             full = self.shown.error is not None or changed is None
             try:
-                update = self.state.update(None if full else changed, progress=self._progress, early=self._early)
+                update = self.state.update(None if full else changed, progress=self._progress, early=self._early,
+                                           stop=self.stop)
+            except Stopped:
+                return
             except ContentError as exc:
                 self._fail("\n".join(str(p) for p in exc.problems))
                 return
@@ -191,31 +175,30 @@ class DevServer:
         self.shown = Shown(self.shown.files, message, self._next_version())
         self.log("build failed; still serving the last good site:\n" + message)
 
-    def first_build(self, stop: threading.Event, baseline: dict) -> None:
+    def first_build(self, stop: threading.Event, watching: Watcher) -> None:
         """The first update, then the watch; in the watcher's thread, so the server answers
         (with a page that waits) while a site without a preview cache is checked."""
         self.rebuild(None)
         gc.collect()
         gc.freeze()  # the first update's objects live as long as the server: keep the collector off them
         self.on_change()
-        self.watch(stop, baseline)
+        self.watch(stop, watching)
 
-    def watch(self, stop: threading.Event, before: dict | None = None) -> None:
-        """Poll the sources; coalesce a burst of events into one rebuild."""
-        before = snapshot(self.watched_roots()) if before is None else before
-        while not stop.wait(POLL_SECONDS):
-            after = snapshot(self.watched_roots())
-            changed = changed_paths(before, after)
+    def watch(self, stop: threading.Event, watching: Watcher) -> None:
+        """Wait for changes; coalesce a burst of them into one rebuild."""
+        while not stop.is_set():
+            if not watching.wait(stop):
+                continue
+            changed = watching.changes()
             if not changed:
                 continue
-            while not stop.wait(QUIET_SECONDS):  # wait for the burst to settle
-                settled = snapshot(self.watched_roots())
-                more = changed_paths(after, settled)
+            while not stop.is_set():  # wait for the burst to settle
+                if not watching.wait(stop, QUIET_SECONDS):
+                    break
+                more = watching.changes()
                 if not more:
                     break
                 changed |= more
-                after = settled
-            before = after
             self.rebuild(changed)
             self.on_change()
 
@@ -260,7 +243,7 @@ def serve(project_dir: Path, host: str = "127.0.0.1", port: int = 8000, open_bro
     for signum in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C and SIGTERM: stop cleanly, exit 0
         asyncio.get_event_loop().add_signal_handler(signum, loop.stop)
     # the watcher's baseline is taken before the first build, so an edit saved during it is seen
-    baseline = snapshot(server.watched_roots())
+    watching = watcher(server.watched_roots())  # before the first update: an edit saved during it is seen
     port_holder = {"port": port}
     http = httpserver.HTTPServer(make_app(server, port_holder, host))
     try:
@@ -271,9 +254,9 @@ def serve(project_dir: Path, host: str = "127.0.0.1", port: int = 8000, open_bro
     port_holder["port"] = sockets[0].getsockname()[1]
     url = f"http://{host if ':' not in host else f'[{host}]'}:{port_holder['port']}/"
     server.on_change = lambda: loop.add_callback(lambda: notify_reload(server.shown.version))
-    watcher = threading.Thread(target=server.first_build, args=(stop, baseline), name="perfsite-watch",
-                               daemon=True)
-    watcher.start()
+    watch_thread = threading.Thread(target=server.first_build, args=(stop, watching), name="perfsite-watch",
+                                    daemon=True)
+    watch_thread.start()
     if open_browser:
         import webbrowser
 
@@ -288,7 +271,9 @@ def serve(project_dir: Path, host: str = "127.0.0.1", port: int = 8000, open_bro
         http.stop()
         for sock in sockets:
             sock.close()
-        watcher.join(timeout=5)
+        watch_thread.join(timeout=5)
+        if not watch_thread.is_alive():
+            watching.close()
         server.join_search(timeout=10)
         log("stopped")
     if output_closed.is_set():
