@@ -71,6 +71,16 @@ def start(project: Path, page: str, log: Path) -> tuple[subprocess.Popen, str, T
     return server, url, sampler, times
 
 
+def wait_line(log: Path, prefix: str, count: int, deadline: float = 3600) -> float:
+    """When the server's log has ``count`` lines starting with ``prefix`` (perf_counter)."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < deadline:
+        if sum(line.startswith(prefix) for line in log.read_text(encoding="utf-8").splitlines()) >= count:
+            return time.perf_counter()
+        time.sleep(0.1)
+    raise SystemExit(f"no {count} '{prefix}' lines in the server's log")
+
+
 def stop(server: subprocess.Popen | None, sampler: TreeSampler | None) -> None:
     if sampler is not None:
         sampler.done.set()
@@ -129,14 +139,22 @@ def main() -> int:
         record = records[len(records) // 2]
         page = f"departments/{record.parent.name}/{record.stem}/index.html"
         year_page = f"{record.stem}/index.html"
+        search = "search: false" not in (project / "content" / "site.yaml").read_text(encoding="utf-8")
+        search_times = {}
         for which in ("first start (no cache)", "second start (cache)"):
             stop(server, sampler)
             log = workdir / "serve.log"
+            started = time.perf_counter()
             server, url, sampler, times = start(project, page, log)
             time.sleep(1)  # the memory of a server at rest, besides its peak
             rebuilt = [line for line in log.read_text(encoding="utf-8").splitlines() if line.startswith("rebuilt")]
             starts[which] = (times, sampler.peak_kib / 1024, rebuilt[:1])
+        if search:  # the index is made in the background after the start
+            search_times["after the second start"] = wait_line(log, "search index refreshed", 1) - started
         results = asyncio.run(measure(url, record, page, year_page, args.edits))
+        if search:
+            saved = time.perf_counter()
+            search_times["after the last save"] = wait_line(log, "search index refreshed", 2) - saved
         peak = sampler.peak_kib / 1024
     finally:
         stop(server, sampler)
@@ -149,7 +167,9 @@ def main() -> int:
     for name, values in zip(("save → reload message", "save → form page fetched", "save → year page fetched"),
                             zip(*results, strict=True), strict=True):
         print(f"{name:<31}median {statistics.median(values):.3f} s, max {max(values):.3f} s")
-    print(f"peak memory over the edits      {peak:.0f} MiB")
+    for which, seconds in search_times.items():
+        print(f"{'search index made':<31}{seconds:.2f} s {which}")
+    print(f"peak memory over the edits      {peak:.0f} MiB{' (with the search indexing)' if search else ''}")
     return 0
 
 

@@ -79,6 +79,20 @@ def test_a_template_override_rechecks_nothing(sample_project: Path):
     assert b'id="override"' in update.snapshot.get("departments/demo-jiaoyu/2021/index.html")
     assert_same_site(update.snapshot, expected_files(sample_project))
 
+    overview = override.parent / "index.html"  # a page that shows every form, but makes no department's sections
+    overview.write_text('{% extends "!theme/index.html" %}{% block content %}<p id="overview">总览</p>'
+                        "{{ super() }}{% endblock %}", encoding="utf-8")
+    update = site.update({overview})
+    assert update.rechecked == 0
+    assert b'id="overview"' in update.snapshot.get("index.html")
+    assert_same_site(update.snapshot, expected_files(sample_project))
+
+    quality = override.parent / "quality-year.html"  # makes the sections each department's record holds
+    quality.write_text('{% extends "!theme/quality-year.html" %}', encoding="utf-8")
+    update = site.update({quality})
+    assert update.rechecked == update.departments
+    assert_same_site(update.snapshot, expected_files(sample_project))
+
 
 def test_a_start_checked_in_worker_processes(sample_project: Path, monkeypatch):
     """And meanwhile a department's files can be served (made from its folder), nothing else."""

@@ -9,7 +9,7 @@ sections of the every-form pages go to the cache with a slim summary of their fo
 narratives, no indicator rows, no source positions). The main process then renders the
 pages that show every form from those summaries, splicing in the cached sections, writes
 the bulk files, and swaps the standby in. The pages are the same bytes
-:class:`~generator.serve.state.SiteState` makes; a test keeps it so.
+:class:`~generator.serve.state.SiteState` (the reference engine) makes; a test keeps it so.
 """
 
 from __future__ import annotations
@@ -244,6 +244,7 @@ class Prepared:
     fragment_pages: list[str]
     key: str
     sections_key: str
+    fragments_key: str = ""  # what the sections a department records depend on (serve's records)
 
 
 def prepare(config: SiteConfig) -> Prepared:
@@ -259,7 +260,8 @@ def prepare(config: SiteConfig) -> Prepared:
     shared = shared_stamp(config, theme, static, years)
     key = environment_key(shared, theme, closures, [*DEPARTMENT_TEMPLATES, *fragment_pages])
     sections_key = environment_key(shared, theme, closures, EVERY_FORM_TEMPLATES)
-    return Prepared(departments, theme, assets, static, years, fragment_pages, key, sections_key)
+    fragments_key = environment_key(shared, theme, closures, fragment_pages)
+    return Prepared(departments, theme, assets, static, years, fragment_pages, key, sections_key, fragments_key)
 
 
 def _build(config, out_dir, jobs, progress, cache, live, standby, cluster, last_years: dict[int, str]) -> Built:

@@ -13,6 +13,7 @@ import html
 import ipaddress
 import json
 import mimetypes
+import traceback
 import urllib.parse
 
 from ..errors import PerfsiteError
@@ -167,12 +168,12 @@ def make_app(server, port_holder: dict, bound_host: str = "127.0.0.1"):
                 self._message(503, server.language(), str(exc), shown.version, head)
                 return
             except PerfsiteError as exc:  # a template that fails on this page only: shown like any error
-                self.set_status(500)
-                self.set_header("Content-Type", "text/html; charset=utf-8")
-                if not head:
-                    self.write(inject(b"<!DOCTYPE html><title>perfsite</title>",
-                                      reload_script(port_holder["port"], shown.version),
-                                      error_overlay(str(exc), server.language())))
+                self._error(str(exc), shown.version, head)
+                return
+            except Exception:  # a bug must not kill the preview: show it, keep serving
+                message = "unexpected error (please report it):\n" + traceback.format_exc()
+                server.log(f"{self.request.path}: {message}")
+                self._error(message, shown.version, head)
                 return
             if body is None:
                 self.set_status(status if status != 200 else 404)
@@ -188,6 +189,13 @@ def make_app(server, port_holder: dict, bound_host: str = "127.0.0.1"):
             self.set_header("Content-Type", content_type)
             if not head:
                 self.write(body)
+
+        def _error(self, message: str, version: str, head: bool) -> None:
+            self.set_status(500)
+            self.set_header("Content-Type", "text/html; charset=utf-8")
+            if not head:
+                script, overlay = reload_script(port_holder["port"], version), error_overlay(message, server.language())
+                self.write(inject(b"<!DOCTYPE html><title>perfsite</title>", script, overlay))
 
         def _message(self, status: int, language: str, text: dict | str, version: str, head: bool) -> None:
             """A page of the server's own, which reloads with the next version of the site."""

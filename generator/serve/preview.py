@@ -24,7 +24,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..build.cache import BuildCache, UnitMeta
+from ..build.cache import BuildCache, CacheMiss, UnitMeta
 from ..build.shards import PROCESSES_FROM, Prepared, _Context, build_unit, plan_shards, prepare
 from ..build.stamps import folder_signature
 from ..errors import ContentError, PerfsiteError, Problem
@@ -52,7 +52,7 @@ CACHE_NAME = "serve"  # .perfsite-cache/serve: the preview's department records
 
 class Unit:
     """A department folder as checked: its record, and its sections of the every-form pages
-    (read from the cache only when a page that shows every form is first asked for)."""
+    (those a worker process made are read from the cache when a page first needs them)."""
 
     def __init__(self, meta: UnitMeta, fragments: dict[tuple, bytes] | None = None):
         self.meta, self._fragments = meta, fragments
@@ -95,9 +95,9 @@ class PreviewSite:
         touched = None if everything else self._touched(changed)
         config = load_config(self.project_dir) if everything else self.config
         prepared, names = self._prepare(config, everything, touched)
-        if prepared is not self.prepared and prepared.sections_key != getattr(self.prepared, "sections_key", None):
-            touched = None  # every department's record is checked against the new keys
-        key = prepared.sections_key  # a unit holds only sections of the every-form pages
+        if prepared is not self.prepared and prepared.fragments_key != getattr(self.prepared, "fragments_key", None):
+            touched = None  # every department's record is checked against the new key
+        key = prepared.fragments_key  # a record holds no page, only the sections its department makes
         ctx = _Context(config, prepared.theme, common_context(config, prepared.theme, prepared.assets,
                                                               prepared.years), None, key, self.cache,
                        prepared.fragment_pages)
@@ -124,7 +124,7 @@ class PreviewSite:
         ordered = [units[slug][1] for slug, _ in prepared.departments]
         previous = self.snapshot
         sections = (previous.sections_source({s for s, _ in dirty})
-                    if previous is not None and previous.sections_key == key else ({}, set()))
+                    if previous is not None and previous.sections_key == prepared.sections_key else ({}, set()))
         snapshot = Snapshot(config, prepared, ordered, sections, self.cache, checked)
         if everything:
             snapshot.try_templates()
@@ -177,7 +177,10 @@ class PreviewSite:
         meta = self.cache.load_meta(slug, config.profile)
         if meta is None or meta.key != key or meta.inputs != inputs:
             return None
-        return Unit(meta)
+        try:  # read now, not when a page needs them: a damaged record is checked again, not a broken page
+            return Unit(meta, self.cache.load_data(slug).fragments)
+        except CacheMiss:
+            return None
 
     def _check(self, ctx: _Context, dirty: list[tuple[str, int]], progress, stop: threading.Event | None = None
                ) -> list[tuple[str, Unit, tuple]]:
@@ -233,7 +236,7 @@ def check_in_worker(project_dir: Path, key: str, slugs: list[str]) -> tuple[list
     if ctx is None:
         config = load_config(project_dir)
         prepared = prepare(config)
-        if prepared.sections_key != key:
+        if prepared.fragments_key != key:
             raise PerfsiteError("the site changed while the preview was being made; save again")
         ctx = _Context(config, prepared.theme, common_context(config, prepared.theme, prepared.assets,
                                                               prepared.years), None, key,

@@ -1,13 +1,13 @@
-"""``perfsite serve``'s site: kept in memory and brought up to date with the least work.
+"""The whole site made in one process and kept in memory: the reference engine.
 
-``serve`` hands it the paths that changed, so an edit to one record re-reads that file,
-re-checks that form (:func:`~generator.score.check.check_form`) and re-renders only the pages
-that show it (its form pages, its department, the year, overview, department list and
-quality pages) plus the downloads; a template edit re-renders the pages that use that
-template. What the pages and files are is :mod:`generator.site.pipeline`'s business, the same
-as for ``build``; this module only tracks what changed. A stale page is a bug: every page
-declares the content files it depends on (:class:`~generator.site.sitemodel.Page.deps`), and
-anything shared by all pages (config, strings, the set of years) re-renders all.
+``build`` (department shards in worker processes, the build cache, the standby folder) and
+``serve`` (files made on request from department records, :mod:`generator.serve.preview`)
+are each compared, file by file, with what this simple engine makes from the same project;
+it renders every page with no cache between processes. It is also incremental — handed
+the paths that changed, it re-checks those forms and re-renders only the pages whose
+declared dependencies (:class:`~generator.site.sitemodel.Page.deps`) or templates changed —
+and ``tests/test_incremental.py`` holds that to a clean run. What the pages and files are
+is :mod:`generator.site.pipeline`'s business, the same as for the other engines.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Render pages to text: the Jinja helpers, the assets, and the section cache.
 
 Nothing here touches the output folder: the engines (:mod:`generator.build.shards`,
-:mod:`generator.serve.state`) decide where the text goes.
+:mod:`generator.serve.preview`, :mod:`generator.serve.state`) decide where the text goes.
 """
 
 from __future__ import annotations
