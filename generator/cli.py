@@ -150,22 +150,29 @@ def _main(argv: list[str] | None) -> int:
 
 
 def run_check(args) -> int:
-    from .score.check import check_project
-    from .score.report_text import format_check, use_colour
-    from .site.export import dumps, form_to_dict
+    from functools import partial
+
+    from .score.check_all import check_texts
+    from .score.report_text import format_checked_texts, format_form, use_colour
+    from .site.export import check_document, form_json
 
     started = time.perf_counter()
-    site = check_project(args.project)
     if args.format == "json":
-        print(dumps({"forms": [form_to_dict(f) for f in site.forms],
-                     "content": [f.as_dict() for f in site.notices]}))
+        checked = check_texts(args.project, form_json)
+        print(check_document(checked.texts, [f.as_dict() for f in checked.notices]))
     else:
-        print(format_check(site, time.perf_counter() - started, colour=use_colour(), verbose=args.verbose,
-                           quiet=args.quiet))
-    counts = site.findings_by_severity()
+        colour = use_colour()
+        render = _nothing if args.quiet else partial(format_form, colour=colour, verbose=args.verbose)
+        checked = check_texts(args.project, render)
+        print(format_checked_texts(checked, time.perf_counter() - started, colour=colour, quiet=args.quiet))
+    counts = checked.counts
     if args.strict and (counts["error"] or counts["warning"]):
         return 1
     return 0
+
+
+def _nothing(_form) -> str:
+    return ""
 
 
 def run_build(args) -> int:

@@ -66,9 +66,13 @@ def format_form(form: ScoredReport, colour: bool = False, verbose: bool = False)
 
 
 def format_summary(site: CheckedSite, elapsed: float, colour: bool = False) -> str:
-    counts = site.findings_by_severity()
-    profile = site.config.profile
-    return (f"{len(site.forms)} forms from {len(site.content.departments)} departments checked "
+    return summary_line(len(site.forms), len(site.content.departments), site.config.profile,
+                        site.findings_by_severity(), elapsed, colour)
+
+
+def summary_line(forms: int, departments: int, profile, counts: dict[str, int], elapsed: float,
+                 colour: bool = False) -> str:
+    return (f"{forms} forms from {departments} departments checked "
             f"under profile {profile.name!r} ({profile.title}) in {elapsed:.2f} s: "
             f"{_paint(str(counts['error']) + ' errors', 'error', colour and bool(counts['error']))}, "
             f"{_paint(str(counts['warning']) + ' warnings', 'warning', colour and bool(counts['warning']))}, "
@@ -78,8 +82,20 @@ def format_summary(site: CheckedSite, elapsed: float, colour: bool = False) -> s
 def format_check(site: CheckedSite, elapsed: float, colour: bool = False, verbose: bool = False,
                  quiet: bool = False) -> str:
     blocks = [] if quiet else [format_form(form, colour, verbose) for form in site.forms]
-    if site.notices and not quiet:  # the content folder's own findings (unused files)
-        blocks.append("content\n" + "\n".join(
-            f"  {_paint(_SEVERITY_LABEL[f.severity], f.severity, colour)} {f.file}: [{f.code}] {f.message}"
-            for f in site.notices))
-    return "\n\n".join(blocks + [format_summary(site, elapsed, colour)])
+    return "\n\n".join(blocks + _notices(site.notices, colour, quiet) + [format_summary(site, elapsed, colour)])
+
+
+def format_checked_texts(checked, elapsed: float, colour: bool = False, quiet: bool = False) -> str:
+    """:func:`format_check` from :func:`~generator.score.check_all.check_texts` (forms already formatted)."""
+    blocks = [] if quiet else list(checked.texts)
+    summary = summary_line(checked.forms, checked.departments, checked.config.profile, checked.counts, elapsed, colour)
+    return "\n\n".join(blocks + _notices(checked.notices, colour, quiet) + [summary])
+
+
+def _notices(notices, colour: bool, quiet: bool) -> list[str]:
+    """The content folder's own findings (unused files), as one block."""
+    if not notices or quiet:
+        return []
+    return ["content\n" + "\n".join(
+        f"  {_paint(_SEVERITY_LABEL[f.severity], f.severity, colour)} {f.file}: [{f.code}] {f.message}"
+        for f in notices)]

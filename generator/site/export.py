@@ -153,6 +153,19 @@ def dumps(value: object, indent: int | None = 2) -> str:
     return _MARKED.sub(_unquote, text) if "\\u0000" in text else text
 
 
+def form_json(form) -> str:
+    """One checked form as ``check --format json`` prints it (made in a worker process at scale)."""
+    return dumps(form_to_dict(form))
+
+
+def check_document(forms: list[str], content: list[dict]) -> str:
+    """``dumps({"forms": [...], "content": content})``, from forms already made one by one
+    (:func:`form_json`): the same text, without holding every form's dictionary at once."""
+    inner = ",\n".join("    " + text.replace("\n", "\n    ") for text in forms)
+    listed = f"[\n{inner}\n  ]" if forms else "[]"
+    return f'{{\n  "forms": {listed},\n  "content": {dumps(content).replace(chr(10), chr(10) + "  ")}\n}}'
+
+
 _MARKED = re.compile(r'"\\u0000(-?[0-9.E+-]+)\\u0000"')
 _unquote = operator.itemgetter(1)  # a C callable: a replacement template is expanded in Python per match
 
