@@ -33,7 +33,7 @@ def assert_same_site(snapshot: preview.Snapshot, expected: dict[str, bytes], sea
     assert differing == []
     if search:
         bundle = {rel: data for rel, data in expected.items() if rel.startswith(BUNDLE)}
-        assert search_files(snapshot) == bundle
+        assert search_files(snapshot)[0] == bundle
 
 
 def edit(project: Path, rel: str, old: str, new: str) -> Path:
@@ -153,3 +153,23 @@ def test_a_new_year_a_new_department_and_a_removed_one(sample_project: Path):
     update = site.update(removed)
     assert update.rechecked == 0 and "departments/demo-huanbao/index.html" not in update.snapshot
     assert_same_site(update.snapshot, expected_files(sample_project))
+
+
+def test_an_edit_reindexes_only_its_search_bundle(sample_project: Path, monkeypatch):
+    from generator.site import search
+
+    monkeypatch.setattr(search, "FORMS_PER_BUNDLE", 8)  # several bundles from the small sample
+    indexed: list[str] = []
+    real = preview.index_pages
+    monkeypatch.setattr(preview, "index_pages", lambda pages, bundle, cancel=None: indexed.append(bundle)
+                        or real(pages, bundle, cancel))
+    site = PreviewSite(sample_project)
+    files, kept = search_files(site.update().snapshot)
+    assert len(kept) > 2 and len(indexed) == len(kept)
+
+    indexed.clear()
+    path = edit(sample_project, RECORD, "year: 2021", "year: 2021\nnotes: 预览编辑")
+    snapshot = site.update({path}).snapshot
+    files, kept = search_files(snapshot, kept=kept)
+    assert indexed == [search.plan_bundles({u.meta.slug: len(u.meta.forms) for u in snapshot.units})["demo-jiaoyu"]]
+    assert files == {rel: data for rel, data in expected_files(sample_project).items() if rel.startswith(BUNDLE)}

@@ -271,6 +271,7 @@ class Snapshot:
                  sections: tuple[dict[tuple, bytes], set[str]], cache: BuildCache, checked: dict[str, tuple]):
         self.config, self.theme, self.cache = config, prepared.theme, cache
         self.sections_key = prepared.sections_key
+        self.pages_key = prepared.key  # what a department's pages depend on besides its folder
         self.units = units
         self.common = common_context(config, self.theme, prepared.assets, prepared.years)
         self.owner = {rel: u.meta.slug for u in units for rel in u.meta.outputs}
@@ -497,22 +498,35 @@ class Changed(PerfsiteError):
         super().__init__(f"content/departments/{slug}: changed while the page was made; it reloads when checked")
 
 
-def search_files(snapshot: Snapshot, cancel: threading.Event | None = None) -> dict[str, bytes]:
+def search_files(snapshot: Snapshot, cancel: threading.Event | None = None,
+                 kept: dict[str, tuple[tuple, dict[str, bytes]]] | None = None
+                 ) -> tuple[dict[str, bytes], dict[str, tuple[tuple, dict[str, bytes]]]]:
     """The search bundles of the snapshot's pages (:func:`~generator.site.search.search_bundle`'s),
-    one bundle's pages in memory at a time."""
+    one bundle's pages in memory at a time; a bundle in ``kept`` made from the same pages (the
+    same department folders, templates and site) is reused. Returns the files and what to keep."""
+    kept = kept or {}
     forms = {u.meta.slug: sum(1 for rel in u.meta.outputs if rel.endswith(".html") and rel.count("/") >= 3)
              for u in snapshot.units}
+    made: dict[str, tuple[tuple, dict[str, bytes]]] = {}
     if not any(forms.values()):  # no form yet: an index of what there is, so the search page works
         pages = snapshot.every_form_pages()
         for unit in snapshot.units:
             pages += snapshot.department_pages(unit.meta.slug)
-        return index_pages(pages, BUNDLE, cancel)
+        files = index_pages(pages, BUNDLE, cancel)
+        return files, {}
     plan = plan_bundles(forms)
+    inputs = {u.meta.slug: u.meta.inputs for u in snapshot.units}
     files: dict[str, bytes] = {}
     for bundle in bundle_names(forms):
-        chunk = [page for slug in sorted(plan) if plan[slug] == bundle for page in snapshot.department_pages(slug)]
-        files.update(index_pages(chunk, bundle, cancel))
-    return files
+        slugs = [slug for slug in sorted(plan) if plan[slug] == bundle]
+        key = (snapshot.pages_key, len(plan), tuple((slug, inputs[slug]) for slug in slugs))
+        if bundle in kept and kept[bundle][0] == key:
+            made[bundle] = kept[bundle]
+        else:
+            chunk = [page for slug in slugs for page in snapshot.department_pages(slug)]
+            made[bundle] = (key, index_pages(chunk, bundle, cancel))
+        files.update(made[bundle][1])
+    return files, made
 
 
 def _record_names(config: SiteConfig, slug: str) -> list[str]:

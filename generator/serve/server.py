@@ -78,6 +78,7 @@ class DevServer:
         self.lock = threading.Lock()
         self.on_change = lambda: None  # set by the HTTP side: reloads the browsers
         self.stop = threading.Event()
+        self._search_kept: dict = {}  # each search bundle with what it was made from
 
     def language(self) -> str:
         """The site's language, for the server's own messages on pages (the last good site.yaml's)."""
@@ -151,13 +152,14 @@ class DevServer:
                     return
             indexed = self.shown.files.snapshot
             try:
-                bundle = search_files(indexed, cancel=_Either(self.stop, cancel))
+                bundle, kept = search_files(indexed, _Either(self.stop, cancel), self._search_kept)
             except PerfsiteError as exc:
                 if not stopped():
                     self.log(f"search index not refreshed: {exc}")
                 return
             with self.lock:
                 if generation == self._search_generation:
+                    self._search_kept = kept
                     shown = self.shown
                     self.shown = replace(shown, files=SiteFiles(shown.files.snapshot, bundle))  # no reload
                     self.log("search index refreshed")
