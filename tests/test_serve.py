@@ -746,12 +746,16 @@ def test_stop_during_search_refresh_is_clean(tiny_project: Path, tmp_path: Path)
     fake.mkdir()
     server = ServeProcess(tiny_project, env={"TMPDIR": str(scratch), **hanging_pagefind(fake)})
     try:
-        # the first index is made in the background too; once it is, the probe's rebuild schedules another
+        # the first index is made in the background too; once it is, an edited record's department
+        # is indexed again (its bundle: a change outside the departments re-indexes nothing)
         server.wait_serving()
         if not server.wait_until(lambda: any(line.startswith("search index") for line in server.stdout),
                                  SETTLE_TIMEOUT):
             pytest.fail(f"no first search index\n{server.output()}")
-        server.wait_watching()
+        seen = server.rebuild_lines()
+        edit_record(tiny_project, f"reason: {REASON}", "reason: 停止时编辑")
+        if not server.wait_rebuilds(seen + 1, SETTLE_TIMEOUT):
+            pytest.fail(f"the edit was not rebuilt\n{server.output()}")
         runs = fake / "runs.txt"  # a line per Pagefind run, written as it starts
 
         def refreshing() -> dict[int, str] | bool:
