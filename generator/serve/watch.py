@@ -173,27 +173,11 @@ class InotifyWatcher:
     def _sync(self, folder: str) -> set[Path]:
         """List one folder again: its files compared, new subfolders adopted, gone ones dropped."""
         before = self.tree.get(folder, {})
-        after: Stats = {}
-        subfolders = set()
+        after, subfolders = _listing(folder)  # nothing when the folder went: its parent's event drops it
         changed: set[Path] = set()
-        try:
-            with os.scandir(folder) as found:
-                entries = list(found)
-        except OSError:
-            entries = []  # the folder went: its parent's event drops it
-        for entry in entries:
-            if is_ignored(entry.name):
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                subfolders.add(entry.path)
-                if entry.path not in self.tree:
-                    changed |= self._adopt(entry.path)
-                continue
-            try:
-                st = entry.stat(follow_symlinks=False)
-            except OSError:
-                continue
-            after[entry.path] = (st.st_mtime_ns, st.st_size)
+        for sub in subfolders:
+            if sub not in self.tree:
+                changed |= self._adopt(sub)
         for known in [f for f in self.tree if os.path.dirname(f) == folder and f not in subfolders]:
             changed |= self._drop(known)
         if folder in self.tree:
@@ -204,25 +188,11 @@ class InotifyWatcher:
         """A folder new to the watcher: watched, with every folder below it; all its files are new."""
         if not _is_folder(folder) or not self._watch(folder):
             return set()
-        self.tree[folder] = {}
-        changed: set[Path] = set()
-        try:
-            with os.scandir(folder) as found:
-                entries = sorted(found, key=lambda e: e.name)
-        except OSError:
-            entries = []
-        for entry in entries:
-            if is_ignored(entry.name):
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                changed |= self._adopt(entry.path)
-                continue
-            try:
-                st = entry.stat(follow_symlinks=False)
-            except OSError:
-                continue
-            self.tree[folder][entry.path] = (st.st_mtime_ns, st.st_size)
-            changed.add(Path(entry.path))
+        files, subfolders = _listing(folder)
+        self.tree[folder] = files
+        changed = {Path(p) for p in files}
+        for sub in subfolders:
+            changed |= self._adopt(sub)
         return changed
 
     def _drop(self, folder: str) -> set[Path]:
@@ -236,6 +206,29 @@ class InotifyWatcher:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
+
+
+def _listing(folder: str) -> tuple[Stats, list[str]]:
+    """The files directly in a folder (mtime and size) and its subfolders, by the inputs' ignore rule."""
+    files: Stats = {}
+    subfolders: list[str] = []
+    try:
+        with os.scandir(folder) as found:
+            entries = sorted(found, key=lambda e: e.name)
+    except OSError:
+        return files, subfolders
+    for entry in entries:
+        if is_ignored(entry.name):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            subfolders.append(entry.path)
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        files[entry.path] = (st.st_mtime_ns, st.st_size)
+    return files, subfolders
 
 
 def _is_folder(path: str) -> bool:
