@@ -175,6 +175,12 @@ def _nothing(_form) -> str:
     return ""
 
 
+def _findings_text(form, colour: bool) -> str:
+    from .score.report_text import format_form
+
+    return format_form(form, colour=colour) if form.findings else ""
+
+
 def run_build(args) -> int:
     from .build.run import build
 
@@ -187,13 +193,15 @@ def run_build(args) -> int:
         return 0
     counts = result.site.findings_by_severity()
     if args.verbose:
-        from .score.check import check_project
-        from .score.report_text import format_form, use_colour
+        from functools import partial
+
+        from .score.check_all import check_texts
+        from .score.report_text import use_colour
 
         # the build keeps of each form what the pages listing every form need: check it whole again
-        for form in check_project(args.project).forms:
-            if form.findings:
-                print(format_form(form, colour=use_colour()))
+        for text in check_texts(args.project, partial(_findings_text, colour=use_colour())).texts:
+            if text:
+                print(text)
     if not args.quiet:
         size = result.bytes / 1024 / 1024
         departments = len(result.site.content.departments)
