@@ -159,12 +159,15 @@ def run_check(args) -> int:
     started = time.perf_counter()
     if args.format == "json":
         checked = check_texts(args.project, form_json)
-        print(check_document(checked.texts, [f.as_dict() for f in checked.notices]))
+        pieces = check_document(checked.texts(), [f.as_dict() for f in checked.notices])
     else:
         colour = use_colour()
         render = _nothing if args.quiet else partial(format_form, colour=colour, verbose=args.verbose)
         checked = check_texts(args.project, render)
-        print(format_checked_texts(checked, time.perf_counter() - started, colour=colour, quiet=args.quiet))
+        pieces = format_checked_texts(checked, time.perf_counter() - started, colour=colour, quiet=args.quiet)
+    for piece in pieces:  # a piece at a time: at 100,000 forms the JSON is 1.5 GB
+        print(piece, end="")  # print, not sys.stdout.write: with stdout closed (>&-) there is none
+    print()
     counts = checked.counts
     if args.strict and (counts["error"] or counts["warning"]):
         return 1
@@ -199,7 +202,7 @@ def run_build(args) -> int:
         from .score.report_text import use_colour
 
         # the build keeps of each form what the pages listing every form need: check it whole again
-        for text in check_texts(args.project, partial(_findings_text, colour=use_colour())).texts:
+        for text in check_texts(args.project, partial(_findings_text, colour=use_colour())).texts():
             if text:
                 print(text)
     if not args.quiet:

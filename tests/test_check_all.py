@@ -34,7 +34,7 @@ def test_json_is_the_whole_projects(sample_project: Path, jobs: int):
     site = check_project(sample_project)
     expected = dumps({"forms": [form_to_dict(f) for f in site.forms], "content": [f.as_dict() for f in site.notices]})
     checked = check_texts(sample_project, form_json, jobs)
-    assert check_document(checked.texts, [f.as_dict() for f in checked.notices]) == expected
+    assert "".join(check_document(checked.texts(), [f.as_dict() for f in checked.notices])) == expected
     assert checked.counts == site.findings_by_severity() and checked.forms == len(site.forms) > 10
     assert site.notices and checked.notices == site.notices
 
@@ -43,14 +43,15 @@ def test_json_is_the_whole_projects(sample_project: Path, jobs: int):
 def test_text_is_the_whole_projects(sample_project: Path, jobs: int, verbose: bool):
     site = check_project(sample_project)
     checked = check_texts(sample_project, partial(format_form, colour=False, verbose=verbose), jobs)
-    assert format_checked_texts(checked, 1.5) == format_check(site, 1.5, verbose=verbose)
-    assert format_checked_texts(checked, 1.5, quiet=True) == format_check(site, 1.5, quiet=True)
+    assert "".join(format_checked_texts(checked, 1.5, quiet=True)) == format_check(site, 1.5, quiet=True)
+    assert "".join(format_checked_texts(checked, 1.5)) == format_check(site, 1.5, verbose=verbose)
 
 
 def test_an_empty_list_and_content_notices_in_json():
-    assert check_document([], []) == dumps({"forms": [], "content": []})
+    assert "".join(check_document([], [])) == dumps({"forms": [], "content": []})
     content = [{"file": "content/x.txt", "code": "unused-file", "severity": "info", "message": "未使用"}]
-    assert check_document(['{\n  "a": 1\n}'], content) == dumps({"forms": [{"a": 1}], "content": content})
+    two = ['{\n  "a": 1\n}', '{\n  "b": [\n    2\n  ]\n}']
+    assert "".join(check_document(two, content)) == dumps({"forms": [{"a": 1}, {"b": [2]}], "content": content})
 
 
 def test_every_problem_in_file_order(sample_project: Path, jobs: int):

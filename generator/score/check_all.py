@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,16 +27,36 @@ from .scoring import ScoredReport
 PROCESSES_FROM = 300  # forms: below this, worker processes cost more than they save
 
 
+SPOOL_BYTES = 64 * 1024 * 1024  # the forms' texts are kept in memory up to this, on disk beyond
+FORMS_PER_CHUNK = 200  # a worker's share at a time: what waits in memory for its turn is bounded
+
+
 @dataclass
 class CheckedTexts:
-    """What ``check`` prints about a project: each form as text, and the counts."""
+    """What ``check`` prints about a project: each form as text (in order, spooled to a
+    temporary file past :data:`SPOOL_BYTES`: a form's JSON is 15 KB), and the counts."""
 
     config: SiteConfig
-    texts: list[str] = field(default_factory=list)
     forms: int = 0
     departments: int = 0
     counts: dict[str, int] = field(default_factory=lambda: {"error": 0, "warning": 0, "info": 0})
     notices: tuple[Finding, ...] = ()
+    _spool: tempfile.SpooledTemporaryFile = field(
+        # it outlives this call: texts() reads it back and closes it
+        default_factory=lambda: tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES))  # noqa: SIM115
+    _sizes: list[int] = field(default_factory=list)
+
+    def add_text(self, text: str) -> None:
+        data = text.encode("utf-8")
+        self._spool.write(data)
+        self._sizes.append(len(data))
+
+    def texts(self) -> Iterator[str]:
+        """The forms' texts in order, read back once."""
+        self._spool.seek(0)
+        for size in self._sizes:
+            yield self._spool.read(size).decode("utf-8")
+        self._spool.close()
 
 
 def check_texts(project_dir: Path, render: Callable[[ScoredReport], str], jobs: int | None = None) -> CheckedTexts:
@@ -47,7 +68,7 @@ def check_texts(project_dir: Path, render: Callable[[ScoredReport], str], jobs: 
     jobs = jobs or os.cpu_count() or 1
     forms = sum(n for _, n in listed)
     if forms >= PROCESSES_FROM and jobs > 1:
-        chunks = _split(listed, jobs * 4)
+        chunks = _split(listed, max(jobs * 4, forms // FORMS_PER_CHUNK))
         with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
             parts = pool.map(_check_folders, [config] * len(chunks), chunks, [render] * len(chunks))
             for part in parts:  # in order: the texts come out in slug order
@@ -83,7 +104,8 @@ def _check_folders(config: SiteConfig, slugs: list[str], render) -> tuple[list[s
 
 def _add(result: CheckedTexts, part: tuple[list[str], int, int, dict, list[Problem]]) -> list[Problem]:
     texts, forms, departments, counts, problems = part
-    result.texts += texts
+    for text in texts:
+        result.add_text(text)
     result.forms += forms
     result.departments += departments
     for severity, n in counts.items():

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from decimal import Decimal
+from itertools import chain
 
 from .check import CheckedSite
 from .scoring import SCORED_KINDS, Interval, ScoredReport
@@ -85,11 +87,13 @@ def format_check(site: CheckedSite, elapsed: float, colour: bool = False, verbos
     return "\n\n".join(blocks + _notices(site.notices, colour, quiet) + [format_summary(site, elapsed, colour)])
 
 
-def format_checked_texts(checked, elapsed: float, colour: bool = False, quiet: bool = False) -> str:
-    """:func:`format_check` from :func:`~generator.score.check_all.check_texts` (forms already formatted)."""
-    blocks = [] if quiet else list(checked.texts)
+def format_checked_texts(checked, elapsed: float, colour: bool = False, quiet: bool = False) -> Iterator[str]:
+    """:func:`format_check`'s text in pieces, from :func:`~generator.score.check_all.check_texts`
+    (forms already formatted, read back one at a time)."""
     summary = summary_line(checked.forms, checked.departments, checked.config.profile, checked.counts, elapsed, colour)
-    return "\n\n".join(blocks + _notices(checked.notices, colour, quiet) + [summary])
+    blocks = chain(() if quiet else checked.texts(), _notices(checked.notices, colour, quiet), [summary])
+    for i, block in enumerate(blocks):
+        yield block if i == 0 else "\n\n" + block
 
 
 def _notices(notices, colour: bool, quiet: bool) -> list[str]:

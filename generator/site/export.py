@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import operator
 import re
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
 from ..read.config import SITE_SCHEMA
@@ -158,12 +159,15 @@ def form_json(form) -> str:
     return dumps(form_to_dict(form))
 
 
-def check_document(forms: list[str], content: list[dict]) -> str:
-    """``dumps({"forms": [...], "content": content})``, from forms already made one by one
-    (:func:`form_json`): the same text, without holding every form's dictionary at once."""
-    inner = ",\n".join("    " + text.replace("\n", "\n    ") for text in forms)
-    listed = f"[\n{inner}\n  ]" if forms else "[]"
-    return f'{{\n  "forms": {listed},\n  "content": {dumps(content).replace(chr(10), chr(10) + "  ")}\n}}'
+def check_document(forms: Iterable[str], content: list[dict]) -> Iterator[str]:
+    """``dumps({"forms": [...], "content": content})`` in pieces, from forms already made one
+    by one (:func:`form_json`): the same text, without holding every form at once."""
+    yield '{\n  "forms": ['
+    first = True
+    for text in forms:
+        yield ("\n    " if first else ",\n    ") + text.replace("\n", "\n    ")
+        first = False
+    yield ("]" if first else "\n  ]") + f',\n  "content": {dumps(content).replace(chr(10), chr(10) + "  ")}\n}}'
 
 
 _MARKED = re.compile(r'"\\u0000(-?[0-9.E+-]+)\\u0000"')
