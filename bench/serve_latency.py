@@ -141,7 +141,7 @@ def main() -> int:
         year_page = f"{record.stem}/index.html"
         search = "search: false" not in (project / "content" / "site.yaml").read_text(encoding="utf-8")
         search_times = {}
-        for which in ("first start (no cache)", "second start (cache)"):
+        for which in ("first start (no serve cache)", "second start (cache)"):
             stop(server, sampler)
             log = workdir / "serve.log"
             started = time.perf_counter()

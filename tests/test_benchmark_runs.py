@@ -127,7 +127,7 @@ def test_serve_latency_runs_at_small_n():
                             capture_output=True, text=True, timeout=900, check=False)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     lines = result.stdout.splitlines()
-    assert any("first start (no cache)" in line for line in lines), result.stdout
+    assert any("first start (no serve cache)" in line for line in lines), result.stdout
     assert any("60 of 60 department folders checked" in line for line in lines), result.stdout  # 5 forms each
     assert any("0 of 60 department folders checked" in line for line in lines), result.stdout
     assert any(line.startswith("save → form page fetched") for line in lines), result.stdout

@@ -173,3 +173,16 @@ def test_an_edit_reindexes_only_its_search_bundle(sample_project: Path, monkeypa
     files, kept = search_files(snapshot, kept=kept)
     assert indexed == [search.plan_bundles({u.meta.slug: len(u.meta.forms) for u in snapshot.units})["demo-jiaoyu"]]
     assert files == {rel: data for rel, data in expected_files(sample_project).items() if rel.startswith(BUNDLE)}
+
+
+def test_a_first_start_after_a_build_reads_the_builds_records(sample_project: Path):
+    from generator.build.run import build
+
+    build(sample_project)
+    edit(sample_project, RECORD, "year: 2021", "year: 2021\nnotes: 构建之后编辑")  # one department changed
+    update = PreviewSite(sample_project).update()
+    assert update.rechecked == 1  # the others as the build left them
+    assert_same_site(update.snapshot, expected_files(sample_project))
+    again = PreviewSite(sample_project).update()  # the edited department from the preview's records
+    assert again.rechecked == 0
+    assert_same_site(again.snapshot, expected_files(sample_project))

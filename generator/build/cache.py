@@ -182,6 +182,18 @@ class BuildCache:
         if self.root.parent == ignore.parent and not ignore.is_file():
             ignore.write_text("*\n", encoding="utf-8")
 
+    @classmethod
+    def existing(cls, project_dir: Path, out_dir: Path) -> BuildCache | None:
+        """The build cache of that output folder if a build made one, to read from (nothing is created)."""
+        name = f"build-{hashlib.sha256(str(out_dir).encode()).hexdigest()[:16]}"
+        project = hashlib.sha256(str(project_dir).encode()).hexdigest()[:16]
+        for candidate in (project_dir / CACHE_DIR / name, user_cache_dir() / project / name):
+            if (candidate / "units").is_dir():
+                cache = cls.__new__(cls)
+                cache.root, cache.units = candidate, candidate / "units"
+                return cache
+        return None
+
     def load_state(self) -> BuildState | None:
         """The last build's state, if well-formed; whether it describes the folders on disk is
         checked against them before anything in it is used (:func:`~generator.build.output.describes`)."""

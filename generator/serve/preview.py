@@ -54,12 +54,13 @@ class Unit:
     """A department folder as checked: its record, and its sections of the every-form pages
     (those a worker process made are read from the cache when a page first needs them)."""
 
-    def __init__(self, meta: UnitMeta, fragments: dict[tuple, bytes] | None = None):
+    def __init__(self, meta: UnitMeta, fragments: dict[tuple, bytes] | None = None, source: BuildCache | None = None):
         self.meta, self._fragments = meta, fragments
+        self.source = source  # the cache holding its slices of the bulk files (None: the preview's own)
 
     def fragments(self, cache: BuildCache) -> dict[tuple, bytes]:
         if self._fragments is None:
-            self._fragments = cache.load_data(self.meta.slug).fragments
+            self._fragments = (self.source or cache).load_data(self.meta.slug).fragments
         return self._fragments
 
 
@@ -77,6 +78,8 @@ class PreviewSite:
     def __init__(self, project_dir: Path, jobs: int | None = None):
         self.project_dir = project_dir.resolve()
         self.cache = BuildCache(self.project_dir, None, name=CACHE_NAME)
+        # a build of the site/ folder keeps records of the same kind: a first start may read them
+        self.built = BuildCache.existing(self.project_dir, (self.project_dir / "site").resolve())
         self.jobs = jobs or os.cpu_count() or 1
         self.config: SiteConfig | None = None
         self.prepared: Prepared | None = None
@@ -109,7 +112,7 @@ class PreviewSite:
                 units[slug] = held  # the watcher saw nothing change in its folder
                 continue
             inputs = folder_signature(config.departments_dir / slug)
-            unit = self._kept(slug, inputs, key, config)
+            unit = self._kept(slug, inputs, key, config) or self._built(slug, inputs, key, prepared.key, config)
             if unit is None:
                 dirty.append((slug, forms))
             else:
@@ -181,6 +184,21 @@ class PreviewSite:
             return Unit(meta, self.cache.load_data(slug).fragments)
         except CacheMiss:
             return None
+
+    def _built(self, slug: str, inputs: tuple, key: str, build_key: str, config: SiteConfig) -> Unit | None:
+        """The department's record as ``perfsite build`` left it, if made from the same folder
+        under the same templates (its key covers more than the preview's); read, not copied:
+        once the folder changes, the preview's own record takes over."""
+        if self.built is None:
+            return None
+        meta = self.built.load_meta(slug, config.profile)
+        if meta is None or meta.key != build_key or meta.inputs != inputs:
+            return None
+        try:
+            data = self.built.load_data(slug)
+        except CacheMiss:
+            return None
+        return Unit(replace(meta, key=key), data.fragments, self.built)
 
     def _check(self, ctx: _Context, dirty: list[tuple[str, int]], progress, stop: threading.Event | None = None
                ) -> list[tuple[str, Unit, tuple]]:
@@ -405,7 +423,7 @@ class Snapshot:
         for unit in self.units:
             if year is not None and all(f.report.year != year for f in unit.meta.forms):
                 continue
-            for form in self.cache.load_data(unit.meta.slug).forms:
+            for form in (unit.source or self.cache).load_data(unit.meta.slug).forms:
                 bulk.add_form(*form)
         bulk.close()
         return {rel: b"".join(sink.parts) for rel, sink in sinks.items() if rel != "data/datapackage.json"}
