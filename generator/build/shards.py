@@ -93,6 +93,12 @@ class _Context:
     fragment_pages: list[str]
 
 
+def context_for(config: SiteConfig, prepared: Prepared, standby: Path | None, key: str, cache: BuildCache) -> _Context:
+    """The context of a build (or of the preview, ``standby`` None) from what :func:`prepare` worked out."""
+    return _Context(config, prepared.theme, common_context(config, prepared.theme, prepared.assets, prepared.years),
+                    standby, key, cache, prepared.fragment_pages)
+
+
 _CONTEXT: _Context | None = None
 
 
@@ -194,8 +200,7 @@ def _worker_context(task: ClusterTask) -> _Context:
         raise ClusterMismatch(
             f"a cluster worker sees a different site (content, theme or perfsite version) than the "
             f"build at {task.project_dir}: every worker needs the same perfsite and the project at the same path")
-    ctx = _Context(config, prepared.theme, common_context(config, prepared.theme, prepared.assets, prepared.years),
-                   task.standby, task.key, BuildCache(task.project_dir, task.out_dir), prepared.fragment_pages)
+    ctx = context_for(config, prepared, task.standby, task.key, BuildCache(task.project_dir, task.out_dir))
     _WORKER_CONTEXT.clear()  # only the current build's
     _WORKER_CONTEXT[task] = ctx
     return ctx
@@ -273,8 +278,7 @@ def _build(config, out_dir, jobs, progress, cache, live, standby, cluster, last_
     rebuilt = {slug for slug, meta in metas.items() if meta is None}
     with StandbyOutput(out_dir, config.project_dir, live, standby) as tree, \
             contextlib.ExitStack() as stack:
-        ctx = _Context(config, theme, common_context(config, theme, prepared.assets, prepared.years), tree.path,
-                       key, cache, prepared.fragment_pages)
+        ctx = context_for(config, prepared, tree.path, key, cache)
         search = None
         if config.search:
             search = SearchIndexer(tree, cache, dict(departments), lanes=min(jobs, 2))

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..build.cache import BuildCache, CacheMiss, UnitMeta
-from ..build.shards import PROCESSES_FROM, Prepared, _Context, build_unit, plan_shards, prepare
+from ..build.shards import PROCESSES_FROM, Prepared, _Context, build_unit, context_for, plan_shards, prepare
 from ..build.stamps import folder_signature
 from ..errors import ContentError, PerfsiteError, Problem
 from ..read.config import SiteConfig, load_config
@@ -101,9 +101,7 @@ class PreviewSite:
         if prepared is not self.prepared and prepared.fragments_key != getattr(self.prepared, "fragments_key", None):
             touched = None  # every department's record is checked against the new key
         key = prepared.fragments_key  # a record holds no page, only the sections its department makes
-        ctx = _Context(config, prepared.theme, common_context(config, prepared.theme, prepared.assets,
-                                                              prepared.years), None, key, self.cache,
-                       prepared.fragment_pages)
+        ctx = context_for(config, prepared, None, key, self.cache)
         units: dict[str, tuple[tuple, Unit]] = {}
         dirty: list[tuple[str, int]] = []
         for slug, forms in prepared.departments:
@@ -256,9 +254,7 @@ def check_in_worker(project_dir: Path, key: str, slugs: list[str]) -> tuple[list
         prepared = prepare(config)
         if prepared.fragments_key != key:
             raise PerfsiteError("the site changed while the preview was being made; save again")
-        ctx = _Context(config, prepared.theme, common_context(config, prepared.theme, prepared.assets,
-                                                              prepared.years), None, key,
-                       BuildCache(project_dir, None, name=CACHE_NAME), prepared.fragment_pages)
+        ctx = context_for(config, prepared, None, key, BuildCache(project_dir, None, name=CACHE_NAME))
         _WORKER.clear()
         _WORKER[(project_dir, key)] = ctx
     units, problems = [], []
