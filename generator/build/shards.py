@@ -353,17 +353,18 @@ def write_every_form_pages(ctx: _Context, tree: StandbyOutput, site: CheckedSite
     cache, theme = ctx.cache, ctx.theme
     slugs = [m.slug for m in ordered]
     live = tree.live.manifest if tree.live is not None else {}
-    kept = {rel: d for year in kept_years for rel in year_files(year)
+    pages = build_site_model(site, theme.strings, theme.glossary)
+    names = [page.dest_path for page in pages]
+    kept = {rel: d for year in kept_years for rel in year_files(year, names)
             if (d := live.get(rel)) is not None and tree.has(rel, d)}
-    kept_years = {year for year in kept_years if all(rel in kept for rel in year_files(year))}
-    kept = {rel: kept[rel] for year in sorted(kept_years) for rel in year_files(year)}  # whole years only
+    kept_years = {year for year in kept_years if all(rel in kept for rel in year_files(year, names))}
+    kept = {rel: kept[rel] for year in sorted(kept_years) for rel in year_files(year, names)}  # whole years only
     for rel, file_digest in kept.items():
         tree.reuse(rel, file_digest)
     known = write_bulk(tree, cache, slugs, ctx.config.title, ctx.config.all_years_downloads, kept_years)
     from_units = set(known)
     last_time = Sections.still_valid(cache.load_sections(sections_key), set(slugs), rebuilt)  # the main process's
     sections = Sections({**last_time, **known})
-    pages = build_site_model(site, theme.strings, theme.glossary)
     common = {**ctx.common, "cached": sections}
     for page in pages:
         if is_every_form_page(page) and page.dest_path not in kept:
@@ -431,9 +432,12 @@ def run_shards(shards: list[list[str]], jobs: int, total_forms: int, progress, o
     return sorted(results, key=lambda r: r.index)
 
 
-def year_files(year: int) -> list[str]:
-    """What is made from one year's forms alone: its page, its quality page, its bulk files."""
-    return [year_url(year), quality_url(year), *(f"data/{YEAR_FOLDER}/{year}/{name}" for name in BulkFiles.NAMES)]
+def year_files(year: int, pages: list[str]) -> list[str]:
+    """What is made from one year's forms alone: its pages and quality pages (of ``pages``, every
+    page of the site: how many a year has depends on its forms), its bulk files."""
+    own = (year_url(year).rsplit("/", 1)[0] + "/", quality_url(year).rsplit("/", 1)[0] + "/")
+    return [rel for rel in pages if rel.startswith(own)] + [f"data/{YEAR_FOLDER}/{year}/{name}"
+                                                            for name in BulkFiles.NAMES]
 
 
 def write_bulk(tree: StandbyOutput, cache: BuildCache, slugs: list[str], title: str = "",

@@ -48,9 +48,15 @@ SITE_SCHEMA = {
             "type": "boolean", "title": "跨年度汇总下载",
             "description": "true 时另生成包含所有年度的 data/reports.json、reports.csv、indicators.csv"
                            "（每次构建都要重写，表多时又大又慢）；缺省只生成 data/by-year/<年度>/ 下的三个文件。"},
+        "rows_per_page": {
+            "type": "integer", "title": "列表每页行数", "minimum": 1,
+            "description": "年度排名、项目表、部门列表和年度审核发现表每页最多列出的行数（缺省 1000）；"
+                           "超出时分页，使一万张表的年度页面在手机上也打得开。"},
         "extra": {"type": "object", "title": "其他", "description": "主题可用的自由数据。"},
     },
 }
+
+ROWS_PER_PAGE = 1000  # about 0.6 MB of ranking rows: every page stays well under 2 MB
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,7 @@ class SiteConfig:
     extra: dict
     search: bool = True
     all_years_downloads: bool = False  # the bulk files of every year together, besides each year's
+    rows_per_page: int = ROWS_PER_PAGE  # of the lists of every form or department, then paged
     rules: Rules = field(default_factory=shipped_rules)
     profiles: dict[str, Profile] = field(default_factory=dict)  # every shipped profile; the site's with its options
     profile_chosen: bool = True  # False: site.yaml names no profile and 'national' is used (reported by check)
@@ -145,6 +152,7 @@ def load_config(project_dir: Path) -> SiteConfig:
         extra=data.get("extra") or {},
         search=data.get("search") is not False,
         all_years_downloads=data.get("all_years_downloads") is True,
+        rows_per_page=data.get("rows_per_page") or ROWS_PER_PAGE,
         rules=rules,
         profiles={profile.name: profile},
         profile_chosen=bool(data.get("profile")),

@@ -174,6 +174,8 @@ def year_charts(forms: list[ScoredReport], t: dict, grades: list[str],
     """
     if ranked is None:
         ranked = sorted(forms, key=lambda f: (-f.total, f.report.department.slug))
+    if len(ranked) > NAMED_POINTS_MAX:
+        return [rate_score_counts(ranked, t), grade_chart(forms, t, grades, "chart-grades")]
     names = fictional_marked([f.report.department for f in ranked], t)
     shown = [label(n) for n in names]
     totals = [f.total_shown for f in ranked]
@@ -199,7 +201,56 @@ def year_charts(forms: list[ScoredReport], t: dict, grades: list[str],
                           yaxis={"title": {"text": t["total"]}}),
     }, (t["department"], t["rate"] + " (%)", t["total"]),
         tuple((name, f.execution.rate, f.total_shown) for (f, _), name in zip(with_rate, rated_names, strict=True)))
-    return [ranking, scatter, grade_chart(forms, t, grades, "chart-grades")]
+    return [ranking, scatter, grade_chart(forms, t, grades, "chart-grades")] if len(ranked) <= RANKING_CHART_MAX \
+        else [scatter, grade_chart(forms, t, grades, "chart-grades")]
+
+
+RANKING_CHART_MAX = 100  # one line per department: past this the ranking table says it better
+NAMED_POINTS_MAX = 1000  # one named dot per form: past this, counts by band (the page stays small)
+RATE_EDGES = (Decimal(60), Decimal(80), Decimal(90), Decimal(95), Decimal(100))
+TOTAL_EDGES = (Decimal(60), Decimal(70), Decimal(80), Decimal(85), Decimal(90), Decimal(95))
+
+
+def _band(value: Decimal, edges: tuple[Decimal, ...]) -> int:
+    """The band ``value`` falls in: 0 below the first edge, i from edge i−1 (included) to edge i."""
+    return sum(1 for edge in edges if value >= edge)
+
+
+def _band_labels(edges: tuple[Decimal, ...]) -> list[str]:
+    ends = [str(int(e)) for e in edges]
+    return [f"<{ends[0]}", *(f"{a}–{b}" for a, b in zip(ends, ends[1:], strict=False)), f"≥{ends[-1]}"]
+
+
+def rate_score_counts(forms: list[ScoredReport], t: dict) -> Chart:
+    """Execution rate against total as counts of forms per band (a band includes its lower end):
+    a year of thousands of forms in a few hundred bytes. A total known only as a range that
+    spans two bands is counted in a row of its own, never placed in one of them."""
+    rate_labels, total_labels = _band_labels(RATE_EDGES), _band_labels(TOTAL_EDGES)
+    counts = [[0] * len(rate_labels) for _ in range(len(total_labels) + 1)]  # the last row: ranges across bands
+    for form in forms:
+        rate = form.execution.rate
+        if rate is None:
+            continue
+        total = form.total_shown
+        low, high = (total.low, total.high) if isinstance(total, Interval) else (total, total)
+        row = _band(low, TOTAL_EDGES) if _band(low, TOTAL_EDGES) == _band(high, TOTAL_EDGES) else len(total_labels)
+        counts[row][_band(rate, RATE_EDGES)] += 1
+    banded = list(zip(total_labels, counts, strict=False))  # lowest first: drawn from the bottom up
+    across = [(t["total_across_bands"], counts[-1])] if any(counts[-1]) else []
+    drawn = across + banded
+    figure = {
+        "data": [{"type": "heatmap", "x": rate_labels, "y": [label for label, _ in drawn],
+                  "z": [row for _, row in drawn], "colorscale": "Blues", "reversescale": True,
+                  "showscale": False, "texttemplate": "%{z}",  # each cell says its count: no scale needed
+                  "hovertemplate": f"{t['rate']} %{{x}}%<br>{t['total']} %{{y}}<br>{t['forms']} %{{z}}"
+                                   "<extra></extra>"}],
+        "layout": _layout(t["chart_rate_vs_score"], height=420,
+                          xaxis={"title": {"text": t["rate"] + " (%)"}, "type": "category"},
+                          yaxis={"title": {"text": t["total"]}, "type": "category"}),
+    }
+    headers = (f"{t['total']} \\ {t['rate']} (%)", *rate_labels)
+    return Chart("chart-rate-vs-score", t["chart_rate_vs_score"], figure, headers,
+                 tuple((label, *row) for label, row in [*banded[::-1], *across]))
 
 
 def grade_chart(forms: list[ScoredReport], t: dict, grades: list[str], chart_id: str) -> Chart:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 
+from ..read.config import ROWS_PER_PAGE
 from ..read.model import Department
 from ..score.check import CheckedSite
 from ..score.scoring import ScoredReport
@@ -193,13 +194,23 @@ def build_site_model(site: CheckedSite, t: dict, glossary: tuple[dict, ...] = ()
     pages = [Page("index.html", "index.html", site.config.title,
                   partial(index_context, site, dict(by_year), years, departments, grades, t,
                           dict(projects_by_year)), every)]
+    size = site.config.rows_per_page
     for year in years:
+        forms_of_year, projects_of_year = by_year.get(year, []), projects_by_year.get(year, [])
         pages.append(Page(year_url(year), "year.html", f"{year} {t['year_page_title']}",
-                          partial(year_context, year, by_year.get(year, []), profile, grades, t,
-                                  projects_by_year.get(year, [])), every))
-    pages.append(Page("departments/index.html", "departments.html", t["departments"],
-                      partial(lambda: {"departments": [(d, by_department.get(d.slug, [])) for d in departments]}),
-                      every))
+                          partial(year_context, year, forms_of_year, profile, grades, t, projects_of_year, size),
+                          every))
+        # the ranking and the project forms beyond a page each: their further pages
+        for part, count, heading in (("ranking", len(forms_of_year), t["chart_ranking"]),
+                                     ("projects", len(projects_of_year), t["year_projects_title"])):
+            for number in range(2, page_count(count, size) + 1):
+                pages.append(Page(year_part_url(year, part, number), "year.html",
+                                  paged_title(f"{year} {heading}", number, t),
+                                  partial(year_context, year, forms_of_year, profile, grades, t, projects_of_year,
+                                          size, part, number), every))
+    for number in range(1, page_count(len(departments), size) + 1):
+        pages.append(Page(departments_page_url(number), "departments.html", paged_title(t["departments"], number, t),
+                          partial(departments_context, departments, by_department, size, number), every))
     for department in departments:
         own = sorted(by_department.get(department.slug, []), key=lambda f: f.report.key)
         history = [f for f in own if not f.report.is_project]
@@ -217,8 +228,11 @@ def build_site_model(site: CheckedSite, t: dict, glossary: tuple[dict, ...] = ()
     pages.append(Page("quality/index.html", "quality.html", t["quality"],
                       partial(quality_context, site, years, every_by_year), every))
     for year in years:
-        pages.append(Page(quality_url(year), "quality-year.html", f"{year} {t['quality']}",
-                          partial(quality_year_context, year, every_by_year[year]), every))
+        flagged = sum(1 for f in every_by_year[year] if f.findings)
+        for number in range(1, page_count(flagged, size) + 1):
+            pages.append(Page(quality_page_url(year, number), "quality-year.html",
+                              paged_title(f"{year} {t['quality']}", number, t),
+                              partial(quality_year_context, year, every_by_year[year], size, number), every))
     pages.append(Page("glossary/index.html", "glossary.html", t["glossary"], partial(dict, glossary=glossary)))
     if site.config.search:
         # the bundles to merge depend on how many forms there are: re-rendered with any of them
@@ -300,17 +314,92 @@ def index_context(site: CheckedSite, by_year, years, departments, grades, t, pro
     }
 
 
+def paged_title(title: str, number: int, t: dict) -> str:
+    return title if number == 1 else f"{title} {t['pager_title'].replace('{n}', str(number))}"
+
+
+def page_count(rows: int, size: int) -> int:
+    """Pages of ``size`` rows a list of ``rows`` needs (one, even when it is empty)."""
+    return max(1, -(-rows // size))
+
+
+def year_part_url(year: int, part: str, number: int) -> str:
+    """Page ``number`` of a year's ranking or project list: page 1 is the year page itself;
+    the others are files beside it (a year folder holds nothing else)."""
+    return year_url(year) if number == 1 else f"{year}/{part}-{number}.html"
+
+
+def departments_page_url(number: int) -> str:
+    """A file, never a folder: it cannot meet a department's ``departments/<slug>/``."""
+    return "departments/index.html" if number == 1 else f"departments/page-{number}.html"
+
+
+def quality_page_url(year: int, number: int) -> str:
+    return quality_url(year) if number == 1 else f"quality/{year}/page-{number}.html"
+
+
+@dataclass(frozen=True)
+class Pager:
+    """Where one page of a long list is: its rows ``first``–``last`` of ``total`` (1-based), and
+    every page of the list as ``(first, last, url)`` for the links between them."""
+
+    number: int
+    total: int
+    first: int
+    last: int
+    pages: tuple[tuple[int, int, str], ...]
+
+    @property
+    def offset(self) -> int:
+        return self.first - 1
+
+    @property
+    def count(self) -> int:
+        return len(self.pages)
+
+
+def pager(rows: int, size: int, number: int, url_of: Callable[[int], str]) -> Pager:
+    pages = tuple((i * size + 1, min(rows, (i + 1) * size), url_of(i + 1)) for i in range(page_count(rows, size)))
+    first, last, _url = pages[number - 1]
+    return Pager(number, rows, first if rows else 0, last, pages)
+
+
+def page_rows(rows: list, p: Pager) -> list:
+    return rows[p.offset:p.last]
+
+
 def year_context(year: int, forms: list[ScoredReport], profile, grades: list[str], t: dict,
-                 projects: list[ScoredReport] = ()) -> dict:
-    """A year: its department-wide forms ranked, and its project forms listed by department."""
+                 projects: list[ScoredReport] = (), size: int = ROWS_PER_PAGE, part: str = "year",
+                 number: int = 1) -> dict:
+    """A year: its department-wide forms ranked, and its project forms listed by department.
+
+    ``part``: ``year``, the year page (facts, charts, the first page of each list); or a further
+    page of the ``ranking`` or of the ``projects``, page ``number``.
+    """
     ranked = sorted(forms, key=lambda f: (-f.total, f.report.department.slug))
+    projects = sorted(projects, key=lambda f: f.report.key)
+    ranking = pager(len(ranked), size, number if part == "ranking" else 1, partial(year_part_url, year, "ranking"))
+    listed = pager(len(projects), size, number if part == "projects" else 1, partial(year_part_url, year, "projects"))
+    shown = {"year": ranked, "ranking": page_rows(ranked, ranking), "projects": page_rows(projects, listed)}[part]
     return {
+        "part": part, "page_number": number,
         "summary": year_summary(year, forms, profile, grades),
-        "ranked": ranked,
-        "projects": sorted(projects, key=lambda f: f.report.key),
+        # the fictional-data notice: over the forms the year page sums up, or the rows a further page shows
+        "fictional_count": sum(1 for f in shown if f.report.department.fictional), "shown_count": len(shown),
+        "ranked": page_rows(ranked, ranking) if part in ("year", "ranking") else [],
+        "ranking_pager": ranking,
+        "projects": page_rows(projects, listed) if part in ("year", "projects") else [],
+        "projects_pager": listed,
         "grades": grades,
-        "charts": charts.year_charts(forms, t, grades, ranked) if forms else [],
+        "charts": charts.year_charts(forms, t, grades, ranked) if forms and part == "year" else [],
     }
+
+
+def departments_context(departments: list[Department], by_department: dict, size: int, number: int) -> dict:
+    listed = pager(len(departments), size, number, departments_page_url)
+    shown = page_rows(departments, listed)
+    return {"departments": [(d, by_department.get(d.slug, [])) for d in shown], "pager": listed,
+            "department_count": len(shown), "fictional_count": sum(1 for d in shown if d.fictional)}
 
 
 def year_summary(year: int, forms: list[ScoredReport], profile, grades: list[str], projects: int = 0) -> dict:
@@ -444,11 +533,13 @@ def quality_context(site: CheckedSite, years: list[int], forms_by_year: dict[int
             "department_count": len(shown), "fictional_count": sum(1 for d in shown.values() if d.fictional)}
 
 
-def quality_year_context(year: int, forms: list[ScoredReport]) -> dict:
+def quality_year_context(year: int, forms: list[ScoredReport], size: int = ROWS_PER_PAGE, number: int = 1) -> dict:
     """A year's forms with findings, one row each (department-wide and project forms), by department."""
-    rows = [QualityRow(f) for f in sorted(forms, key=lambda f: f.report.key) if f.findings]
-    departments = {r.form.report.department.slug: r.form.report.department for r in rows}
-    return {"year": year, "rows": rows, "forms": len(forms),
+    flagged = [f for f in sorted(forms, key=lambda f: f.report.key) if f.findings]
+    listed = pager(len(flagged), size, number, partial(quality_page_url, year))
+    rows = [QualityRow(f) for f in page_rows(flagged, listed)]
+    departments = {r.form.report.department.slug: r.form.report.department for r in rows}  # on this page
+    return {"year": year, "rows": rows, "flagged": len(flagged), "pager": listed, "forms": len(forms),
             "department_count": len(departments),
             "fictional_count": sum(1 for d in departments.values() if d.fictional)}
 
