@@ -60,8 +60,9 @@ for path in sorted((project / "content/departments").glob("*/[0-9]*.yaml")):
     d = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
     chart = json.dumps({"data": [{"type": "bar", "x": [i["content"] for i in d["indicators"]],
                                   "y": [i["score"] for i in d["indicators"]]}]}, ensure_ascii=False)
-    html = page.render(name=path.parent.name, d=d, functions=md.render(d["functions"]), chart=chart)
-    target = out / path.parent.name / str(d["year"]) / "index.html"
+    prose = d.get("functions") or d["goals"]["planned"]  # a project form has no functions
+    html = page.render(name=path.parent.name, d=d, functions=md.render(prose), chart=chart)
+    target = out / path.parent.name / path.stem / "index.html"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(html, encoding="utf-8")
 '''
@@ -280,10 +281,36 @@ def summarise(name: str, runs: list[dict], results: dict) -> None:
     results[f"{name}_largest_mb"] = round(statistics.median(r["largest_mb"] for r in runs), 1)
 
 
-def run(forms: int, workdir: Path, search: bool = True, repeat: int = 3) -> dict:
-    corpus = write_corpus(workdir / "corpus", forms, search=search)
-    results: dict = {"forms": forms, "search": search, "repeat": repeat, "cpus": os.cpu_count(),
-                     "python": sys.version.split()[0], "memory": MEMORY_METHOD}
+KINDS = [  # (kind, how a site file is recognised), first match wins
+    ("form pages", re.compile(r"departments/[^/]+/\d{4}/(?:[^/]+/)?index\.html$")),
+    ("department pages", re.compile(r"departments/[^/]+/index\.html$")),
+    ("record YAML", re.compile(r"data/(?!by-year/)[^/]+/[^/]+\.yaml$")),
+    ("form CSV", re.compile(r"data/(?!by-year/)[^/]+/[^/]+\.csv$")),
+    ("bulk data", re.compile(r"data/")),
+    ("pages listing many forms", re.compile(r".*\.html$")),
+    ("search index", re.compile(r"pagefind/")),
+    ("assets", re.compile(r"assets/")),
+    ("other", re.compile(r"")),
+]
+
+
+def bytes_by_kind(site: dict, forms: int) -> dict[str, float]:
+    """KB of site per form, by kind of file, and in all with and without the search index."""
+    sums = dict.fromkeys([k for k, _ in KINDS], 0)
+    for rel, (_ino, size, _mtime, _digest) in site.items():
+        sums[next(k for k, pattern in KINDS if pattern.match(rel))] += size
+    per_form = {k: round(v / forms / 1024, 2) for k, v in sums.items()}
+    per_form["all"] = round(sum(sums.values()) / forms / 1024, 2)
+    per_form["all but search"] = round((sum(sums.values()) - sums["search index"]) / forms / 1024, 2)
+    return per_form
+
+
+def run(forms: int, workdir: Path, search: bool = True, repeat: int = 3, years: int = 5, projects: int = 0) -> dict:
+    corpus = write_corpus(workdir / "corpus", forms, years=years, search=search, projects=projects)
+    forms = sum(1 for _ in (corpus / "content/departments").glob("*/[0-9]*.yaml"))
+    results: dict = {"forms": forms, "years": years, "projects_per_department_form": projects, "search": search,
+                     "repeat": repeat, "cpus": os.cpu_count(), "python": sys.version.split()[0],
+                     "memory": MEMORY_METHOD}
     clean = clean_build(corpus, workdir)
     by_step: dict[str, list[dict]] = {key: [] for key, _ in STEPS}
     problems: dict[str, list[str]] = {NO_CHANGE: [], ONE_RECORD: [], SAME_BYTES: []}
@@ -297,6 +324,8 @@ def run(forms: int, workdir: Path, search: bool = True, repeat: int = 3) -> dict
         if i == 0:
             results["site_mb"] = round(sum(size for _, size, _, _ in site.values()) / 1024 / 1024, 1)
             results["site_files"] = len(site)
+            results["kb_per_form"] = bytes_by_kind(site, forms)
+            results["largest_files_mb"] = largest_files(site)
         shutil.rmtree(folder)
         reference.append(timed([sys.executable, "-c", REFERENCE, str(corpus), str(workdir / "reference-out")]))
         shutil.rmtree(workdir / "reference-out")
@@ -315,8 +344,17 @@ def run(forms: int, workdir: Path, search: bool = True, repeat: int = 3) -> dict
     return results
 
 
+def largest_files(site: dict, count: int = 5) -> dict[str, float]:
+    """The largest files of the site but plotly.js and the bulk downloads (the 2 MB rule's exceptions)."""
+    kept = [(size, rel) for rel, (_i, size, _m, _d) in site.items()
+            if not rel.startswith("data/") and "plotly" not in rel]
+    return {rel: round(size / 1024 / 1024, 2) for size, rel in sorted(kept, reverse=True)[:count]}
+
+
 def report(results: dict) -> str:
-    lines = [f"perfsite benchmark: {results['forms']} forms, search {'on' if results['search'] else 'off'}, "
+    lines = [f"perfsite benchmark: {results['forms']} forms in {results['years']} year(s), "
+             f"{results['projects_per_department_form']} project forms per department form, "
+             f"search {'on' if results['search'] else 'off'}, "
              f"{results['cpus']} CPUs, Python {results['python']}, {results['repeat']} repeats, "
              f"site {results['site_files']} files / {results['site_mb']} MiB",
              f"{'step':<24}{'median s':>10}{'min–max s':>18}{'×yardstick':>12}{'tree MiB':>10}{'largest MiB':>13}"]
@@ -333,6 +371,9 @@ def report(results: dict) -> str:
     lines.append(f"memory: {results['memory']}")
     lines.append("yardstick: a minimal pipeline on the same corpus (one page per form, no scoring, audit, "
                  "downloads, search or every-form pages): it measures this machine, it is not a competitor")
+    lines.append("KB per form: " + ", ".join(f"{k} {v}" for k, v in results["kb_per_form"].items()))
+    lines.append("largest files (MiB; not plotly.js or data/): "
+                 + ", ".join(f"{k} {v}" for k, v in results["largest_files_mb"].items()))
     for check, held in results["verified"].items():
         lines.append(f"verified {check.replace('_', ' ')}: {'yes' if held else 'NO'} (every repeat)")
     lines += [f"FAILED: {problem}" for problem in results["problems"]]
@@ -341,17 +382,24 @@ def report(results: dict) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--forms", type=int, default=1000, help="forms in the corpus, 5 per department (min 10)")
+    parser.add_argument("--forms", type=int, default=1000, help="forms in the corpus (min 10)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of every timing (median, min–max)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--keep", action="store_true", help="keep the corpus and output folders")
     parser.add_argument("--no-search", action="store_true", help="build without the Pagefind search index")
+    parser.add_argument("--years", type=int, default=5, help="years of forms per department (1: a province's year)")
+    parser.add_argument("--projects", type=int, default=0,
+                        help="project forms beside each department form (the forms are shared out among both)")
     args = parser.parse_args()
-    if args.forms < 10 or args.repeat < 1:
-        parser.error("--forms must be at least 10 (two departments, to see one rebuilt) and --repeat at least 1")
+    if args.years < 1 or args.projects < 0 or args.repeat < 1:
+        parser.error("--years and --repeat must be at least 1, --projects at least 0")
+    if args.forms // args.years // (1 + args.projects) < 2:
+        parser.error("--forms must make at least two departments (to see one rebuilt): "
+                     "forms ≥ 2 × years × (1 + projects)")
     workdir = Path(tempfile.mkdtemp(prefix="perfsite-bench-"))
     try:
-        results = run(args.forms, workdir, search=not args.no_search, repeat=args.repeat)
+        results = run(args.forms, workdir, search=not args.no_search, repeat=args.repeat, years=args.years,
+                      projects=args.projects)
     except BenchmarkError as exc:
         print(f"benchmark: {exc}", file=sys.stderr)
         return 1

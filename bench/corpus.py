@@ -58,14 +58,35 @@ def write_form(path: Path, rng: random.Random, year: int) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def write_corpus(root: Path, forms: int, years: int = 5, seed: int = 2021, search: bool = True) -> Path:
-    """A project folder with ``forms`` forms: forms/years departments × ``years`` years."""
+def write_project_form(path: Path, rng: random.Random, year: int, number: int) -> None:
+    """A project form (national project layout): two fund sources, nine indicators of 10 points."""
+    sources = []
+    for name in ["当年财政拨款", "其他资金"][: rng.randint(1, 2)]:
+        budget = round(rng.uniform(10, 800), 2)
+        executed = round(budget * rng.uniform(0.7, 1.05), 2)
+        sources.append(f"    - {{name: {name}, budget: {budget}, executed: {executed}}}\n")
+    text = (f"year: {year}\nunits: 1\nproject: 基准测试项目{number:06d}（虚构）\nfunds:\n  weight: 10\n"
+            f"  sources:\n{''.join(sources)}"
+            f"goals:\n  planned: |\n    {_prose(rng, 150)}\n  achieved: |\n    {_prose(rng, 150)}\n"
+            f"indicators:\n{''.join(_indicator(rng, 10) for _ in range(9))}"
+            f"reported: {{total: {rng.randint(80, 100)}}}\n")
+    path.write_text(text, encoding="utf-8")
+
+
+def write_corpus(root: Path, forms: int, years: int = 5, seed: int = 2021, search: bool = True,
+                 projects: int = 0) -> Path:
+    """A project folder with ``forms`` forms: forms/years departments × ``years`` years.
+
+    ``projects``: project forms beside each department form (a province publishes several times
+    as many project forms as department forms); the ``forms`` are then shared out, one
+    department form and ``projects`` project forms at a time.
+    """
     rng = random.Random(seed)
     content = root / "content"
     (content / "departments").mkdir(parents=True, exist_ok=True)
     (content / "site.yaml").write_text("title: 基准测试站点\nbase_url: https://example.org/bench\n"
                                        f"search: {'true' if search else 'false'}\n", encoding="utf-8")
-    departments = max(1, forms // years)
+    departments = max(1, forms // years // (1 + projects))
     written = 0
     for d in range(departments):
         folder = content / "departments" / f"dept-{d:05d}"
@@ -77,6 +98,11 @@ def write_corpus(root: Path, forms: int, years: int = 5, seed: int = 2021, searc
                 break
             write_form(folder / f"{2019 + y}.yaml", rng, 2019 + y)
             written += 1
+            for p in range(projects):
+                if written == forms:
+                    break
+                write_project_form(folder / f"{2019 + y}-p{p + 1}.yaml", rng, 2019 + y, written)
+                written += 1
     return root
 
 
@@ -105,7 +131,8 @@ def write_hugo_site(root: Path, project: Path) -> Path:
         form = yaml.load(record.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
         rows = "".join(f"| {i['level1']} | {i['level2']} | {i['content']} | {i['target']} | {i['actual']} | "
                        f"{i['weight']} | {i['score']} |\n" for i in form["indicators"])
-        page = (f"---\ntitle: \"{record.parent.name} {form['year']}\"\n---\n\n## 主要职能\n\n{form['functions']}\n"
+        functions = form.get("functions", "")  # a project form has none
+        page = (f"---\ntitle: \"{record.parent.name} {record.stem}\"\n---\n\n## 主要职能\n\n{functions}\n"
                 f"## 年度目标\n\n{form['goals']['planned']}\n## 完成情况\n\n{form['goals']['achieved']}\n"
                 "## 绩效指标\n\n| 一级指标 | 二级指标 | 指标内容 | 年度指标值 | 实际完成值 | 分值 | 得分 |\n"
                 f"|---|---|---|---|---|---|---|\n{rows}")

@@ -25,9 +25,10 @@ def bench():
 
 def test_benchmark_runs_at_small_n(tmp_path):
     out = tmp_path / "bench.json"
-    # 300 forms: the cold build uses worker processes, so the tree's memory is more than one process's
+    # 300 forms: the cold build uses worker processes, so the tree's memory is more than one process's;
+    # half of them project forms, in two years (the edits then meet a project form first)
     result = subprocess.run([sys.executable, str(REPO / "bench" / "benchmark.py"), "--forms", "300", "--no-search",
-                             "--repeat", "2", "--json", str(out)],
+                             "--repeat", "2", "--years", "2", "--projects", "1", "--json", str(out)],
                             capture_output=True, text=True, timeout=900, check=False)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     data = json.loads(out.read_text(encoding="utf-8"))
@@ -36,6 +37,14 @@ def test_benchmark_runs_at_small_n(tmp_path):
     assert data["problems"] == []
     # each form: its page, its record and its CSV (its JSON is in the year's bulk file), and the rest
     assert data["forms"] == 300 and data["repeat"] == 2 and data["site_files"] > 300 * 3
+    assert data["years"] == 2 and data["projects_per_department_form"] == 1
+    kinds = data["kb_per_form"]
+    assert kinds["form pages"] > kinds["department pages"] > 0 and kinds["record YAML"] > 0
+    assert kinds["search index"] == 0
+    assert abs(sum(v for k, v in kinds.items() if k not in ("all", "all but search")) - kinds["all"]) < 0.1
+    assert kinds["all"] * 300 * 1024 == pytest.approx(data["site_mb"] * 1024 * 1024, rel=0.01)
+    assert "KB per form: form pages" in result.stdout and "largest files" in result.stdout
+    assert all(not rel.startswith("data/") for rel in data["largest_files_mb"])
     for step in ("check", "cold_build", "no_change_rebuild", "one_record_rebuild", "one_record_again", "reference"):
         assert 0 < data[f"{step}_s_min"] <= data[f"{step}_s"] <= data[f"{step}_s_max"], step
         assert data[f"{step}_tree_mb"] >= data[f"{step}_largest_mb"] > 0, step
