@@ -10,7 +10,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache, partial
+from functools import cached_property, lru_cache, partial
 
 from ..read.config import ROWS_PER_PAGE
 from ..read.model import Department
@@ -195,11 +195,12 @@ def build_site_model(site: CheckedSite, t: dict, glossary: tuple[dict, ...] = ()
                   partial(index_context, site, dict(by_year), years, departments, grades, t,
                           dict(projects_by_year)), every)]
     size = site.config.rows_per_page
+    lists = {year: YearLists(by_year.get(year, []), projects_by_year.get(year, [])) for year in years}
     for year in years:
         forms_of_year, projects_of_year = by_year.get(year, []), projects_by_year.get(year, [])
         pages.append(Page(year_url(year), "year.html", f"{year} {t['year_page_title']}",
-                          partial(year_context, year, forms_of_year, profile, grades, t, projects_of_year, size),
-                          every))
+                          partial(year_context, year, forms_of_year, profile, grades, t, projects_of_year, size,
+                                  lists=lists[year]), every))
         # the ranking and the project forms beyond a page each: their further pages
         for part, count, heading in (("ranking", len(forms_of_year), t["chart_ranking"]),
                                      ("projects", len(projects_of_year), t["year_projects_title"])):
@@ -207,7 +208,7 @@ def build_site_model(site: CheckedSite, t: dict, glossary: tuple[dict, ...] = ()
                 pages.append(Page(year_part_url(year, part, number), "year.html",
                                   paged_title(f"{year} {heading}", number, t),
                                   partial(year_context, year, forms_of_year, profile, grades, t, projects_of_year,
-                                          size, part, number), every))
+                                          size, part, number, lists[year]), every))
     for number in range(1, page_count(len(departments), size) + 1):
         pages.append(Page(departments_page_url(number), "departments.html", paged_title(t["departments"], number, t),
                           partial(departments_context, departments, by_department, size, number), every))
@@ -232,7 +233,8 @@ def build_site_model(site: CheckedSite, t: dict, glossary: tuple[dict, ...] = ()
         for number in range(1, page_count(flagged, size) + 1):
             pages.append(Page(quality_page_url(year, number), "quality-year.html",
                               paged_title(f"{year} {t['quality']}", number, t),
-                              partial(quality_year_context, year, every_by_year[year], size, number), every))
+                              partial(quality_year_context, year, every_by_year[year], size, number, lists[year]),
+                              every))
     pages.append(Page("glossary/index.html", "glossary.html", t["glossary"], partial(dict, glossary=glossary)))
     if site.config.search:
         # the bundles to merge depend on how many forms there are: re-rendered with any of them
@@ -368,22 +370,49 @@ def page_rows(rows: list, p: Pager) -> list:
     return rows[p.offset:p.last]
 
 
+class YearLists:
+    """A year's forms in the order of each list that shows them, sorted once for all the year's
+    pages (a year of 10,000 forms has tens of pages, each showing a slice of the same lists)."""
+
+    def __init__(self, forms: list[ScoredReport], projects: list[ScoredReport] = ()):
+        self.forms, self.project_forms = forms, projects
+        self._summary = None
+
+    @cached_property
+    def ranked(self) -> list[ScoredReport]:
+        return sorted(self.forms, key=lambda f: (-f.total, f.report.department.slug))
+
+    @cached_property
+    def projects(self) -> list[ScoredReport]:
+        return sorted(self.project_forms, key=lambda f: f.report.key)
+
+    @cached_property
+    def flagged(self) -> list[ScoredReport]:
+        """Every form of the year with findings, department-wide and project forms, by department."""
+        return [f for f in sorted([*self.forms, *self.project_forms], key=lambda f: f.report.key) if f.findings]
+
+    def summary(self, year: int, profile, grades: list[str]) -> dict:
+        if self._summary is None:
+            self._summary = year_summary(year, self.forms, profile, grades)
+        return self._summary
+
+
 def year_context(year: int, forms: list[ScoredReport], profile, grades: list[str], t: dict,
                  projects: list[ScoredReport] = (), size: int = ROWS_PER_PAGE, part: str = "year",
-                 number: int = 1) -> dict:
+                 number: int = 1, lists: YearLists | None = None) -> dict:
     """A year: its department-wide forms ranked, and its project forms listed by department.
 
     ``part``: ``year``, the year page (facts, charts, the first page of each list); or a further
     page of the ``ranking`` or of the ``projects``, page ``number``.
     """
-    ranked = sorted(forms, key=lambda f: (-f.total, f.report.department.slug))
-    projects = sorted(projects, key=lambda f: f.report.key)
+    lists = lists or YearLists(forms, projects)
+    ranked, projects = lists.ranked, lists.projects
     ranking = pager(len(ranked), size, number if part == "ranking" else 1, partial(year_part_url, year, "ranking"))
     listed = pager(len(projects), size, number if part == "projects" else 1, partial(year_part_url, year, "projects"))
     shown = {"year": ranked, "ranking": page_rows(ranked, ranking), "projects": page_rows(projects, listed)}[part]
     return {
         "part": part, "page_number": number,
-        "summary": year_summary(year, forms, profile, grades),
+        "summary": lists.summary(year, profile, grades),
         # the fictional-data notice: over the forms the year page sums up, or the rows a further page shows
         "fictional_count": sum(1 for f in shown if f.report.department.fictional), "shown_count": len(shown),
         "ranked": page_rows(ranked, ranking) if part in ("year", "ranking") else [],
@@ -533,9 +562,10 @@ def quality_context(site: CheckedSite, years: list[int], forms_by_year: dict[int
             "department_count": len(shown), "fictional_count": sum(1 for d in shown.values() if d.fictional)}
 
 
-def quality_year_context(year: int, forms: list[ScoredReport], size: int = ROWS_PER_PAGE, number: int = 1) -> dict:
+def quality_year_context(year: int, forms: list[ScoredReport], size: int = ROWS_PER_PAGE, number: int = 1,
+                         lists: YearLists | None = None) -> dict:
     """A year's forms with findings, one row each (department-wide and project forms), by department."""
-    flagged = [f for f in sorted(forms, key=lambda f: f.report.key) if f.findings]
+    flagged = (lists or YearLists(forms)).flagged
     listed = pager(len(flagged), size, number, partial(quality_page_url, year))
     rows = [QualityRow(f) for f in page_rows(flagged, listed)]
     departments = {r.form.report.department.slug: r.form.report.department for r in rows}  # on this page

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import jinja2
@@ -195,15 +196,22 @@ def template_closure(theme: Theme, name: str) -> frozenset[str] | None:
             source, filename, _ = env.loader.get_source(env, current)
         except jinja2.TemplateNotFound:
             continue  # rendering will say so, with the name
-        try:
-            parsed = env.parse(source, current, filename)
-        except jinja2.TemplateSyntaxError as exc:
-            raise ThemeError(f"{filename}:{exc.lineno}: template syntax error: {exc.message}") from None
-        for ref in jinja2.meta.find_referenced_templates(parsed):
-            if ref is None:
-                return None
-            todo.append(ref)
+        refs = _referenced_templates(env, source, current, filename)
+        if None in refs:
+            return None
+        todo.extend(refs)
     return frozenset(n.removeprefix("!theme/") for n in seen)
+
+
+@lru_cache(maxsize=512)
+def _referenced_templates(env: jinja2.Environment, source: str, name: str, filename: str) -> tuple:
+    """The templates one template's source names (None for a name computed at render time);
+    parsed once per process: every page template pulls in the same base and macros."""
+    try:
+        parsed = env.parse(source, name, filename)
+    except jinja2.TemplateSyntaxError as exc:
+        raise ThemeError(f"{filename}:{exc.lineno}: template syntax error: {exc.message}") from None
+    return tuple(jinja2.meta.find_referenced_templates(parsed))
 
 
 def template_error(exc: Exception, template: str) -> ThemeError:
