@@ -95,10 +95,10 @@ def read_rows(site: Path, rel: str, table_id: str | None) -> Rows:
 def every_page(site: Path, first: str, table_id: str | None, label: str) -> list[tuple[str, Rows]]:
     """The pages of one list in order, found from the first page's pager (named ``label``)."""
     found = read_rows(site, first, table_id)
-    if label not in found.pagers:
+    if f"{label}：分页" not in found.pagers:
         return [(first, found)]
-    links = found.pagers[label]
-    pages = links[: len(links) // 2]  # the same links are above and below the table
+    pages = found.pagers[f"{label}：分页"]
+    assert found.pagers[f"{label}：分页（表尾）"] == pages  # the same links below the table, named apart
     base = (site / first).parent
     names = [first if href == "" else (base / href).resolve().relative_to(site.resolve()).as_posix()
              for href in pages]
@@ -138,9 +138,8 @@ def test_every_row_is_on_exactly_one_page_in_order(both_builds, first, table_id,
     for number, (rel, parsed) in enumerate(pages, 1):
         shown = body_rows(parsed)
         assert 0 < len(shown) <= SIZE, rel
-        links = parsed.pagers[label]
-        assert [i for i, href in enumerate(links) if href == ""] == [number - 1, len(pages) + number - 1], \
-            f"{rel}: marks the wrong page as current"
+        for links in (parsed.pagers[f"{label}：分页"], parsed.pagers[f"{label}：分页（表尾）"]):
+            assert [i for i, href in enumerate(links) if href == ""] == [number - 1], f"{rel}: wrong page current"
         rows += shown
     # the same rows, in the same order; links are relative to their page, so compare what they point at
     point = [(whole / first).parent / r["link"] for r in unpaged]
@@ -311,3 +310,19 @@ def test_a_big_year_reads_on_a_phone(page: Page, big_year: Path, rel: str, artif
         assert box["width"] >= 44 and box["height"] >= 30  # a link a thumb can hit
         if rel == "2019/index.html":
             page.screenshot(path=str(artifacts_dir / "phone-390-big-year.png"), full_page=False)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("rel", ["2019/index.html", "2019/ranking-2.html"])
+def test_a_big_year_has_no_serious_accessibility_violations(page: Page, big_year: Path, rel: str):
+    from axe_playwright_python.sync_playwright import Axe
+
+    with serve_folder(big_year, name="perfsite-paging-axe") as url:
+        open_page(page, url + rel)
+        wait_for_charts(page)
+        violations = Axe().run(page).response["violations"]
+    bad = [f"{v['id']} ({v['impact']}): {v['help']} {[n['target'] for n in v['nodes']][:3]}"
+           for v in violations if v.get("impact") in ("serious", "critical")]
+    assert bad == [], "\n".join(bad)
+    # each pager is a landmark of its own name (axe: landmark-unique)
+    assert not [v["id"] for v in violations if v["id"] == "landmark-unique"]
