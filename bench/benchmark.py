@@ -287,8 +287,8 @@ KINDS = [  # (kind, how a site file is recognised), first match wins
     ("record YAML", re.compile(r"data/(?!by-year/)[^/]+/[^/]+\.yaml$")),
     ("form CSV", re.compile(r"data/(?!by-year/)[^/]+/[^/]+\.csv$")),
     ("bulk data", re.compile(r"data/")),
+    ("search index", re.compile(r"pagefind(?:-\d+)?/")),  # one bundle per ~1,000 forms: pagefind-2/, …
     ("pages listing many forms", re.compile(r".*\.html$")),
-    ("search index", re.compile(r"pagefind/")),
     ("assets", re.compile(r"assets/")),
     ("other", re.compile(r"")),
 ]
