@@ -137,8 +137,9 @@ def main() -> int:
         shutil.rmtree(project / ".perfsite-cache" / "serve", ignore_errors=True)  # a first start
         records = sorted((project / "content/departments").glob("*/[0-9]*.yaml"))
         record = records[len(records) // 2]
-        page = f"departments/{record.parent.name}/{record.stem}/index.html"
-        year_page = f"{record.stem}/index.html"
+        year, _, project_id = record.stem.partition("-")  # a project form: <year>-<project>.yaml
+        page = f"departments/{record.parent.name}/{year}/" + (f"{project_id}/" if project_id else "") + "index.html"
+        year_page = f"{year}/index.html"
         search = "search: false" not in (project / "content" / "site.yaml").read_text(encoding="utf-8")
         search_times = {}
         for which in ("first start (no serve cache)", "second start (cache)"):
@@ -159,7 +160,7 @@ def main() -> int:
     finally:
         stop(server, sampler)
         shutil.rmtree(workdir, ignore_errors=True)
-    print(f"forms                          {len(records)} (search {'off' if args.no_search else 'on'})")
+    print(f"forms                          {len(records)} (search {'on' if search else 'off'})")
     for which, (times, memory, rebuilt) in starts.items():
         print(f"{which:<31}listening {times['listening']:.2f} s, form page {times['form_page']:.2f} s, "
               f"overview {times['overview']:.2f} s, peak memory {memory:.0f} MiB")

@@ -392,7 +392,7 @@ def test_full_disk_under_the_cache_is_one_line_and_leaves_no_temporary_file(rebu
         assert tree_bytes(rebuilt / "site") == before
 
 
-@pytest.mark.parametrize("name", ["state.pickle", "units/alpha.data", "units/alpha.meta"])
+@pytest.mark.parametrize("name", ["state.pickle", "units/alpha.data", "units/alpha.sections", "units/alpha.meta"])
 def test_folder_where_a_cache_file_belongs_is_one_line(rebuilt, capsys, name):
     (root,) = (rebuilt / buildcache.CACHE_DIR).glob("build-*")
     (root / name).unlink()
@@ -404,7 +404,7 @@ def test_folder_where_a_cache_file_belongs_is_one_line(rebuilt, capsys, name):
     assert str(root / name) in line and "a folder is in the way" in line, line
 
 
-@pytest.mark.parametrize("name", ["alpha.data", "alpha.meta"])
+@pytest.mark.parametrize("name", ["alpha.data", "alpha.sections", "alpha.meta"])
 @pytest.mark.parametrize("damage", [b"", b"\x80\x05garbage", b"not a pickle at all"])
 def test_damaged_department_record_is_a_cache_miss(rebuilt, tmp_path, name, damage):
     (root,) = (rebuilt / buildcache.CACHE_DIR).glob("build-*")

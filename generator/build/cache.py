@@ -109,6 +109,9 @@ def load(path: Path, profile=None):
 # -- the records ---------------------------------------------------------------------------
 
 
+UNIT_FILES = (".meta", ".data", ".sections")  # a department's record: the meta is written last
+
+
 @dataclass
 class UnitMeta:
     """A department as last built: what it was made from and what it made."""
@@ -217,22 +220,36 @@ class BuildCache:
         return None
 
     def load_data(self, slug: str) -> UnitData:
+        """The department's slices of the bulk files and its sections of the every-form pages."""
+        return UnitData(self.load_slices(slug), self.load_fragments(slug))
+
+    def load_slices(self, slug: str) -> list[tuple[int, bytes, bytes, bytes]]:
+        """Its slices of the bulk files: most of a record's bytes, read only while those are written."""
         path = self.units / f"{slug}.data"
-        data = load(path)
-        if not (isinstance(data, UnitData) and isinstance(data.forms, list)
+        slices = load(path)
+        if not (isinstance(slices, list)
                 and all(type(f) is tuple and len(f) == 4 and type(f[0]) is int and all(type(b) is bytes for b in f[1:])
-                        for f in data.forms)
-                and isinstance(data.fragments, dict) and all(type(f) is bytes for f in data.fragments.values())):
+                        for f in slices)):
             raise CacheMiss(slug, path)
-        return data
+        return slices
+
+    def load_fragments(self, slug: str) -> dict[tuple, bytes]:
+        """Its sections of the every-form pages: a few hundred bytes a form, apart from the slices
+        so the dev server's start reads 40,000 forms' sections without their bulk slices."""
+        path = self.units / f"{slug}.sections"
+        fragments = load(path)
+        if not (isinstance(fragments, dict) and all(type(f) is bytes for f in fragments.values())):
+            raise CacheMiss(slug, path)
+        return fragments
 
     def forget(self, slug: str) -> None:
         """Drop one department's record: it is rebuilt next time."""
-        for suffix in (".meta", ".data"):
+        for suffix in UNIT_FILES:
             (self.units / f"{slug}{suffix}").unlink(missing_ok=True)
 
     def save_unit(self, meta: UnitMeta, data: UnitData, profile) -> None:
-        dump(data, self.units / f"{meta.slug}.data")
+        dump(data.forms, self.units / f"{meta.slug}.data")
+        dump(data.fragments, self.units / f"{meta.slug}.sections")
         dump(meta, self.units / f"{meta.slug}.meta", profile)  # last: a meta is only valid with its data
 
     def load_bundle(self, bundle: str) -> tuple[str, dict[str, bytes]] | None:
@@ -257,5 +274,5 @@ class BuildCache:
         if not self.units.is_dir():
             return
         for path in self.units.iterdir():
-            if path.suffix in (".meta", ".data") and path.stem not in slugs:
+            if path.suffix in UNIT_FILES and path.stem not in slugs:
                 path.unlink(missing_ok=True)

@@ -24,7 +24,8 @@ from ..read.records import FORM_FILE
 from ..site.theme import Theme, template_closure
 from .output import digest
 
-FORMAT = "perfsite-build-cache-5"  # 2: stage packages; 3: layout and project id; 4: bulk pieces per form; 5: years
+FORMAT = "perfsite-build-cache-6"  # 2: stage packages; 3: layout and project id; 4: bulk pieces per form; 5: years;
+# 6: a department's sections apart from its bulk slices
 
 
 def input_stamp(project_dir: Path, out_dir: Path) -> str:

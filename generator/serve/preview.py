@@ -60,7 +60,7 @@ class Unit:
 
     def fragments(self, cache: BuildCache) -> dict[tuple, bytes]:
         if self._fragments is None:
-            self._fragments = (self.source or cache).load_data(self.meta.slug).fragments
+            self._fragments = (self.source or cache).load_fragments(self.meta.slug)
         return self._fragments
 
 
@@ -179,7 +179,7 @@ class PreviewSite:
         if meta is None or meta.key != key or meta.inputs != inputs:
             return None
         try:  # read now, not when a page needs them: a damaged record is checked again, not a broken page
-            return Unit(meta, self.cache.load_data(slug).fragments)
+            return Unit(meta, self.cache.load_fragments(slug))
         except CacheMiss:
             return None
 
@@ -193,10 +193,10 @@ class PreviewSite:
         if meta is None or meta.key != build_key or meta.inputs != inputs:
             return None
         try:
-            data = self.built.load_data(slug)
+            fragments = self.built.load_fragments(slug)
         except CacheMiss:
             return None
-        return Unit(replace(meta, key=key), data.fragments, self.built)
+        return Unit(replace(meta, key=key), fragments, self.built)
 
     def _check(self, ctx: _Context, dirty: list[tuple[str, int]], progress, stop: threading.Event | None = None
                ) -> list[tuple[str, Unit, tuple]]:
@@ -419,7 +419,7 @@ class Snapshot:
         for unit in self.units:
             if year is not None and all(f.report.year != year for f in unit.meta.forms):
                 continue
-            for form in (unit.source or self.cache).load_data(unit.meta.slug).forms:
+            for form in (unit.source or self.cache).load_slices(unit.meta.slug):
                 bulk.add_form(*form)
         bulk.close()
         return {rel: b"".join(sink.parts) for rel, sink in sinks.items() if rel != "data/datapackage.json"}
