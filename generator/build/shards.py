@@ -355,10 +355,11 @@ def write_every_form_pages(ctx: _Context, tree: StandbyOutput, site: CheckedSite
     live = tree.live.manifest if tree.live is not None else {}
     pages = build_site_model(site, theme.strings, theme.glossary)
     names = [page.dest_path for page in pages]
-    kept = {rel: d for year in kept_years for rel in year_files(year, names)
+    files = {year: year_files(year, names) for year in kept_years}
+    kept = {rel: d for year in kept_years for rel in files[year]
             if (d := live.get(rel)) is not None and tree.has(rel, d)}
-    kept_years = {year for year in kept_years if all(rel in kept for rel in year_files(year, names))}
-    kept = {rel: kept[rel] for year in sorted(kept_years) for rel in year_files(year, names)}  # whole years only
+    kept_years = {year for year in kept_years if all(rel in kept for rel in files[year])}
+    kept = {rel: kept[rel] for year in sorted(kept_years) for rel in files[year]}  # whole years only
     for rel, file_digest in kept.items():
         tree.reuse(rel, file_digest)
     known = write_bulk(tree, cache, slugs, ctx.config.title, ctx.config.all_years_downloads, kept_years)

@@ -197,18 +197,16 @@ def build_site_model(site: CheckedSite, t: dict, glossary: tuple[dict, ...] = ()
     size = site.config.rows_per_page
     lists = {year: YearLists(by_year.get(year, []), projects_by_year.get(year, [])) for year in years}
     for year in years:
-        forms_of_year, projects_of_year = by_year.get(year, []), projects_by_year.get(year, [])
         pages.append(Page(year_url(year), "year.html", f"{year} {t['year_page_title']}",
-                          partial(year_context, year, forms_of_year, profile, grades, t, projects_of_year, size,
-                                  lists=lists[year]), every))
+                          partial(year_context, year, lists[year], profile, grades, t, size), every))
         # the ranking and the project forms beyond a page each: their further pages
-        for part, count, heading in (("ranking", len(forms_of_year), t["chart_ranking"]),
-                                     ("projects", len(projects_of_year), t["year_projects_title"])):
+        for part, count, heading in (("ranking", len(lists[year].forms), t["chart_ranking"]),
+                                     ("projects", len(lists[year].project_forms), t["year_projects_title"])):
             for number in range(2, page_count(count, size) + 1):
                 pages.append(Page(year_part_url(year, part, number), "year.html",
                                   paged_title(f"{year} {heading}", number, t),
-                                  partial(year_context, year, forms_of_year, profile, grades, t, projects_of_year,
-                                          size, part, number, lists[year]), every))
+                                  partial(year_context, year, lists[year], profile, grades, t, size, part, number),
+                                  every))
     for number in range(1, page_count(len(departments), size) + 1):
         pages.append(Page(departments_page_url(number), "departments.html", paged_title(t["departments"], number, t),
                           partial(departments_context, departments, by_department, size, number), every))
@@ -397,16 +395,14 @@ class YearLists:
         return self._summary
 
 
-def year_context(year: int, forms: list[ScoredReport], profile, grades: list[str], t: dict,
-                 projects: list[ScoredReport] = (), size: int = ROWS_PER_PAGE, part: str = "year",
-                 number: int = 1, lists: YearLists | None = None) -> dict:
+def year_context(year: int, lists: YearLists, profile, grades: list[str], t: dict, size: int = ROWS_PER_PAGE,
+                 part: str = "year", number: int = 1) -> dict:
     """A year: its department-wide forms ranked, and its project forms listed by department.
 
     ``part``: ``year``, the year page (facts, charts, the first page of each list); or a further
     page of the ``ranking`` or of the ``projects``, page ``number``.
     """
-    lists = lists or YearLists(forms, projects)
-    ranked, projects = lists.ranked, lists.projects
+    forms, ranked, projects = lists.forms, lists.ranked, lists.projects
     ranking = pager(len(ranked), size, number if part == "ranking" else 1, partial(year_part_url, year, "ranking"))
     listed = pager(len(projects), size, number if part == "projects" else 1, partial(year_part_url, year, "projects"))
     shown = {"year": ranked, "ranking": page_rows(ranked, ranking), "projects": page_rows(projects, listed)}[part]
