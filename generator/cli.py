@@ -44,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     build_loudness.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     build_loudness.add_argument("-v", "--verbose", action="store_true", help="also print every finding")
     build.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
+    build.add_argument("--watch", action="store_true",
+                       help="stay running and rebuild after each change to content/, overrides/ or the themes "
+                            "(edits cost what they change: the build is kept in memory); Ctrl-C stops")
     build.add_argument("--cluster", metavar="ADDRESS",
                        help="build the departments on a Dask cluster: its scheduler's address (tcp://host:8786), "
                             "or 'local' for worker processes on this machine (needs the 'cluster' extra)")
@@ -187,12 +190,59 @@ def _findings_text(form, colour: bool) -> str:
 def run_build(args) -> int:
     from .build.run import build
 
+    if args.watch:
+        return watch_build(args)
     result = build(args.project, args.out, progress=None if args.quiet else terminal_progress(), force=args.force,
                    cluster=args.cluster)
+    return report_build(result, args)
+
+
+def watch_build(args) -> int:
+    """``perfsite build --watch``: build, then rebuild after each change, until Ctrl-C or SIGTERM."""
+    import signal
+    import threading
+
+    from .build.resident import watch_build as watch
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    project = args.project.resolve()
+
+    def built(result, changed) -> None:
+        if changed:
+            names = sorted(p.relative_to(project).as_posix() if p.is_relative_to(project) else p.as_posix()
+                           for p in changed)
+            shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+            print(f"changed: {shown}", flush=True)
+        report_build(result, args)
+        if not args.quiet:
+            print("watching for changes (Ctrl-C stops)", flush=True)
+
+    def failed(exc) -> None:
+        if isinstance(exc, ContentError):
+            for problem in exc.problems:
+                print(problem, file=sys.stderr)
+            count = len(exc.problems)
+            print(f"perfsite: {count} problem{'s' if count != 1 else ''} in the content; the site was not "
+                  "changed; watching for changes (Ctrl-C stops)", file=sys.stderr, flush=True)
+        else:
+            print(f"perfsite: {exc}; the site was not changed; watching for changes (Ctrl-C stops)",
+                  file=sys.stderr, flush=True)
+
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: a build under way leaves the last good site
+        watch(args.project, args.out, stop, built, failed, progress=None if args.quiet else terminal_progress(),
+              force=args.force, cluster=args.cluster)
+    if not args.quiet:
+        print("stopped", flush=True)
+    return 0
+
+
+def report_build(result, args) -> int:
+    """What a build did, in a line or two; the exit code (``--strict``: 1 on audit errors or warnings)."""
     if result.site is None:
         if not args.quiet:
             print(f"{result.out_dir} is up to date: nothing changed since the last build "
-                  f"(checked in {result.seconds:.2f} s; --force rebuilds)")
+                  f"(checked in {result.seconds:.2f} s; --force rebuilds)", flush=True)
         return 0
     counts = result.site.findings_by_severity()
     if args.verbose:
@@ -215,6 +265,7 @@ def run_build(args) -> int:
               f"{counts['error']} errors, {counts['warning']} warnings, {counts['info']} info")
         if not result.site.config.base_url:
             print("note: sitemap.xml not written (it needs absolute URLs): set base_url in content/site.yaml")
+        sys.stdout.flush()
     if args.strict and (counts["error"] or counts["warning"]):
         print("perfsite: --strict: the audit found errors or warnings (see perfsite check)", file=sys.stderr)
         return 1

@@ -197,10 +197,14 @@ class BuildCache:
                 return cache
         return None
 
+    @property
+    def state_path(self) -> Path:
+        return self.root / "state.pickle"
+
     def load_state(self) -> BuildState | None:
         """The last build's state, if well-formed; whether it describes the folders on disk is
         checked against them before anything in it is used (:func:`~generator.build.output.describes`)."""
-        state = load(self.root / "state.pickle")
+        state = load(self.state_path)
         if not (isinstance(state, BuildState) and isinstance(state.inputs, str) and isinstance(state.live, Tree)
                 and (state.standby is None or isinstance(state.standby, Tree))
                 and isinstance(getattr(state, "years", None), dict)):
@@ -209,9 +213,9 @@ class BuildCache:
 
     def save_state(self, state: BuildState | None) -> None:
         if state is None:
-            (self.root / "state.pickle").unlink(missing_ok=True)
+            self.state_path.unlink(missing_ok=True)
         else:
-            dump(state, self.root / "state.pickle")
+            dump(state, self.state_path)
 
     def load_meta(self, slug: str, profile) -> UnitMeta | None:
         meta = load(self.units / f"{slug}.meta", profile)

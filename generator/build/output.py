@@ -198,10 +198,11 @@ class StandbyOutput:
 
     ``base``/``live``: what is known to be in the standby and in the live folder
     (:class:`~generator.build.cache.Tree`), or None when unknown. ``live`` must already be
-    proven to describe the output folder (:func:`describes`); ``base`` is checked here.
+    proven to describe the output folder (:func:`describes`); ``base`` is checked here, but
+    when ``trusted`` (this process swapped it out, and no other build ran since).
     """
 
-    def __init__(self, out_dir: Path, project_dir: Path, live, base):
+    def __init__(self, out_dir: Path, project_dir: Path, live, base, trusted: bool = False):
         self.out_dir = out_dir.resolve()
         check_output_dir(self.out_dir, project_dir)
         self.out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -211,7 +212,8 @@ class StandbyOutput:
         if live is not None and live.manifest.keys() != live.stats.keys():
             live = None
         self.live = live
-        if base is not None and not (make_ours(self.path) and describes(base, _walked(self.path, repair=True))):
+        if base is not None and not (trusted and (self.path / MARKER).is_file()) and not (
+                make_ours(self.path) and describes(base, _walked(self.path, repair=True))):
             base = None
         if base is None:
             remove_tree(self.path)

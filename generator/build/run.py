@@ -23,8 +23,8 @@ from ..read.config import load_config
 from ..score.check import CheckedSite
 from .cache import BuildCache, BuildState, CacheMiss
 from .cluster import connect
-from .output import check_output_dir, describes, output_stats
-from .shards import build_sharded
+from .output import check_output_dir, describes, output_stats, standby_path
+from .shards import Kept, build_sharded
 from .sitefolder import os_error_message, output_lock
 from .stamps import input_stamp
 
@@ -41,9 +41,10 @@ class BuildResult:
 
 
 def build(project_dir: Path, out_dir: Path | None = None, progress=None, jobs: int | None = None,
-          force: bool = False, cluster: str | None = None) -> BuildResult:
+          force: bool = False, cluster: str | None = None, kept: Kept | None = None) -> BuildResult:
     """``cluster``: a Dask scheduler's address, or ``local``, to build the departments there
-    (:mod:`generator.build.cluster`)."""
+    (:mod:`generator.build.cluster`); ``kept``: what the last build of this process kept in
+    memory, to start from (``perfsite build --watch``: :mod:`generator.build.resident`)."""
     started = time.perf_counter()
     project_dir = project_dir.resolve()
     out_dir = (out_dir or project_dir / "site").resolve()
@@ -51,31 +52,39 @@ def build(project_dir: Path, out_dir: Path | None = None, progress=None, jobs: i
         check_output_dir(out_dir, project_dir)  # fail before any work, not after
         cache = BuildCache(project_dir, out_dir)
         with output_lock(out_dir):
-            return _build_retrying(project_dir, out_dir, cache, progress, jobs, force, started, cluster)
+            return _build_retrying(project_dir, out_dir, cache, progress, jobs, force, started, cluster, kept)
     except OSError as exc:
         raise ConfigError(os_error_message(exc)) from exc
 
 
 def _build_retrying(project_dir: Path, out_dir: Path, cache: BuildCache, progress, jobs, force,
-                    started, cluster=None) -> BuildResult:
+                    started, cluster=None, kept: Kept | None = None) -> BuildResult:
     """A department record found damaged while the site is assembled is forgotten and the build
     redone (that department rebuilt); one damaged again right after being written is an error."""
     damaged: set[str] = set()
     while True:
         try:
-            return _build(project_dir, out_dir, cache, progress, jobs, force, started, cluster)
+            return _build(project_dir, out_dir, cache, progress, jobs, force, started, cluster, kept)
         except CacheMiss as miss:
             if miss.slug in damaged:
                 raise ConfigError(f"{miss.path}: unreadable right after being written") from miss
             damaged.add(miss.slug)
             cache.forget(miss.slug)
+        except BaseException:
+            if kept is not None:  # the standby is gone or half made: the next build walks both folders
+                kept.state = None
+            raise
 
 
 def _build(project_dir: Path, out_dir: Path, cache: BuildCache, progress, jobs, force, started,
-           cluster=None) -> BuildResult:
-    state = None if force else cache.load_state()
-    if state is not None and not describes(state.live, _walk(out_dir)):
-        state = None  # the site was changed by hand (or by a build killed after its swap): trust none of it
+           cluster=None, kept: Kept | None = None) -> BuildResult:
+    trusted = kept is not None and kept.state is not None and not force and kept.identity == _identity(cache, out_dir)
+    if trusted:  # this process left the site so, and no other build ran since: no walk needed
+        state = kept.state
+    else:
+        state = None if force else cache.load_state()
+        if state is not None and not describes(state.live, _walk(out_dir)):
+            state = None  # the site was changed by hand (or by a build killed after its swap): trust none of it
     inputs = input_stamp(project_dir, out_dir)  # taken before reading: an edit during the build rebuilds
     if state is not None and state.inputs == inputs:
         return BuildResult(None, out_dir, 0, 0, 0, time.perf_counter() - started)
@@ -85,10 +94,27 @@ def _build(project_dir: Path, out_dir: Path, cache: BuildCache, progress, jobs, 
         engine = stack.enter_context(connect(cluster, jobs)) if cluster else None
         built = build_sharded(config, out_dir, jobs, progress, cache,
                               state.live if state else None, state.standby if state else None, engine,
-                              state.years if state else None)
-    cache.save_state(BuildState(inputs, built.tree, built.standby, built.years))
+                              state.years if state else None, kept, trusted)
+    new_state = BuildState(inputs, built.tree, built.standby, built.years)
+    cache.save_state(new_state)
+    if kept is not None:
+        kept.state, kept.identity = new_state, _identity(cache, out_dir)
     return BuildResult(built.site, out_dir, built.pages, built.files, built.bytes,
                        time.perf_counter() - started, built.rebuilt)
+
+
+def _identity(cache: BuildCache, out_dir: Path) -> tuple:
+    """The state file and the two folders of the site, by inode and mtime: another build (which
+    writes a new state file) or a folder put in place of ours shows here."""
+    found = []
+    for path in (cache.state_path, out_dir, standby_path(out_dir)):
+        try:
+            st = os.stat(path, follow_symlinks=False)
+        except OSError:
+            found.append(None)  # none yet (the standby of a first build), or gone
+        else:
+            found.append((st.st_dev, st.st_ino, st.st_mtime_ns))
+    return tuple(found)
 
 
 def _walk(out_dir: Path):

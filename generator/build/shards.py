@@ -19,7 +19,7 @@ import gc
 import multiprocessing
 import threading
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import ContentError, Problem
@@ -47,13 +47,14 @@ from ..site.sitemodel import (
     year_url,
 )
 from ..site.theme import Theme, load_theme
-from .cache import BuildCache, Tree, UnitData, UnitMeta
+from .cache import BuildCache, BuildState, Tree, UnitData, UnitMeta
 from .output import NewFile, StandbyOutput, digest, write_new
 from .search_lanes import SearchIndexer
 from .stamps import (
     environment_key,
     folder_signature,
     fragment_templates,
+    shared_inputs_stamp,
     shared_stamp,
     template_closures,
     year_stamps,
@@ -224,12 +225,15 @@ class Built:
 
 def build_sharded(config: SiteConfig, out_dir: Path, jobs: int, progress=None, cache: BuildCache | None = None,
                   live: Tree | None = None, standby: Tree | None = None, cluster=None,
-                  last_years: dict[int, str] | None = None) -> Built:
+                  last_years: dict[int, str] | None = None, kept: Kept | None = None, trusted: bool = False) -> Built:
     """Build into ``out_dir``. ``live``/``standby``: what is known to be on disk from the last
     build (None: nothing, rebuild every department); ``cluster``: build the departments there
-    (:mod:`generator.build.cluster`) instead of in this machine's processes."""
+    (:mod:`generator.build.cluster`) instead of in this machine's processes; ``kept``: what the
+    last build in this process kept in memory (``perfsite build --watch``), updated here;
+    ``trusted``: ``standby`` is what this process left there (no need to walk it)."""
     try:
-        return _build(config, out_dir, jobs, progress, cache, live, standby, cluster, last_years or {})
+        return _build(config, out_dir, jobs, progress, cache, live, standby, cluster, last_years or {}, kept,
+                      trusted)
     finally:
         gc.unfreeze()  # see frozen_heap
 
@@ -253,13 +257,11 @@ class Prepared:
 
 
 def prepare(config: SiteConfig) -> Prepared:
-    departments, problems = list_departments(config)
-    if problems:
-        raise ContentError(problems)
+    departments = listed_departments(config)
     theme = load_theme(config)
     assets, static = asset_files(theme)
     configure_env(theme, static)
-    years = nav_years(record_names(config, (slug for slug, _ in departments)))
+    years = record_years(config, departments)
     closures = template_closures(theme, {*DEPARTMENT_TEMPLATES, *EVERY_FORM_TEMPLATES})
     fragment_pages = fragment_templates(theme, closures, PRERENDERED)
     shared = shared_stamp(config, theme, static, years)
@@ -269,14 +271,51 @@ def prepare(config: SiteConfig) -> Prepared:
     return Prepared(departments, theme, assets, static, years, fragment_pages, key, sections_key, fragments_key)
 
 
-def _build(config, out_dir, jobs, progress, cache, live, standby, cluster, last_years: dict[int, str]) -> Built:
+@dataclass
+class Kept:
+    """What a build keeps in memory for the next build in the same process (``perfsite build
+    --watch``): the theme worked out, and every department's record, so that an edit reads
+    and renders only what changed. Nothing here is read from disk, so nothing here can be
+    planted; whether it still holds is checked as a one-shot build checks its cache."""
+
+    shared: str = ""                 # stamp of every input but the department folders, for ``prepared``
+    prepared: Prepared | None = None
+    metas: dict[str, UnitMeta] = field(default_factory=dict)
+    state: BuildState | None = None  # what the last build left on disk, when it is still so
+    identity: tuple = ()             # ... as long as the state file and both folders are the ones it left
+
+    def prepare(self, config: SiteConfig) -> Prepared:
+        """The theme and keys worked out last time when nothing they depend on changed: the
+        theme, overrides, site.yaml and the years of the site."""
+        stamp = shared_inputs_stamp(config.project_dir)
+        if self.prepared is not None and stamp == self.shared:
+            departments = listed_departments(config)
+            if record_years(config, departments) == self.prepared.years:
+                return replace(self.prepared, departments=departments)
+        self.prepared, self.shared = prepare(config), stamp
+        return self.prepared
+
+
+def listed_departments(config: SiteConfig) -> list[tuple[str, int]]:
+    departments, problems = list_departments(config)
+    if problems:
+        raise ContentError(problems)
+    return departments
+
+
+def record_years(config: SiteConfig, departments: list[tuple[str, int]]) -> list[int]:
+    return nav_years(record_names(config, (slug for slug, _ in departments)))
+
+
+def _build(config, out_dir, jobs, progress, cache, live, standby, cluster, last_years: dict[int, str],
+           kept: Kept | None = None, trusted: bool = False) -> Built:
     cache = cache or BuildCache(config.project_dir, out_dir.resolve())
-    prepared = prepare(config)
+    prepared = kept.prepare(config) if kept is not None else prepare(config)
     departments, theme, static, key = prepared.departments, prepared.theme, prepared.static, prepared.key
     with frozen_heap():
-        metas = {slug: reusable(cache, slug, key, config, live) for slug, _ in departments}
+        metas = {slug: reusable(cache, slug, key, config, live, kept) for slug, _ in departments}
     rebuilt = {slug for slug, meta in metas.items() if meta is None}
-    with StandbyOutput(out_dir, config.project_dir, live, standby) as tree, \
+    with StandbyOutput(out_dir, config.project_dir, live, standby, trusted) as tree, \
             contextlib.ExitStack() as stack:
         ctx = context_for(config, prepared, tree.path, key, cache)
         search = None
@@ -299,6 +338,8 @@ def _build(config, out_dir, jobs, progress, cache, live, standby, cluster, last_
             search.finish()
         tree.delete_the_rest()
         swapped = tree.swap()
+    if kept is not None:
+        kept.metas = {meta.slug: meta for meta in ordered}
     size = sum(s[1] for s in tree.stats.values())
     return Built(site, len(pages), len(tree.stats), size, Tree(tree.manifest, tree.stats),
                  live if swapped else None, len(rebuilt), years)
@@ -390,11 +431,13 @@ def frozen_heap():
             gc.enable()
 
 
-def reusable(cache: BuildCache, slug: str, key: str, config: SiteConfig, live: Tree | None) -> UnitMeta | None:
-    """The department's record if nothing it depends on changed and the site still has its files."""
+def reusable(cache: BuildCache, slug: str, key: str, config: SiteConfig, live: Tree | None,
+             kept: Kept | None = None) -> UnitMeta | None:
+    """The department's record (from memory when ``kept`` has it) if nothing it depends on
+    changed and the site still has its files."""
     if live is None:
         return None
-    meta = cache.load_meta(slug, config.profile)
+    meta = kept.metas.get(slug) if kept is not None and slug in kept.metas else cache.load_meta(slug, config.profile)
     if meta is None or meta.key != key or meta.inputs != folder_signature(config.departments_dir / slug):
         return None
     if any(live.manifest.get(rel) != d for rel, d in meta.outputs.items()):

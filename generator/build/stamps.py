@@ -38,6 +38,24 @@ def input_stamp(project_dir: Path, out_dir: Path) -> str:
     return h.hexdigest()
 
 
+def shared_inputs_stamp(project_dir: Path) -> str:
+    """Every input but the department folders (site.yaml and the rest of ``content/``, the
+    overrides, the themes, the generator): what a resident build's theme and keys were worked
+    out from (:class:`~generator.build.shards.Kept`)."""
+    h = hashlib.sha256("\n".join(library_versions()).encode())
+    content = project_dir / "content"
+    for rel, entry in walk_files(content, skip=("departments",)):
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        h.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}\n".encode())
+    for root in (project_dir / "overrides", themes_root(), Path(__file__).parents[1]):
+        h.update(f"\n[{root}]\n".encode())
+        stamp_folder(root, h)
+    return h.hexdigest()
+
+
 def folder_signature(folder: Path) -> tuple:
     """Name, size, mtime, ctime and inode of every entry: a copy that keeps mtimes still
     changes ctime and inode, so an edit cannot hide from it."""

@@ -93,10 +93,11 @@ def is_ignored(name: str) -> bool:
     return name.startswith(".") or name in IGNORED_NAMES
 
 
-def walk_files(root: Path, on_error=None):
+def walk_files(root: Path, on_error=None, skip=()):
     """Every entry below ``root`` that is not a folder (files, and links, which are never
-    followed), as ``(rel, DirEntry)`` in path order; ignored names are skipped. A folder that
-    cannot be listed is passed to ``on_error(rel, exc)`` (default: skipped)."""
+    followed), as ``(rel, DirEntry)`` in path order; ignored names, and the folders whose
+    paths are in ``skip``, are skipped. A folder that cannot be listed is passed to
+    ``on_error(rel, exc)`` (default: skipped)."""
     todo = [""]
     while todo:
         rel = todo.pop()
@@ -113,7 +114,8 @@ def walk_files(root: Path, on_error=None):
                 continue
             path = f"{rel}/{entry.name}" if rel else entry.name
             if entry.is_dir(follow_symlinks=False):
-                folders.append(path)
+                if path not in skip:
+                    folders.append(path)
             else:
                 yield path, entry
         todo.extend(reversed(folders))

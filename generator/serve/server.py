@@ -24,13 +24,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import ContentError, PerfsiteError
-from ..read.config import themes_root
 from .http_app import is_loopback, make_app, notify_reload
 from .preview import EarlySite, PreviewSite, Snapshot, Stopped, search_files
-from .watch import Watcher, watcher
+from .watch import Watcher, next_changes, watched_roots, watcher
 
 SEARCH_DELAY_SECONDS = 3.0
-QUIET_SECONDS = 0.05
 PORTS = range(0, 65536)  # 0 asks the system for a free port
 
 
@@ -86,7 +84,7 @@ class DevServer:
         return getattr(config, "language", "zh-CN")
 
     def watched_roots(self) -> list[Path]:
-        return [self.project_dir / "content", self.project_dir / "overrides", themes_root()]
+        return watched_roots(self.project_dir)
 
     def _next_version(self) -> str:
         self._builds += 1
@@ -189,20 +187,10 @@ class DevServer:
     def watch(self, stop: threading.Event, watching: Watcher) -> None:
         """Wait for changes; coalesce a burst of them into one rebuild."""
         while not stop.is_set():
-            if not watching.wait(stop):
-                continue
-            changed = watching.changes()
-            if not changed:
-                continue
-            while not stop.is_set():  # wait for the burst to settle
-                if not watching.wait(stop, QUIET_SECONDS):
-                    break
-                more = watching.changes()
-                if not more:
-                    break
-                changed |= more
-            self.rebuild(changed)
-            self.on_change()
+            changed = next_changes(watching, stop)
+            if changed:
+                self.rebuild(changed)
+                self.on_change()
 
 
 class _Either:

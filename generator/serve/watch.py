@@ -21,9 +21,11 @@ import sys
 import threading
 from pathlib import Path
 
+from ..read.config import themes_root
 from ..read.inputs import is_ignored, walk_files
 
 POLL_SECONDS = 0.1
+QUIET_SECONDS = 0.05  # a burst of saves (an editor's, a checkout's) settles into one change
 Stats = dict[str, tuple[int, int]]  # path -> (mtime_ns, size)
 
 
@@ -246,3 +248,28 @@ def watcher(roots: list[Path]) -> Watcher:
         return InotifyWatcher(roots)
     except NoInotify:
         return PollingWatcher(roots)
+
+
+def next_changes(watching: Watcher, stop: threading.Event) -> set[Path]:
+    """Wait for a change and for the burst it starts to settle; the paths changed (empty once
+    ``stop`` is set)."""
+    while not stop.is_set():
+        if not watching.wait(stop):
+            continue
+        changed = watching.changes()
+        if not changed:
+            continue
+        while not stop.is_set():
+            if not watching.wait(stop, QUIET_SECONDS):
+                break
+            more = watching.changes()
+            if not more:
+                break
+            changed |= more
+        return changed
+    return set()
+
+
+def watched_roots(project_dir: Path) -> list[Path]:
+    """What a site is made from, but the generator itself: the content, overrides, themes."""
+    return [project_dir / "content", project_dir / "overrides", themes_root()]

@@ -1,0 +1,211 @@
+"""``perfsite build --watch``: a build kept in memory between edits makes, after every edit,
+the bytes a clean build makes, and trusts what it kept only while nobody else touched it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import tree_bytes
+
+from generator.build.output import standby_path
+from generator.build.run import build
+from generator.build.shards import Kept
+from generator.errors import ContentError
+
+DEPARTMENTS = "content/departments"
+
+
+def replace_in(path: Path, old: str, new: str) -> Path:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+def assert_same_as_clean(project: Path, tmp_path: Path, name: str) -> None:
+    clean = build(project, tmp_path / f"clean-{name}", force=True)
+    assert tree_bytes(project / "site") == tree_bytes(clean.out_dir), name
+
+
+@pytest.fixture
+def resident(sample_project):
+    """The sample built once, with what the build keeps in memory for the next one."""
+    kept = Kept()
+    first = build(sample_project, kept=kept)
+    assert first.rebuilt == len(list((sample_project / DEPARTMENTS).iterdir()))
+    assert kept.state is not None and kept.metas and kept.identity
+    return sample_project, kept
+
+
+def test_edits_in_memory_match_clean_builds(resident, tmp_path):
+    project, kept = resident
+    departments = project / DEPARTMENTS
+
+    def edit_number():
+        replace_in(departments / "wangcheng-kexie/2021.yaml", "reported: {total: 94.52}", "reported: {total: 87.95}")
+        return 1
+
+    def add_template_override():
+        override = project / "overrides/templates/form.html"
+        override.parent.mkdir(parents=True)
+        override.write_text('{% extends "!theme/form.html" %}{% block content %}<p>OVR</p>{{ super() }}'
+                            '{% endblock %}', encoding="utf-8")
+        return len(list(departments.iterdir()))  # every department's form pages use it
+
+    def edit_site_title():
+        replace_in(project / "content/site.yaml", "title: 部门整体支出绩效自评公开（示例站点）", "title: 示例站点乙")
+        return len(list(departments.iterdir()))
+
+    def delete_record():
+        (departments / "demo-shuili/2023.yaml").unlink()
+        return 1
+
+    def add_department():
+        shutil.copytree(departments / "demo-nongye", departments / "demo-nongye2")
+        replace_in(departments / "demo-nongye2/department.yaml", "示例市", "样例市")
+        return 1
+
+    def remove_department():
+        shutil.rmtree(departments / "demo-wenlv")
+        return 0
+
+    def add_year():  # a year the site did not have: the navigation of every page changes
+        (departments / "demo-jiaoyu/2024.yaml").write_text(
+            (departments / "demo-jiaoyu/2023.yaml").read_text(encoding="utf-8").replace("year: 2023", "year: 2024"),
+            encoding="utf-8")
+        return len(list(departments.iterdir()))
+
+    def edit_again():
+        replace_in(departments / "demo-jiaoyu/2022.yaml", "units: 14", "units: 15")
+        return 1
+
+    for step in (edit_number, add_template_override, edit_site_title, delete_record, add_department,
+                 remove_department, add_year, edit_again):
+        expected = step()
+        result = build(project, kept=kept)
+        assert result.rebuilt == expected, step.__name__
+        assert_same_as_clean(project, tmp_path, step.__name__)
+    assert build(project, kept=kept).site is None  # nothing changed since: nothing done
+
+
+def test_the_theme_is_worked_out_again_only_when_it_may_have_changed(resident):
+    project, kept = resident
+    prepared = kept.prepared
+    replace_in(project / DEPARTMENTS / "demo-jiaoyu/2022.yaml", "units: 14", "units: 15")
+    build(project, kept=kept)
+    assert kept.prepared.theme is prepared.theme  # a record edit: the same theme, templates compiled once
+    replace_in(project / "content/site.yaml", "publisher: perfsite 示例", "publisher: 示例乙")
+    build(project, kept=kept)
+    assert kept.prepared.theme is not prepared.theme
+
+
+def test_a_failed_build_keeps_the_site_and_the_next_one_matches_a_clean_build(resident, tmp_path):
+    project, kept = resident
+    before = tree_bytes(project / "site")
+    record = replace_in(project / DEPARTMENTS / "demo-jiaoyu/2022.yaml", "units: 14", "units: [")
+    with pytest.raises(ContentError):
+        build(project, kept=kept)
+    assert tree_bytes(project / "site") == before
+    assert kept.state is None  # the standby is in no known state: the next build walks the folders
+    replace_in(record, "units: [", "units: 16")
+    assert build(project, kept=kept).rebuilt == 1
+    assert_same_as_clean(project, tmp_path, "fixed")
+    assert kept.state is not None
+
+
+@pytest.mark.parametrize("meddle", ["one-shot build", "site removed", "standby removed", "state file removed"])
+def test_what_was_kept_is_not_trusted_once_someone_else_touched_the_site(resident, tmp_path, meddle):
+    """Another build, or a folder put in place of ours, shows in the identity kept with the
+    state: the next build then checks the folders as a one-shot build does, and still makes
+    the bytes of a clean build."""
+    project, kept = resident
+    record = project / DEPARTMENTS / "demo-jiaoyu/2022.yaml"
+    replace_in(record, "units: 14", "units: 13")
+    build(project, kept=kept)  # now both copies of the site exist, as this process left them
+    if meddle == "one-shot build":
+        replace_in(record, "units: 13", "units: 15")
+        assert build(project).rebuilt == 1  # as another process would
+    elif meddle == "site removed":
+        shutil.rmtree(project / "site")
+    elif meddle == "standby removed":
+        shutil.rmtree(standby_path((project / "site").resolve()))
+    else:
+        (project / ".perfsite-cache").joinpath(*kept_state_file(project, kept)).unlink()
+    replace_in(record, "units: 1", "units: 2")
+    result = build(project, kept=kept)
+    assert result.site is not None
+    assert_same_as_clean(project, tmp_path, meddle.replace(" ", "-"))
+
+
+def kept_state_file(project: Path, kept) -> tuple[str, ...]:
+    found = list((project / ".perfsite-cache").glob("build-*/state.pickle"))
+    assert len(found) == 1
+    return found[0].relative_to(project / ".perfsite-cache").parts
+
+
+def wait_for(predicate, what: str, timeout: float = 60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class Lines:
+    """What a process printed so far, read without blocking (a thread per stream)."""
+
+    def __init__(self, stream):
+        import threading
+
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            self.lines.append(line.rstrip("\n"))
+
+    def count(self, text: str) -> int:
+        return sum(text in line for line in self.lines)
+
+
+def test_build_watch_rebuilds_after_each_save_and_stops_on_sigterm(sample_project, tmp_path):
+    """The command as a user runs it: a real process, real files, the kernel's notifications."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen([sys.executable, "-m", "generator", "build", "--watch", "-p", str(sample_project)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
+                               env=env, stdin=subprocess.DEVNULL)
+    out, err = Lines(process.stdout), Lines(process.stderr)
+    try:
+        wait_for(lambda: out.count("watching for changes") == 1, "the first build")
+        page = sample_project / "site/departments/demo-jiaoyu/2022/index.html"
+        record = replace_in(sample_project / DEPARTMENTS / "demo-jiaoyu/2022.yaml", "units: 14", "units: 15")
+        wait_for(lambda: out.count("watching for changes") == 2, "the build after an edit")
+        assert any("changed: content/departments/demo-jiaoyu/2022.yaml" in line for line in out.lines)
+        assert any("1 of 14 departments rebuilt" in line for line in out.lines)
+        assert_same_as_clean(sample_project, tmp_path, "watched")
+        shown = page.read_bytes()
+
+        replace_in(record, "units: 15", "units: [")  # a mistake: the site stays as it was
+        wait_for(lambda: err.count("the site was not changed") == 1, "the failed build")
+        assert any("2022.yaml:" in line for line in err.lines)  # located
+        assert page.read_bytes() == shown
+
+        replace_in(record, "units: [", "units: 16")
+        wait_for(lambda: out.count("watching for changes") == 3, "the build after the fix")
+        assert_same_as_clean(sample_project, tmp_path, "fixed")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=30)
+    assert code == 0
+    wait_for(lambda: "stopped" in out.lines, "the last line")
+    assert not [line for line in err.lines if "Traceback" in line]
