@@ -15,7 +15,7 @@ import pytest
 from conftest import tree_bytes
 
 from generator.build.output import standby_path
-from generator.build.run import build
+from generator.build.run import build, settle
 from generator.build.shards import Kept
 from generator.errors import ContentError
 
@@ -40,7 +40,9 @@ def resident(sample_project):
     kept = Kept()
     first = build(sample_project, kept=kept)
     assert first.rebuilt == len(list((sample_project / DEPARTMENTS).iterdir()))
-    assert kept.state is not None and kept.metas and kept.identity
+    assert kept.state is not None and kept.metas and kept.pending  # the cache is written after the swap
+    settle(kept, sample_project / "site")
+    assert not kept.pending and kept.identity
     return sample_project, kept
 
 
@@ -95,6 +97,52 @@ def test_edits_in_memory_match_clean_builds(resident, tmp_path):
     assert build(project, kept=kept).site is None  # nothing changed since: nothing done
 
 
+def test_bulk_files_copy_the_unchanged_departments_from_the_live_file(resident, tmp_path, monkeypatch):
+    """After an edit only the edited department's slices are read; the rest of each bulk file
+    is copied from the live one. Removing the first department, adding one before it, and the
+    every-year files exercise the separators between pieces."""
+    from generator.build.cache import BuildCache
+
+    project, kept = resident
+    departments = project / DEPARTMENTS
+    read: list[str] = []
+    load_slices = BuildCache.load_slices
+
+    def counting(self, slug):
+        read.append(slug)
+        return load_slices(self, slug)
+
+    monkeypatch.setattr(BuildCache, "load_slices", counting)
+    replace_in(departments / "demo-jiaoyu/2022.yaml", "units: 14", "units: 15")
+    build(project, kept=kept)
+    assert read == ["demo-jiaoyu"]
+    assert_same_as_clean(project, tmp_path, "edit")
+    assert all(layout.digest == kept.state.live.manifest[rel] for rel, layout in kept.bulk.items())
+
+    first = sorted(p.name for p in departments.iterdir())[0]
+    shutil.rmtree(departments / first)
+    read.clear()
+    build(project, kept=kept)
+    # every piece is copied (the one now first without its separator) but demo-jiaoyu's in the
+    # years its edit left as they were: those pieces were made from its record before the edit
+    assert read == ["demo-jiaoyu"]
+    assert_same_as_clean(project, tmp_path, "first-removed")
+
+    shutil.copytree(departments / "demo-jiaoyu", departments / "a-first")
+    build(project, kept=kept)
+    assert_same_as_clean(project, tmp_path, "first-added")
+
+    replace_in(project / "content/site.yaml", "profile: deviation", "profile: deviation\nall_years_downloads: true")
+    build(project, kept=kept)
+    assert (project / "site/data/reports.json").is_file()
+    assert_same_as_clean(project, tmp_path, "all-years")
+    read.clear()
+    replace_in(departments / "demo-jiaoyu/2022.yaml", "units: 15", "units: 16")
+    build(project, kept=kept)
+    assert read == ["demo-jiaoyu"]
+    assert_same_as_clean(project, tmp_path, "all-years-edit")
+
+
 def test_the_theme_is_worked_out_again_only_when_it_may_have_changed(resident):
     project, kept = resident
     prepared = kept.prepared
@@ -129,6 +177,7 @@ def test_what_was_kept_is_not_trusted_once_someone_else_touched_the_site(residen
     record = project / DEPARTMENTS / "demo-jiaoyu/2022.yaml"
     replace_in(record, "units: 14", "units: 13")
     build(project, kept=kept)  # now both copies of the site exist, as this process left them
+    settle(kept, project / "site")  # as the watch does once it has said what it built
     if meddle == "one-shot build":
         replace_in(record, "units: 13", "units: 15")
         assert build(project).rebuilt == 1  # as another process would

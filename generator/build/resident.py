@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..errors import ContentError, PerfsiteError
 from ..serve.watch import next_changes, watched_roots, watcher
-from .run import BuildResult, build
+from .run import BuildResult, build, settle
 from .shards import Kept
 
 
@@ -43,6 +43,7 @@ def watch_build(project_dir: Path, out_dir: Path | None, stop: threading.Event,
                 on_failed(exc)
             else:
                 on_built(result, changed)
+                settle(kept, result.out_dir)
             keep_out_of_collector()
             changed = next_changes(watching, stop)
     finally:

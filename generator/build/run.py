@@ -70,14 +70,20 @@ def _build_retrying(project_dir: Path, out_dir: Path, cache: BuildCache, progres
                 raise ConfigError(f"{miss.path}: unreadable right after being written") from miss
             damaged.add(miss.slug)
             cache.forget(miss.slug)
+            if kept is not None:
+                kept.pending.clear()
+                kept.fragments.pop(miss.slug, None)
         except BaseException:
             if kept is not None:  # the standby is gone or half made: the next build walks both folders
                 kept.state = None
+                kept.pending.clear()
             raise
 
 
 def _build(project_dir: Path, out_dir: Path, cache: BuildCache, progress, jobs, force, started,
            cluster=None, kept: Kept | None = None) -> BuildResult:
+    if kept is not None:
+        kept.settle()  # what the last build left for after its swap
     trusted = kept is not None and kept.state is not None and not force and kept.identity == _identity(cache, out_dir)
     if trusted:  # this process left the site so, and no other build ran since: no walk needed
         state = kept.state
@@ -96,9 +102,16 @@ def _build(project_dir: Path, out_dir: Path, cache: BuildCache, progress, jobs, 
                               state.live if state else None, state.standby if state else None, engine,
                               state.years if state else None, kept, trusted)
     new_state = BuildState(inputs, built.tree, built.standby, built.years)
-    cache.save_state(new_state)
-    if kept is not None:
-        kept.state, kept.identity = new_state, _identity(cache, out_dir)
+    if kept is None:
+        cache.save_state(new_state)
+    else:
+        kept.state, kept.identity = new_state, ()
+
+        def save_state() -> None:
+            cache.save_state(new_state)
+            kept.identity = _identity(cache, out_dir)
+
+        kept.later(save_state)
     return BuildResult(built.site, out_dir, built.pages, built.files, built.bytes,
                        time.perf_counter() - started, built.rebuilt)
 
@@ -122,3 +135,10 @@ def _walk(out_dir: Path):
         return output_stats(out_dir)
     except OSError:  # a folder we cannot read is not one the cache can describe
         return None
+
+
+def settle(kept: Kept, out_dir: Path) -> None:
+    """Write what a build of this process left for after its swap (its state, its sections),
+    under the output's lock like a build."""
+    with output_lock(out_dir.resolve()):
+        kept.settle()

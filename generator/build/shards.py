@@ -15,6 +15,7 @@ the bulk files, and swaps the standby in. The pages are the same bytes
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import multiprocessing
 import threading
@@ -26,8 +27,10 @@ from ..errors import ContentError, Problem
 from ..read.config import SiteConfig
 from ..read.records import Content, list_departments
 from ..score.check import CheckedSite, check_department, content_notices
+from ..site.opendata import datapackage
 from ..site.pipeline import (
     BulkFiles,
+    bulk_framing,
     common_context,
     form_files,
     is_department_page,
@@ -47,6 +50,7 @@ from ..site.sitemodel import (
     year_url,
 )
 from ..site.theme import Theme, load_theme
+from .bulk_splice import Layout, write_spliced
 from .cache import BuildCache, BuildState, Tree, UnitData, UnitMeta
 from .output import NewFile, StandbyOutput, digest, write_new
 from .search_lanes import SearchIndexer
@@ -283,6 +287,20 @@ class Kept:
     metas: dict[str, UnitMeta] = field(default_factory=dict)
     state: BuildState | None = None  # what the last build left on disk, when it is still so
     identity: tuple = ()             # ... as long as the state file and both folders are the ones it left
+    year_parts: dict = field(default_factory=dict)  # each department's part of the year stamps
+    fragments: dict[str, dict[tuple, bytes]] = field(default_factory=dict)  # each department's sections
+    sections: tuple[str, dict[tuple, bytes]] | None = None  # the main process's sections, with their key
+    bulk: dict[str, Layout] = field(default_factory=dict)  # where each department's piece lies in the bulk files
+    pending: list = field(default_factory=list)  # cache writes left for after the swap
+
+    def later(self, work) -> None:
+        """Cache writes the next build in this process does not need: done once the new site
+        is in place (:meth:`settle`), so an edit shows that much sooner."""
+        self.pending.append(work)
+
+    def settle(self) -> None:
+        while self.pending:
+            self.pending.pop(0)()
 
     def prepare(self, config: SiteConfig) -> Prepared:
         """The theme and keys worked out last time when nothing they depend on changed: the
@@ -294,6 +312,10 @@ class Kept:
                 return replace(self.prepared, departments=departments)
         self.prepared, self.shared = prepare(config), stamp
         return self.prepared
+
+
+def _now(work) -> None:
+    work()
 
 
 def listed_departments(config: SiteConfig) -> list[tuple[str, int]]:
@@ -310,6 +332,7 @@ def record_years(config: SiteConfig, departments: list[tuple[str, int]]) -> list
 def _build(config, out_dir, jobs, progress, cache, live, standby, cluster, last_years: dict[int, str],
            kept: Kept | None = None, trusted: bool = False) -> Built:
     cache = cache or BuildCache(config.project_dir, out_dir.resolve())
+    later = kept.later if kept is not None else _now
     prepared = kept.prepare(config) if kept is not None else prepare(config)
     departments, theme, static, key = prepared.departments, prepared.theme, prepared.static, prepared.key
     with frozen_heap():
@@ -324,14 +347,16 @@ def _build(config, out_dir, jobs, progress, cache, live, standby, cluster, last_
             stack.callback(search.close)
         runner = cluster.runner(ClusterTask(config.project_dir, out_dir, tree.path, key)) if cluster else None
         place_departments(ctx, tree, departments, metas, jobs, progress, search, runner)
-        cache.forget_others(set(metas))
+        present = set(metas)
+        later(lambda: cache.forget_others(present))
         ordered = [metas[slug] for slug, _ in departments]
         site = CheckedSite(config, Content(tuple(m.department for m in ordered),
                                            tuple(f.report for m in ordered for f in m.forms)),
                            tuple(f for m in ordered for f in m.forms), content_notices(config))
-        years = year_stamps(ordered, (key, prepared.sections_key))
+        years = year_stamps(ordered, (key, prepared.sections_key), kept.year_parts if kept is not None else None)
         kept_years = {y for y, stamp in years.items() if last_years.get(y) == stamp} if live else set()
-        pages = write_every_form_pages(ctx, tree, site, ordered, rebuilt, prepared.sections_key, kept_years)
+        pages = write_every_form_pages(ctx, tree, site, ordered, rebuilt, prepared.sections_key, kept_years,
+                                       memory=kept)
         for rel, data in sorted(static.items()) + sorted(site_wide_files(site, pages, theme).items()):
             tree.put(rel, data)
         if search:
@@ -386,11 +411,13 @@ def place_departments(ctx: _Context, tree: StandbyOutput, departments: list[tupl
 
 
 def write_every_form_pages(ctx: _Context, tree: StandbyOutput, site: CheckedSite, ordered: list[UnitMeta],
-                           rebuilt: set[str], sections_key: str, kept_years: set[int] = frozenset()) -> list:
+                           rebuilt: set[str], sections_key: str, kept_years: set[int] = frozenset(),
+                           memory: Kept | None = None) -> list:
     """The bulk downloads and the pages that show every form (and the 404 page), with the
     sections made with each department, or kept from the last build, spliced in; returns
     every page of the site (for the sitemap). The files of ``kept_years`` (made from exactly
-    what the live site's were: :func:`~generator.build.stamps.year_stamps`) are kept as they are."""
+    what the live site's were: :func:`~generator.build.stamps.year_stamps`) are kept as they are.
+    ``memory``: what the last build of this process kept (its sections)."""
     cache, theme = ctx.cache, ctx.theme
     slugs = [m.slug for m in ordered]
     live = tree.live.manifest if tree.live is not None else {}
@@ -403,9 +430,15 @@ def write_every_form_pages(ctx: _Context, tree: StandbyOutput, site: CheckedSite
     kept = {rel: kept[rel] for year in sorted(kept_years) for rel in files[year]}  # whole years only
     for rel, file_digest in kept.items():
         tree.reuse(rel, file_digest)
-    known = write_bulk(tree, cache, slugs, ctx.config.title, ctx.config.all_years_downloads, kept_years)
+    if memory is None:
+        known = write_bulk(tree, cache, ordered, ctx.config.title, ctx.config.all_years_downloads, kept_years)
+    else:
+        known = write_bulk_spliced(tree, cache, ordered, memory, ctx.config.title, ctx.config.all_years_downloads,
+                                   kept_years, rebuilt)
     from_units = set(known)
-    last_time = Sections.still_valid(cache.load_sections(sections_key), set(slugs), rebuilt)  # the main process's
+    stored = (memory.sections[1] if memory is not None and memory.sections is not None
+              and memory.sections[0] == sections_key else cache.load_sections(sections_key))
+    last_time = Sections.still_valid(stored, set(slugs), rebuilt)  # the main process's
     sections = Sections({**last_time, **known})
     common = {**ctx.common, "cached": sections}
     for page in pages:
@@ -413,7 +446,10 @@ def write_every_form_pages(ctx: _Context, tree: StandbyOutput, site: CheckedSite
             tree.put_pieces(page.dest_path, sections.pieces(render_page(theme, page, common)))
     # with the still valid ones of pages kept as they were (their years' pages are made from them next time)
     kept_sections = {**last_time, **sections.made}
-    cache.save_sections(sections_key, {k: v for k, v in kept_sections.items() if k not in from_units})
+    main_sections = {k: v for k, v in kept_sections.items() if k not in from_units}
+    if memory is not None:
+        memory.sections = (sections_key, main_sections)
+    (memory.later if memory is not None else _now)(lambda: cache.save_sections(sections_key, main_sections))
     return pages
 
 
@@ -484,11 +520,11 @@ def year_files(year: int, pages: list[str]) -> list[str]:
                                                             for name in BulkFiles.NAMES]
 
 
-def write_bulk(tree: StandbyOutput, cache: BuildCache, slugs: list[str], title: str = "",
+def write_bulk(tree: StandbyOutput, cache: BuildCache, metas: list[UnitMeta], title: str = "",
                all_years: bool = False, kept_years: set[int] = frozenset()) -> dict[tuple, bytes]:
     """The bulk downloads, streamed from every department's cached slices in slug order (but
-    the files of ``kept_years``, already in place); returns the cached sections of the
-    every-form pages, met on the way."""
+    the files of ``kept_years``, already in place: a department with forms of those years
+    only is not read); returns the cached sections of the every-form pages."""
     known: dict[tuple, bytes] = {}
     sinks: dict[str, NewFile] = {}
 
@@ -498,13 +534,55 @@ def write_bulk(tree: StandbyOutput, cache: BuildCache, slugs: list[str], title: 
 
     try:
         bulk = BulkFiles(open_sink, title, all_years, kept_years)
-        for slug in slugs:
-            data = cache.load_data(slug)
-            for form in data.forms:
-                bulk.add_form(*form)
-            known.update(data.fragments)
+        for meta in metas:
+            if all_years or any(f.report.year not in kept_years for f in meta.forms):
+                for form in cache.load_slices(meta.slug):
+                    bulk.add_form(*form)
+            known.update(cache.load_fragments(meta.slug))
         bulk.close()
     finally:
         for rel, out in sinks.items():
             tree.adopt(rel, *out.close())
+    return known
+
+
+def write_bulk_spliced(tree: StandbyOutput, cache: BuildCache, metas: list[UnitMeta], memory: Kept, title: str = "",
+                       all_years: bool = False, kept_years: set[int] = frozenset(),
+                       rebuilt: set[str] = frozenset()) -> dict[tuple, bytes]:
+    """:func:`write_bulk` for a resident build: each file is the live one's bytes with the
+    pieces of the departments rebuilt since it was written replaced
+    (:mod:`generator.build.bulk_splice`); only those departments' slices are read. The
+    sections come from memory but the rebuilt departments'."""
+    read: dict[str, list] = {}
+
+    def pieces(meta: UnitMeta, index: int, year: int | None) -> list[bytes]:
+        if meta.slug not in read:
+            read[meta.slug] = cache.load_slices(meta.slug)
+        return [form[1 + index] for form in read[meta.slug] if year is None or form[0] == year]
+
+    present = sorted({f.report.year for meta in metas for f in meta.forms})
+    sets = [("data/", None)] if all_years else []
+    sets += [(f"data/{YEAR_FOLDER}/{year}/", year) for year in present if year not in kept_years]
+    live = tree.live.manifest if tree.live is not None else {}
+    layouts = {rel: layout for rel, layout in memory.bulk.items()
+               if rel.startswith(f"data/{YEAR_FOLDER}/") and int(rel.split("/")[2]) in kept_years
+               and live.get(rel) == layout.digest}
+    for folder, year in sets:
+        members = [meta for meta in metas if year is None or any(f.report.year == year for f in meta.forms)]
+        for index, name in enumerate(BulkFiles.NAMES):
+            rel = folder + name
+            old = memory.bulk.get(rel)
+            layouts[rel] = write_spliced(
+                tree, rel, bulk_framing()[name],
+                ((meta.slug, meta, functools.partial(pieces, meta, index, year)) for meta in members),
+                old if old is not None and live.get(rel) == old.digest else None)
+    memory.bulk = layouts
+    tree.put("data/datapackage.json", datapackage(title, present, all_years))
+    known: dict[tuple, bytes] = {}
+    for meta in metas:
+        if meta.slug in rebuilt or meta.slug not in memory.fragments:
+            memory.fragments[meta.slug] = cache.load_fragments(meta.slug)
+        known.update(memory.fragments[meta.slug])
+    for slug in memory.fragments.keys() - {meta.slug for meta in metas}:
+        del memory.fragments[slug]
     return known

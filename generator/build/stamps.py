@@ -146,20 +146,35 @@ def environment_key(shared: str, theme: Theme, closures: dict[str, frozenset[str
     return h.hexdigest()
 
 
-def year_stamps(metas, keys: tuple[str, ...]) -> dict[int, str]:
+def year_stamps(metas, keys: tuple[str, ...], memo: dict | None = None) -> dict[int, str]:
     """Per year, a stamp of everything that year's own page, quality page and bulk files are
     made from: the environment ``keys`` and, in site order, each department with a form that
     year, by the signature of its folder without the form files of other years (forms are
     checked one by one: an edit of a 2023 form changes nothing of 2022's). Equal stamps, equal
-    files: the build keeps them as they are."""
+    files: the build keeps them as they are. ``memo``: each department's part, by slug, kept
+    from the last build of this process (valid while the record is the same object)."""
     hashes: dict[int, hashlib._Hash] = {}
     for meta in metas:
-        for year in sorted({f.report.year for f in meta.forms}):
+        known = memo.get(meta.slug) if memo is not None else None
+        if known is not None and known[0] is meta:
+            parts = known[1]
+        else:
+            parts = _year_parts(meta)
+            if memo is not None:
+                memo[meta.slug] = (meta, parts)
+        for year, part in parts:
             if year not in hashes:
                 hashes[year] = hashlib.sha256("\n".join(keys).encode())
-            entries = [e for e in meta.inputs if not _form_of_another_year(e, year)]
-            hashes[year].update(f"\n{meta.slug}\0{meta.key}\0{entries!r}".encode())
+            hashes[year].update(part)
     return {year: h.hexdigest() for year, h in sorted(hashes.items())}
+
+
+def _year_parts(meta) -> list[tuple[int, bytes]]:
+    parts = []
+    for year in sorted({f.report.year for f in meta.forms}):
+        entries = [e for e in meta.inputs if not _form_of_another_year(e, year)]
+        parts.append((year, f"\n{meta.slug}\0{meta.key}\0{entries!r}".encode()))
+    return parts
 
 
 def _form_of_another_year(entry, year: int) -> bool:

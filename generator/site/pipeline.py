@@ -89,24 +89,35 @@ def _slim_finding(code: str, severity: str) -> Finding:
     return Finding(code, severity, "", "", 0, 0, None, None, "", "")
 
 
+@cache
+def bulk_framing() -> dict[str, tuple[bytes, bytes, bytes]]:
+    """Each bulk file by name: what comes before its first form, between two forms, after the
+    last. A form's piece of the JSON file is its fragment, of the CSV files its rows."""
+    return {"reports.json": (b'{"forms": [', b", ", b"]}\n"),
+            "reports.csv": (csv_document(REPORT_COLUMNS, []), b"", b""),
+            "indicators.csv": (csv_document(INDICATOR_COLUMNS, []), b"", b"")}
+
+
 class _BulkSet:
     """The three bulk files under one folder (every form, or one year's)."""
 
     def __init__(self, open_sink: Callable[[str], object], folder: str):
-        self.json, self.reports, self.indicators = (open_sink(f"{folder}{name}") for name in BulkFiles.NAMES)
-        self.json.write(b'{"forms": [')
-        self.reports.write(csv_document(REPORT_COLUMNS, []))
-        self.indicators.write(csv_document(INDICATOR_COLUMNS, []))
+        self.sinks = [open_sink(f"{folder}{name}") for name in BulkFiles.NAMES]
+        self.framing = [bulk_framing()[name] for name in BulkFiles.NAMES]
+        for sink, (header, _between, _after) in zip(self.sinks, self.framing, strict=True):
+            sink.write(header)
         self._first = True
 
     def add(self, fragment: bytes, report_row: bytes, indicator_rows: bytes) -> None:
-        self.json.write(fragment if self._first else b", " + fragment)
+        for sink, (_header, between, _after), piece in zip(self.sinks, self.framing,
+                                                           (fragment, report_row, indicator_rows), strict=True):
+            sink.write(piece if self._first or not between else between + piece)
         self._first = False
-        self.reports.write(report_row)
-        self.indicators.write(indicator_rows)
 
     def close(self) -> None:
-        self.json.write(b"]}\n")
+        for sink, (_header, _between, after) in zip(self.sinks, self.framing, strict=True):
+            if after:
+                sink.write(after)
 
 
 class BulkFiles:
