@@ -4,8 +4,10 @@
 
 Each repeat, on a fresh copy of the corpus, runs the real command line in a child process:
 ``check``; cold build; no-change build; one-record edit; a second one-record edit (the
-steady state of editing: the first also makes the standby copy later builds update). Every
-time is reported as the median and min–max over the repeats.
+steady state of editing: the first also makes the standby copy later builds update); then
+``build --watch`` started on the built site, and edits of three more records, each put back
+(save → the new site in place, as a reader would get it). Every time is reported as the
+median and min–max over the repeats.
 
 It checks what it timed, and exits 1 when a check fails: the no-change build said the site
 was up to date and touched no output file; each edit rebuilt exactly the edited department
@@ -31,6 +33,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -237,7 +240,85 @@ def one_repeat(corpus: Path, folder: Path, problems: dict[str, list[str]]) -> tu
         runs[key] = timed(build)
         after = snapshot(site, before)
         problems[ONE_RECORD] += check_one_record(runs[key]["stdout"], record.parent.name, before, after)
-    return runs, after
+    picked = [records[(4 * i + 1) * len(records) // (4 * RESIDENT_RECORDS)] for i in range(RESIDENT_RECORDS)]
+    runs["resident"] = resident_edits(project, [r for r in picked if r not in (records[0], records[len(records) // 2])],
+                                      problems)  # records the edits above left as they were
+    return runs, snapshot(site, after)
+
+
+RESIDENT_RECORDS = 3  # each edited and put back: six builds, and the content ends as it began
+
+
+class Lines(threading.Thread):
+    """The lines a child process prints, gathered as they come."""
+
+    def __init__(self, stream):
+        super().__init__(daemon=True)
+        self.stream, self.lines = stream, []
+        self.start()
+
+    def run(self) -> None:
+        for line in self.stream:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for(self, count: int, text: str, child: subprocess.Popen, timeout: float = 600.0) -> None:
+        deadline = time.monotonic() + timeout
+        while sum(text in line for line in self.lines) < count:
+            if child.poll() is not None or time.monotonic() > deadline:
+                raise BenchmarkError(f"perfsite build --watch: no '{text}' line #{count}; it printed "
+                                     f"{self.lines[-5:]!r}")
+            time.sleep(0.002)
+
+
+def resident_edits(project: Path, records: list[Path], problems: dict[str, list[str]]) -> dict:
+    """``perfsite build --watch`` started on the built site (its first build finds nothing to
+    do and reads every record), then one-record edits, each put back: the time from saving the
+    record to the new site being in place (the output folder swapped: what a reader then
+    gets), each build's own time, and the peak memory of the resident process."""
+    site = project / "site"
+    command = [sys.executable, "-m", "generator", "build", "--watch", "-p", str(project)]
+    started = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8")
+    out, err = Lines(child.stdout), Lines(child.stderr)
+    sampler = TreeSampler(child.pid)
+    sampler.start()
+    latencies, builds = [], []
+    try:
+        out.wait_for(1, "watching for changes", child)
+        start_s = time.perf_counter() - started
+        for index, record in enumerate(records):
+            for forward in (True, False):
+                swapped = os.stat(site).st_ino
+                built = sum("watching for changes" in line for line in out.lines)
+                saved = time.perf_counter()
+                if forward:
+                    edit_record(record)
+                else:
+                    undo_edit(record)
+                while os.stat(site).st_ino == swapped:
+                    if child.poll() is not None:
+                        raise BenchmarkError(f"perfsite build --watch ended: {err.lines[-5:]!r}")
+                    time.sleep(0.001)
+                latencies.append(time.perf_counter() - saved)
+                out.wait_for(built + 1, "watching for changes", child)
+                summary = [line for line in out.lines if line.startswith("built ")][-1]
+                match, seconds = REBUILT.search(summary), re.search(r" in ([0-9.]+) s", summary)
+                builds.append(float(seconds.group(1)) if seconds else float("nan"))
+                if not match or match.group(1) != "1":
+                    problems[ONE_RECORD].append(f"perfsite build --watch, edit {index}: {summary!r}")
+    finally:
+        child.send_signal(signal.SIGTERM)
+        child.wait(timeout=60)
+        sampler.done.set()
+        sampler.join()
+    if child.returncode != 0:
+        raise BenchmarkError(f"perfsite build --watch exited {child.returncode}: {err.lines[-5:]!r}")
+    return {"start_s": start_s, "latencies": latencies, "builds": builds, "tree_mb": sampler.peak_kib / 1024}
+
+
+def undo_edit(record: Path) -> None:
+    text = record.read_text(encoding="utf-8")
+    record.write_text(text.replace("units: 2\n", "units: 1\n", 1), encoding="utf-8")
 
 
 def clean_build(corpus: Path, folder: Path) -> dict:
@@ -315,10 +396,12 @@ def run(forms: int, workdir: Path, search: bool = True, repeat: int = 3, years: 
     by_step: dict[str, list[dict]] = {key: [] for key, _ in STEPS}
     problems: dict[str, list[str]] = {NO_CHANGE: [], ONE_RECORD: [], SAME_BYTES: []}
     reference = []
+    resident = []
     for i in range(repeat):
         folder = workdir / f"repeat-{i}"
         runs, site = one_repeat(corpus, folder, problems)
         problems[SAME_BYTES] += check_same_bytes(site, clean)
+        resident.append(runs.pop("resident"))
         for key, measured in runs.items():
             by_step[key].append(measured)
         if i == 0:
@@ -333,6 +416,12 @@ def run(forms: int, workdir: Path, search: bool = True, repeat: int = 3, years: 
     for key, _ in STEPS:
         summarise(key, by_step[key], results)
         results[f"{key}_vs_reference"] = round(results[f"{key}_s"] / results["reference_s"], 2)
+    results["resident"] = {
+        "start_s": round(statistics.median(r["start_s"] for r in resident), 3),
+        "save_to_site_s": {k: round(v, 3) for k, v in spread([x for r in resident for x in r["latencies"]]).items()},
+        "build_s": {k: round(v, 3) for k, v in spread([x for r in resident for x in r["builds"]]).items()},
+        "edits": sum(len(r["latencies"]) for r in resident),
+        "tree_mb": round(max(r["tree_mb"] for r in resident), 1)}
     hugo = hugo_runs(corpus, workdir, repeat)
     if hugo is None:
         results["hugo"] = "not installed"
@@ -368,6 +457,12 @@ def report(results: dict) -> str:
                      f"{results[f'{key}_tree_mb']:>10.1f}{results[f'{key}_largest_mb']:>13.1f}")
     if results.get("hugo") == "not installed":
         lines.append("hugo: not installed")
+    resident = results["resident"]
+    lines.append(f"perfsite build --watch on the built site: ready in {resident['start_s']:.2f} s; one-record edit, "
+                 f"save → new site in place: median {resident['save_to_site_s']['median']:.3f} s "
+                 f"({resident['save_to_site_s']['min']:.3f}–{resident['save_to_site_s']['max']:.3f}) over "
+                 f"{resident['edits']} edits, the build itself {resident['build_s']['median']:.3f} s; "
+                 f"peak memory {resident['tree_mb']:.1f} MiB")
     lines.append(f"memory: {results['memory']}")
     lines.append("yardstick: a minimal pipeline on the same corpus (one page per form, no scoring, audit, "
                  "downloads, search or every-form pages): it measures this machine, it is not a competitor")

@@ -48,6 +48,11 @@ def test_benchmark_runs_at_small_n(tmp_path):
     for step in ("check", "cold_build", "no_change_rebuild", "one_record_rebuild", "one_record_again", "reference"):
         assert 0 < data[f"{step}_s_min"] <= data[f"{step}_s"] <= data[f"{step}_s_max"], step
         assert data[f"{step}_tree_mb"] >= data[f"{step}_largest_mb"] > 0, step
+    resident = data["resident"]  # build --watch: each repeat's three records edited and put back
+    assert resident["edits"] == 2 * 3 * 2 and resident["start_s"] > 0 and resident["tree_mb"] > 0
+    assert 0 < resident["save_to_site_s"]["min"] <= resident["save_to_site_s"]["median"]
+    assert 0 < resident["build_s"]["median"] <= resident["build_s"]["max"]
+    assert "perfsite build --watch on the built site: ready in" in result.stdout
     assert "cold_build_vs_reference" in data and "PSS" in data["memory"]
     assert "memory: peak of the summed PSS" in result.stdout and "not a competitor" in result.stdout
     if shutil.which("hugo") is None:

@@ -143,6 +143,39 @@ def test_bulk_files_copy_the_unchanged_departments_from_the_live_file(resident, 
     assert_same_as_clean(project, tmp_path, "all-years-edit")
 
 
+@pytest.mark.parametrize("standby_touched", [False, True])
+def test_a_watch_started_on_a_built_site_reads_it_once_then_walks_nothing(sample_project, tmp_path, monkeypatch,
+                                                                          standby_touched):
+    """Starting on an up-to-date site, the first build changes nothing but reads every record
+    and walks both folders (a standby changed by hand is not trusted); the edits after it walk
+    neither folder and still match a clean build."""
+    import generator.build.output as output
+    import generator.build.run as run
+
+    record = sample_project / DEPARTMENTS / "demo-jiaoyu/2022.yaml"
+    build(sample_project)
+    replace_in(record, "units: 14", "units: 13")
+    build(sample_project)  # now there is a standby too
+    if standby_touched:
+        page = standby_path((sample_project / "site").resolve()) / "index.html"
+        page.write_bytes(page.read_bytes() + b"<!-- by hand -->")
+    kept = Kept()
+    assert build(sample_project, kept=kept).site is None
+    assert kept.metas and kept.state is not None
+    assert (kept.state.standby is None) == standby_touched
+    walks: list = []
+    for module in (output, run):
+        real = module.output_stats
+        monkeypatch.setattr(module, "output_stats", lambda *a, real=real, **k: walks.append(a) or real(*a, **k))
+    for old, new in (("units: 13", "units: 15"), ("units: 15", "units: 16")):
+        replace_in(record, old, new)
+        walks.clear()
+        assert build(sample_project, kept=kept).rebuilt == 1
+        assert walks == []
+        settle(kept, sample_project / "site")
+        assert_same_as_clean(sample_project, tmp_path, f"{new[-2:]}-{standby_touched}")
+
+
 def test_the_theme_is_worked_out_again_only_when_it_may_have_changed(resident):
     project, kept = resident
     prepared = kept.prepared

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import ConfigError
@@ -24,7 +24,7 @@ from ..score.check import CheckedSite
 from .cache import BuildCache, BuildState, CacheMiss
 from .cluster import connect
 from .output import check_output_dir, describes, output_stats, standby_path
-from .shards import Kept, build_sharded
+from .shards import Kept, build_sharded, warm_up
 from .sitefolder import os_error_message, output_lock
 from .stamps import input_stamp
 
@@ -93,6 +93,10 @@ def _build(project_dir: Path, out_dir: Path, cache: BuildCache, progress, jobs, 
             state = None  # the site was changed by hand (or by a build killed after its swap): trust none of it
     inputs = input_stamp(project_dir, out_dir)  # taken before reading: an edit during the build rebuilds
     if state is not None and state.inputs == inputs:
+        if kept is not None and kept.state is None and warm_up(load_config(project_dir), cache, kept, state.live):
+            # a watch starting on an up-to-date site has read it now; the standby is trusted once walked
+            standby = state.standby if describes(state.standby, _walk(standby_path(out_dir))) else None
+            kept.state, kept.identity = replace(state, standby=standby), _identity(cache, out_dir)
         return BuildResult(None, out_dir, 0, 0, 0, time.perf_counter() - started)
     config = load_config(project_dir)
     jobs = jobs or os.cpu_count() or 1

@@ -51,7 +51,7 @@ from ..site.sitemodel import (
 )
 from ..site.theme import Theme, load_theme
 from .bulk_splice import Layout, write_spliced
-from .cache import BuildCache, BuildState, Tree, UnitData, UnitMeta
+from .cache import BuildCache, BuildState, CacheMiss, Tree, UnitData, UnitMeta
 from .output import NewFile, StandbyOutput, digest, write_new
 from .search_lanes import SearchIndexer
 from .stamps import (
@@ -316,6 +316,23 @@ class Kept:
 
 def _now(work) -> None:
     work()
+
+
+def warm_up(config: SiteConfig, cache: BuildCache, kept: Kept, live: Tree) -> bool:
+    """Read into ``kept`` what the first edit would otherwise read (the theme worked out, every
+    department's record and sections) when a watch starts on a site already up to date; whether
+    every record was there to read."""
+    prepared = kept.prepare(config)
+    with frozen_heap():
+        metas = {slug: reusable(cache, slug, prepared.key, config, live) for slug, _ in prepared.departments}
+    if any(meta is None for meta in metas.values()):
+        return False  # the next build finds out why, and rebuilds what it must
+    kept.metas = metas
+    try:
+        kept.fragments = {slug: cache.load_fragments(slug) for slug in metas}
+    except CacheMiss:
+        kept.fragments = {}
+    return True
 
 
 def listed_departments(config: SiteConfig) -> list[tuple[str, int]]:
