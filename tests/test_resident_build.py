@@ -176,6 +176,28 @@ def test_a_watch_started_on_a_built_site_reads_it_once_then_walks_nothing(sample
         assert_same_as_clean(sample_project, tmp_path, f"{new[-2:]}-{standby_touched}")
 
 
+def test_folders_the_watcher_did_not_name_are_not_listed_again(resident, tmp_path, monkeypatch):
+    """Given what changed (as the watch passes it), only the folders named are listed again."""
+    import generator.build.shards as shards
+
+    project, kept = resident
+    listed: list[Path] = []
+    signature = shards.folder_signature
+    monkeypatch.setattr(shards, "folder_signature", lambda folder: listed.append(folder) or signature(folder))
+    record = replace_in(project / DEPARTMENTS / "demo-jiaoyu/2022.yaml", "units: 14", "units: 15")
+    kept.changed = {record.resolve()}
+    assert build(project, kept=kept).rebuilt == 1
+    assert {p.name for p in listed if p.parent.name == "departments"} == {"demo-jiaoyu"}  # and its rebuild
+    assert_same_as_clean(project, tmp_path, "named")
+    listed.clear()
+    notes = project / "content/notes.txt"  # not inside a department folder: every folder is listed
+    notes.write_text("以后再说\n", encoding="utf-8")
+    kept.changed = {notes.resolve()}
+    assert build(project, kept=kept).rebuilt == 0
+    every = {p.name for p in (project / DEPARTMENTS).iterdir()}
+    assert {p.name for p in listed if p.parent.name == "departments"} == every
+
+
 def test_the_theme_is_worked_out_again_only_when_it_may_have_changed(resident):
     project, kept = resident
     prepared = kept.prepared
@@ -280,6 +302,11 @@ def test_build_watch_rebuilds_after_each_save_and_stops_on_sigterm(sample_projec
         replace_in(record, "units: 15", "units: [")  # a mistake: the site stays as it was
         wait_for(lambda: err.count("the site was not changed") == 1, "the failed build")
         assert any("2022.yaml:" in line for line in err.lines)  # located
+        assert page.read_bytes() == shown
+
+        # an edit elsewhere while the mistake stands: the site must not go live without it
+        replace_in(sample_project / DEPARTMENTS / "demo-nongye/2022.yaml", "units: ", "units: 1")
+        wait_for(lambda: err.count("the site was not changed") == 2, "the second failed build")
         assert page.read_bytes() == shown
 
         replace_in(record, "units: [", "units: 16")

@@ -34,14 +34,19 @@ def watch_build(project_dir: Path, out_dir: Path | None, stop: threading.Event,
     watching = watcher(watched_roots(project_dir))  # before the first build: an edit saved during it is seen
     try:
         changed: set[Path] | None = None
+        failed = False
         while not stop.is_set():
             try:
                 first = changed is None
+                # what changed since the last good build: after a failed one, not only this burst
+                kept.changed = None if failed else changed
                 result = build(project_dir, out_dir, progress if first else None, jobs, force and first, cluster,
                                kept=kept)
             except (ContentError, PerfsiteError) as exc:
+                failed = True
                 on_failed(exc)
             else:
+                failed = False
                 on_built(result, changed)
                 settle(kept, result.out_dir)
             keep_out_of_collector()

@@ -292,6 +292,20 @@ class Kept:
     sections: tuple[str, dict[tuple, bytes]] | None = None  # the main process's sections, with their key
     bulk: dict[str, Layout] = field(default_factory=dict)  # where each department's piece lies in the bulk files
     pending: list = field(default_factory=list)  # cache writes left for after the swap
+    changed: set[Path] | None = None  # what the watcher says changed since the last build (None: unknown)
+
+    def named(self, config: SiteConfig) -> set[str] | None:
+        """The department folders the watcher named, when every change it saw is inside one
+        (None: something else changed, or nobody said what changed)."""
+        if self.changed is None:
+            return None
+        slugs, root = set(), config.departments_dir
+        for path in self.changed:
+            parts = path.relative_to(root).parts if path.is_relative_to(root) else ()
+            if len(parts) < 2:
+                return None  # outside the department folders, or a folder itself
+            slugs.add(parts[0])
+        return slugs
 
     def later(self, work) -> None:
         """Cache writes the next build in this process does not need: done once the new site
@@ -305,7 +319,7 @@ class Kept:
     def prepare(self, config: SiteConfig) -> Prepared:
         """The theme and keys worked out last time when nothing they depend on changed: the
         theme, overrides, site.yaml and the years of the site."""
-        stamp = shared_inputs_stamp(config.project_dir)
+        stamp = self.shared if self.named(config) is not None else shared_inputs_stamp(config.project_dir)
         if self.prepared is not None and stamp == self.shared:
             departments = listed_departments(config)
             if record_years(config, departments) == self.prepared.years:
@@ -352,8 +366,9 @@ def _build(config, out_dir, jobs, progress, cache, live, standby, cluster, last_
     later = kept.later if kept is not None else _now
     prepared = kept.prepare(config) if kept is not None else prepare(config)
     departments, theme, static, key = prepared.departments, prepared.theme, prepared.static, prepared.key
+    named = kept.named(config) if kept is not None else None
     with frozen_heap():
-        metas = {slug: reusable(cache, slug, key, config, live, kept) for slug, _ in departments}
+        metas = {slug: reusable(cache, slug, key, config, live, kept, named) for slug, _ in departments}
     rebuilt = {slug for slug, meta in metas.items() if meta is None}
     with StandbyOutput(out_dir, config.project_dir, live, standby, trusted) as tree, \
             contextlib.ExitStack() as stack:
@@ -485,13 +500,17 @@ def frozen_heap():
 
 
 def reusable(cache: BuildCache, slug: str, key: str, config: SiteConfig, live: Tree | None,
-             kept: Kept | None = None) -> UnitMeta | None:
+             kept: Kept | None = None, named: set[str] | None = None) -> UnitMeta | None:
     """The department's record (from memory when ``kept`` has it) if nothing it depends on
-    changed and the site still has its files."""
+    changed and the site still has its files. A folder the watcher did not name (``named``:
+    the folders it saw change) whose record is in memory is not listed again."""
     if live is None:
         return None
     meta = kept.metas.get(slug) if kept is not None and slug in kept.metas else cache.load_meta(slug, config.profile)
-    if meta is None or meta.key != key or meta.inputs != folder_signature(config.departments_dir / slug):
+    if meta is None or meta.key != key:
+        return None
+    if not (named is not None and slug not in named and kept is not None and meta is kept.metas.get(slug)) \
+            and meta.inputs != folder_signature(config.departments_dir / slug):
         return None
     if any(live.manifest.get(rel) != d for rel, d in meta.outputs.items()):
         return None  # built, but that build never went live (it failed later)
