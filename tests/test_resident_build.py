@@ -196,6 +196,12 @@ def test_folders_the_watcher_did_not_name_are_not_listed_again(resident, tmp_pat
     assert build(project, kept=kept).rebuilt == 0
     every = {p.name for p in (project / DEPARTMENTS).iterdir()}
     assert {p.name for p in listed if p.parent.name == "departments"} == every
+    added = project / DEPARTMENTS / "demo-jiaoyu/2024.yaml"  # named, and a year the site did not have
+    added.write_text((project / DEPARTMENTS / "demo-jiaoyu/2023.yaml").read_text(encoding="utf-8")
+                     .replace("year: 2023", "year: 2024"), encoding="utf-8")
+    kept.changed = {added.resolve()}
+    assert build(project, kept=kept).rebuilt == len(every)  # the navigation of every page changed
+    assert_same_as_clean(project, tmp_path, "named-year")
 
 
 def test_the_theme_is_worked_out_again_only_when_it_may_have_changed(resident):

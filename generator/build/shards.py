@@ -25,7 +25,7 @@ from pathlib import Path
 
 from ..errors import ContentError, Problem
 from ..read.config import SiteConfig
-from ..read.records import Content, list_departments
+from ..read.records import FORM_FILE, Content, list_departments
 from ..score.check import CheckedSite, check_department, content_notices
 from ..site.opendata import datapackage
 from ..site.pipeline import (
@@ -293,6 +293,7 @@ class Kept:
     bulk: dict[str, Layout] = field(default_factory=dict)  # where each department's piece lies in the bulk files
     pending: list = field(default_factory=list)  # cache writes left for after the swap
     changed: set[Path] | None = None  # what the watcher says changed since the last build (None: unknown)
+    listing: dict[str, list[str]] = field(default_factory=dict)  # each department folder's file names
 
     def named(self, config: SiteConfig) -> set[str] | None:
         """The department folders the watcher named, when every change it saw is inside one
@@ -319,13 +320,27 @@ class Kept:
     def prepare(self, config: SiteConfig) -> Prepared:
         """The theme and keys worked out last time when nothing they depend on changed: the
         theme, overrides, site.yaml and the years of the site."""
-        stamp = self.shared if self.named(config) is not None else shared_inputs_stamp(config.project_dir)
-        if self.prepared is not None and stamp == self.shared:
-            departments = listed_departments(config)
-            if record_years(config, departments) == self.prepared.years:
-                return replace(self.prepared, departments=departments)
+        named = self.named(config)
+        stamp = self.shared if named is not None else shared_inputs_stamp(config.project_dir)
+        departments = self._departments(config, named)
+        years = nav_years(name for names in self.listing.values() for name in names)
+        if self.prepared is not None and stamp == self.shared and years == self.prepared.years:
+            return replace(self.prepared, departments=departments)
         self.prepared, self.shared = prepare(config), stamp
         return self.prepared
+
+    def _departments(self, config: SiteConfig, named: set[str] | None) -> list[tuple[str, int]]:
+        """The department folders and their forms: only the folders the watcher named are
+        listed again, when they are all plain folders listed before (else every one is)."""
+        root = config.departments_dir
+        if named is None or not all(slug in self.listing and (root / slug).is_dir()
+                                    and not (root / slug).is_symlink() for slug in named):
+            departments = listed_departments(config)
+            self.listing = {slug: sorted(record_names(config, [slug])) for slug, _ in departments}
+            return departments
+        for slug in named:
+            self.listing[slug] = sorted(record_names(config, [slug]))
+        return [(slug, sum(1 for name in names if FORM_FILE.match(name))) for slug, names in self.listing.items()]
 
 
 def _now(work) -> None:
