@@ -196,6 +196,12 @@ def test_folders_the_watcher_did_not_name_are_not_listed_again(resident, tmp_pat
     assert build(project, kept=kept).rebuilt == 0
     every = {p.name for p in (project / DEPARTMENTS).iterdir()}
     assert {p.name for p in listed if p.parent.name == "departments"} == every
+    stray = project / DEPARTMENTS / "demo-jiaoyu/notes.txt"  # named: an unused-file warning, counted on pages
+    stray.write_text("备忘\n", encoding="utf-8")
+    kept.changed = {stray.resolve()}
+    result = build(project, kept=kept)
+    assert result.rebuilt == 1 and any("notes.txt" in f.file for f in result.site.notices)
+    assert_same_as_clean(project, tmp_path, "named-stray")
     added = project / DEPARTMENTS / "demo-jiaoyu/2024.yaml"  # named, and a year the site did not have
     added.write_text((project / DEPARTMENTS / "demo-jiaoyu/2023.yaml").read_text(encoding="utf-8")
                      .replace("year: 2023", "year: 2024"), encoding="utf-8")

@@ -294,6 +294,7 @@ class Kept:
     pending: list = field(default_factory=list)  # cache writes left for after the swap
     changed: set[Path] | None = None  # what the watcher says changed since the last build (None: unknown)
     listing: dict[str, list[str]] = field(default_factory=dict)  # each department folder's file names
+    unused: dict = field(default_factory=dict)  # each department folder's files nothing reads
 
     def named(self, config: SiteConfig) -> set[str] | None:
         """The department folders the watcher named, when every change it saw is inside one
@@ -399,7 +400,9 @@ def _build(config, out_dir, jobs, progress, cache, live, standby, cluster, last_
         ordered = [metas[slug] for slug, _ in departments]
         site = CheckedSite(config, Content(tuple(m.department for m in ordered),
                                            tuple(f.report for m in ordered for f in m.forms)),
-                           tuple(f for m in ordered for f in m.forms), content_notices(config))
+                           tuple(f for m in ordered for f in m.forms),
+                           content_notices(config, kept.unused if kept is not None else None,
+                                           lambda slug: named is not None and slug not in named))
         years = year_stamps(ordered, (key, prepared.sections_key), kept.year_parts if kept is not None else None)
         kept_years = {y for y, stamp in years.items() if last_years.get(y) == stamp} if live else set()
         pages = write_every_form_pages(ctx, tree, site, ordered, rebuilt, prepared.sections_key, kept_years,

@@ -235,30 +235,45 @@ def _misnamed(rel: str, name: str, names: set[str]) -> Problem:
                    "letters, digits and hyphens, e.g. 2021-keji-puji.yaml")
 
 
-def unused_files(config: SiteConfig) -> list[Problem]:
+def unused_files(config: SiteConfig, known: dict[str, list[Problem]] | None = None,
+                 unchanged=lambda slug: False) -> list[Problem]:
     """Files and folders under ``content/`` that nothing reads: warnings, so that a form saved
     under a wrong name cannot silently disappear. Names starting with a dot are left alone;
-    what the readers look at (links, record-like names) they report themselves, as errors."""
+    what the readers look at (links, record-like names) they report themselves, as errors.
+    ``known``: each department folder's warnings from last time, reused for the folders
+    ``unchanged`` says are (and updated)."""
     out: list[Problem] = []
 
-    def walk(folder: Path, rel: str, read, why: str) -> list[os.DirEntry]:
+    def walk(folder: Path, rel: str, read, why: str) -> tuple[list[os.DirEntry], list[Problem]]:
         entries, _problem = list_folder(folder, rel)  # an unreadable folder is the readers' error
-        out.extend(Problem(Location(f"{rel}/{shown_name(e.name)}"), "", f"not used: {why}",
-                           "move it out of content/, or name it as a record if it is one")
-                   for e in entries if not e.name.startswith(".") and not read(e))
-        return entries
+        return entries, [Problem(Location(f"{rel}/{shown_name(e.name)}"), "", f"not used: {why}",
+                                 "move it out of content/, or name it as a record if it is one")
+                         for e in entries if not e.name.startswith(".") and not read(e)]
 
-    walk(config.content_dir, "content", lambda e: e.name in ("site.yaml", "departments"),
-         "perfsite reads content/site.yaml and content/departments/ only")
+    out += walk(config.content_dir, "content", lambda e: e.name in ("site.yaml", "departments"),
+                "perfsite reads content/site.yaml and content/departments/ only")[1]
     if not is_folder(config.departments_dir):
         return out
-    for entry in walk(config.departments_dir, "content/departments",
-                      lambda e: e.is_dir() or e.is_symlink() or looks_like_yaml(e.name),
-                      "records sit in department folders"):
+    entries, found = walk(config.departments_dir, "content/departments",
+                          lambda e: e.is_dir() or e.is_symlink() or looks_like_yaml(e.name),
+                          "records sit in department folders")
+    out += found
+    seen = {}
+    for entry in entries:
         if entry.is_dir(follow_symlinks=False) and SLUG.match(entry.name):
-            walk(Path(entry.path), f"content/departments/{entry.name}",
-                 lambda e: e.name == "department.yaml" or FORM_FILE.match(e.name) or looks_like_yaml(e.name),
-                 "a department folder holds department.yaml, <year>.yaml and <year>-<project>.yaml only")
+            slug = entry.name
+            if known is not None and slug in known and unchanged(slug):
+                seen[slug] = known[slug]
+            else:
+                seen[slug] = walk(Path(entry.path), f"content/departments/{slug}",
+                                  lambda e: e.name == "department.yaml" or FORM_FILE.match(e.name)
+                                  or looks_like_yaml(e.name),
+                                  "a department folder holds department.yaml, <year>.yaml and <year>-<project>.yaml "
+                                  "only")[1]
+            out += seen[slug]
+    if known is not None:
+        known.clear()
+        known.update(seen)
     return out
 
 

@@ -90,9 +90,10 @@ def check_form(report: Report, profile: Profile) -> ScoredReport:
     return audit_report(score_report(report, profile))
 
 
-def content_notices(config: SiteConfig) -> tuple[Finding, ...]:
+def content_notices(config: SiteConfig, known=None, unchanged=lambda slug: False) -> tuple[Finding, ...]:
     """Findings about the content folder rather than one form (a site.yaml that names no profile,
-    files nothing reads), for ``check``, ``build`` and ``serve`` alike: ``--strict`` fails on them."""
+    files nothing reads), for ``check``, ``build`` and ``serve`` alike: ``--strict`` fails on them.
+    ``known``/``unchanged``: see :func:`~generator.read.records.unused_files`."""
     notices = []
     if not config.profile_chosen:
         notices.append(Finding(
@@ -101,5 +102,5 @@ def content_notices(config: SiteConfig) -> tuple[Finding, ...]:
             f"({config.profile.title}); write the rules that apply, e.g. profile: {config.profile.name} "
             "(perfsite profiles lists them)"))
     notices += [Finding("unused-file", "warning", "", str(p.location), 0, 0, None, None,
-                        f"{p.message} ({p.hint})") for p in unused_files(config)]
+                        f"{p.message} ({p.hint})") for p in unused_files(config, known, unchanged)]
     return tuple(notices)
