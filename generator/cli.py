@@ -215,6 +215,8 @@ def watch_build(args) -> int:
             shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
             print(f"changed: {shown}", flush=True)
         report_build(result, args)
+
+    def waiting() -> None:
         if not args.quiet:
             print("watching for changes (Ctrl-C stops)", flush=True)
 
@@ -224,14 +226,13 @@ def watch_build(args) -> int:
                 print(problem, file=sys.stderr)
             count = len(exc.problems)
             print(f"perfsite: {count} problem{'s' if count != 1 else ''} in the content; the site was not "
-                  "changed; watching for changes (Ctrl-C stops)", file=sys.stderr, flush=True)
+                  "changed", file=sys.stderr, flush=True)
         else:
-            print(f"perfsite: {exc}; the site was not changed; watching for changes (Ctrl-C stops)",
-                  file=sys.stderr, flush=True)
+            print(f"perfsite: {exc}; the site was not changed", file=sys.stderr, flush=True)
 
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: a build under way leaves the last good site
         watch(args.project, args.out, stop, built, failed, progress=None if args.quiet else terminal_progress(),
-              force=args.force, cluster=args.cluster)
+              force=args.force, cluster=args.cluster, on_waiting=waiting)
     if not args.quiet:
         print("stopped", flush=True)
     return 0

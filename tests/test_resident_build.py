@@ -142,6 +142,11 @@ def test_bulk_files_copy_the_unchanged_departments_from_the_live_file(resident, 
     assert read == ["demo-jiaoyu"]
     assert_same_as_clean(project, tmp_path, "all-years-edit")
 
+    (departments / "demo-kong").mkdir()  # a department without a form: no piece, no separator
+    shutil.copy(departments / "demo-jiaoyu/department.yaml", departments / "demo-kong/department.yaml")
+    build(project, kept=kept)
+    assert_same_as_clean(project, tmp_path, "no-form")
+
 
 @pytest.mark.parametrize("standby_touched", [False, True])
 def test_a_watch_started_on_a_built_site_reads_it_once_then_walks_nothing(sample_project, tmp_path, monkeypatch,
@@ -151,6 +156,7 @@ def test_a_watch_started_on_a_built_site_reads_it_once_then_walks_nothing(sample
     neither folder and still match a clean build."""
     import generator.build.output as output
     import generator.build.run as run
+    from generator.build.cache import BuildCache
 
     record = sample_project / DEPARTMENTS / "demo-jiaoyu/2022.yaml"
     build(sample_project)
@@ -163,15 +169,21 @@ def test_a_watch_started_on_a_built_site_reads_it_once_then_walks_nothing(sample
     assert build(sample_project, kept=kept).site is None
     assert kept.metas and kept.state is not None
     assert (kept.state.standby is None) == standby_touched
+    assert kept.bulk  # where each department's piece lies in the live bulk files, from their slices
     walks: list = []
     for module in (output, run):
         real = module.output_stats
         monkeypatch.setattr(module, "output_stats", lambda *a, real=real, **k: walks.append(a) or real(*a, **k))
+    read: list[str] = []
+    load_slices = BuildCache.load_slices
+    monkeypatch.setattr(BuildCache, "load_slices", lambda self, slug: read.append(slug) or load_slices(self, slug))
     for old, new in (("units: 13", "units: 15"), ("units: 15", "units: 16")):
         replace_in(record, old, new)
         walks.clear()
+        read.clear()
         assert build(sample_project, kept=kept).rebuilt == 1
         assert walks == []
+        assert read == ["demo-jiaoyu"]  # the year's bulk files spliced from the first edit on
         settle(kept, sample_project / "site")
         assert_same_as_clean(sample_project, tmp_path, f"{new[-2:]}-{standby_touched}")
 
@@ -320,9 +332,10 @@ def test_build_watch_rebuilds_after_each_save_and_stops_on_sigterm(sample_projec
         replace_in(sample_project / DEPARTMENTS / "demo-nongye/2022.yaml", "units: ", "units: 1")
         wait_for(lambda: err.count("the site was not changed") == 2, "the second failed build")
         assert page.read_bytes() == shown
+        wait_for(lambda: out.count("watching for changes") == 4, "ready again")  # after each build, failed or not
 
         replace_in(record, "units: [", "units: 16")
-        wait_for(lambda: out.count("watching for changes") == 3, "the build after the fix")
+        wait_for(lambda: out.count("watching for changes") == 5, "the build after the fix")
         assert_same_as_clean(sample_project, tmp_path, "fixed")
     finally:
         process.send_signal(signal.SIGTERM)
@@ -330,3 +343,28 @@ def test_build_watch_rebuilds_after_each_save_and_stops_on_sigterm(sample_projec
     assert code == 0
     wait_for(lambda: "stopped" in out.lines, "the last line")
     assert not [line for line in err.lines if "Traceback" in line]
+
+
+def test_a_layout_is_read_only_from_the_pieces_a_file_is_made_of():
+    """Where each department's piece lies, worked out from the pieces, holds only when they
+    hash to the file's digest in the manifest: a file made of other bytes is written whole."""
+    import hashlib
+
+    from generator.build.bulk_splice import LayoutReader
+    from generator.site.pipeline import bulk_framing
+
+    framing = bulk_framing()["reports.json"]
+    file = b'{"forms": [{"a": 1}, {"a": 2}, {"b": 1}]}\n'
+    reader = LayoutReader(framing)
+    first, second = object(), object()
+    reader.add("a", first, [b'{"a": 1}', b'{"a": 2}'])
+    reader.add("b", second, [b'{"b": 1}'])
+    layout = reader.layout(hashlib.sha256(file).digest()[:16])
+    assert layout is not None
+    a, b = layout.pieces["a"], layout.pieces["b"]
+    assert file[a.offset:a.offset + a.length] == b'{"a": 1}, {"a": 2}' and a.source is first
+    assert file[b.offset:b.offset + b.length] == b'{"b": 1}' and b.source is second
+    other = LayoutReader(framing)
+    other.add("a", first, [b'{"a": 9}'])
+    assert other.layout(hashlib.sha256(file).digest()[:16]) is None
+    assert LayoutReader(framing).layout(None) is None

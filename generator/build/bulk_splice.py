@@ -81,6 +81,33 @@ def write_spliced(tree: StandbyOutput, rel: str, framing: tuple[bytes, bytes, by
     return layout
 
 
+class LayoutReader:
+    """Works out where each department's piece lies in a bulk file a one-shot build wrote (a
+    watch starting on a built site), from the pieces it was made of, fed in site order; the
+    layout holds only if those pieces hash to the file's digest in the site's manifest."""
+
+    def __init__(self, framing: tuple[bytes, bytes, bytes]):
+        self.header, self.between, self.after = framing
+        self.whole = hashlib.sha256(self.header)
+        self.offset = len(self.header)
+        self.pieces: dict[str, Piece] = {}
+
+    def add(self, slug: str, record: object, forms: list[bytes]) -> None:
+        if self.pieces and self.between:
+            self.whole.update(self.between)
+            self.offset += len(self.between)
+        data = self.between.join(forms)
+        self.pieces[slug] = Piece(self.offset, len(data), _digest(data), record)
+        self.whole.update(data)
+        self.offset += len(data)
+
+    def layout(self, manifest_digest: bytes | None) -> Layout | None:
+        self.whole.update(self.after)
+        if manifest_digest is None or self.whole.digest()[:DIGEST_SIZE] != manifest_digest:
+            return None  # not made of these pieces (or written by a splice): written whole next time
+        return Layout(manifest_digest, self.pieces)
+
+
 def _digest(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()
 

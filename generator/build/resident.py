@@ -26,9 +26,11 @@ from .shards import Kept
 def watch_build(project_dir: Path, out_dir: Path | None, stop: threading.Event,
                 on_built: Callable[[BuildResult, set[Path] | None], None],
                 on_failed: Callable[[ContentError | PerfsiteError], None], jobs: int | None = None,
-                progress=None, force: bool = False, cluster: str | None = None) -> None:
+                progress=None, force: bool = False, cluster: str | None = None,
+                on_waiting: Callable[[], None] = lambda: None) -> None:
     """Build (``force``: the first time from nothing), then build again after each burst of
-    changes, until ``stop`` is set."""
+    changes, until ``stop`` is set. ``on_waiting``: called once the cache is written and the
+    process is ready for the next change."""
     project_dir = project_dir.resolve()
     kept = Kept()
     watching = watcher(watched_roots(project_dir))  # before the first build: an edit saved during it is seen
@@ -50,6 +52,7 @@ def watch_build(project_dir: Path, out_dir: Path | None, stop: threading.Event,
                 on_built(result, changed)
                 settle(kept, result.out_dir)
             keep_out_of_collector()
+            on_waiting()
             changed = next_changes(watching, stop)
     finally:
         watching.close()

@@ -50,7 +50,7 @@ from ..site.sitemodel import (
     year_url,
 )
 from ..site.theme import Theme, load_theme
-from .bulk_splice import Layout, write_spliced
+from .bulk_splice import Layout, LayoutReader, write_spliced
 from .cache import BuildCache, BuildState, CacheMiss, Tree, UnitData, UnitMeta
 from .output import NewFile, StandbyOutput, digest, write_new
 from .search_lanes import SearchIndexer
@@ -360,9 +360,30 @@ def warm_up(config: SiteConfig, cache: BuildCache, kept: Kept, live: Tree) -> bo
     kept.metas = metas
     try:
         kept.fragments = {slug: cache.load_fragments(slug) for slug in metas}
+        kept.bulk = read_layouts(cache, [metas[slug] for slug, _ in prepared.departments], live.manifest,
+                                 config.all_years_downloads)
     except CacheMiss:
-        kept.fragments = {}
+        kept.fragments, kept.bulk = {}, {}
     return True
+
+
+def read_layouts(cache: BuildCache, metas: list[UnitMeta], manifest: dict[str, bytes],
+                 all_years: bool) -> dict:
+    """Where each department's piece lies in the live bulk files, worked out from the cached
+    slices in one pass (a department's slices at a time), for the files they hash to."""
+    readers: dict[str, LayoutReader] = {}
+    for meta in metas:
+        years = sorted({f.report.year for f in meta.forms})
+        slices = cache.load_slices(meta.slug) if years else []
+        for folder, year in ([("data/", None)] if all_years else []) + [
+                (f"data/{YEAR_FOLDER}/{y}/", y) for y in years]:
+            for index, name in enumerate(BulkFiles.NAMES):
+                rel = folder + name
+                if rel not in readers:
+                    readers[rel] = LayoutReader(bulk_framing()[name])
+                readers[rel].add(meta.slug, meta, [f[1 + index] for f in slices if year is None or f[0] == year])
+    layouts = {rel: reader.layout(manifest.get(rel)) for rel, reader in readers.items()}
+    return {rel: layout for rel, layout in layouts.items() if layout is not None}
 
 
 def listed_departments(config: SiteConfig) -> list[tuple[str, int]]:
@@ -622,7 +643,7 @@ def write_bulk_spliced(tree: StandbyOutput, cache: BuildCache, metas: list[UnitM
                if rel.startswith(f"data/{YEAR_FOLDER}/") and int(rel.split("/")[2]) in kept_years
                and live.get(rel) == layout.digest}
     for folder, year in sets:
-        members = [meta for meta in metas if year is None or any(f.report.year == year for f in meta.forms)]
+        members = [meta for meta in metas if any(year is None or f.report.year == year for f in meta.forms)]
         for index, name in enumerate(BulkFiles.NAMES):
             rel = folder + name
             old = memory.bulk.get(rel)
