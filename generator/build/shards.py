@@ -374,7 +374,9 @@ def read_layouts(cache: BuildCache, metas: list[UnitMeta], manifest: dict[str, b
     readers: dict[str, LayoutReader] = {}
     for meta in metas:
         years = sorted({f.report.year for f in meta.forms})
-        slices = cache.load_slices(meta.slug) if years else []
+        if not years:
+            continue  # no form: no piece in any file
+        slices = cache.load_slices(meta.slug)
         for folder, year in ([("data/", None)] if all_years else []) + [
                 (f"data/{YEAR_FOLDER}/{y}/", y) for y in years]:
             for index, name in enumerate(BulkFiles.NAMES):
