@@ -223,10 +223,6 @@ class BuildCache:
             return meta
         return None
 
-    def load_data(self, slug: str) -> UnitData:
-        """The department's slices of the bulk files and its sections of the every-form pages."""
-        return UnitData(self.load_slices(slug), self.load_fragments(slug))
-
     def load_slices(self, slug: str) -> list[tuple[int, bytes, bytes, bytes]]:
         """Its slices of the bulk files: most of a record's bytes, read only while those are written."""
         path = self.units / f"{slug}.data"

@@ -293,21 +293,9 @@ class Kept:
     bulk: dict[str, Layout] = field(default_factory=dict)  # where each department's piece lies in the bulk files
     pending: list = field(default_factory=list)  # cache writes left for after the swap
     changed: set[Path] | None = None  # what the watcher says changed since the last build (None: unknown)
+    named: set[str] | None = None     # ... the department folders holding all of it (None: more changed)
     listing: dict[str, list[str]] = field(default_factory=dict)  # each department folder's file names
     unused: dict = field(default_factory=dict)  # each department folder's files nothing reads
-
-    def named(self, config: SiteConfig) -> set[str] | None:
-        """The department folders the watcher named, when every change it saw is inside one
-        (None: something else changed, or nobody said what changed)."""
-        if self.changed is None:
-            return None
-        slugs, root = set(), config.departments_dir
-        for path in self.changed:
-            parts = path.relative_to(root).parts if path.is_relative_to(root) else ()
-            if len(parts) < 2:
-                return None  # outside the department folders, or a folder itself
-            slugs.add(parts[0])
-        return slugs
 
     def later(self, work) -> None:
         """Cache writes the next build in this process does not need: done once the new site
@@ -319,29 +307,53 @@ class Kept:
             self.pending.pop(0)()
 
     def prepare(self, config: SiteConfig) -> Prepared:
-        """The theme and keys worked out last time when nothing they depend on changed: the
-        theme, overrides, site.yaml and the years of the site."""
-        named = self.named(config)
-        stamp = self.shared if named is not None else shared_inputs_stamp(config.project_dir)
-        departments = self._departments(config, named)
-        years = nav_years(name for names in self.listing.values() for name in names)
-        if self.prepared is not None and stamp == self.shared and years == self.prepared.years:
-            return replace(self.prepared, departments=departments)
-        self.prepared, self.shared = prepare(config), stamp
+        """The theme and keys worked out last time when nothing they depend on changed (the
+        theme, overrides, site.yaml, the years of the site); ``named`` set to the department
+        folders the watcher named, when every change it saw is inside one it knew."""
+        self.named = (departments_touched(config.departments_dir, self.changed, self.listing)
+                      if self.changed is not None and self.prepared is not None else None)
+        stamp = self.shared if self.named is not None else shared_inputs_stamp(config.project_dir)
+        self.prepared, self.listing = prepare_again(config, self.prepared, self.listing, self.named,
+                                                    everything=stamp != self.shared)
+        self.shared = stamp
         return self.prepared
 
-    def _departments(self, config: SiteConfig, named: set[str] | None) -> list[tuple[str, int]]:
-        """The department folders and their forms: only the folders the watcher named are
-        listed again, when they are all plain folders listed before (else every one is)."""
-        root = config.departments_dir
-        if named is None or not all(slug in self.listing and (root / slug).is_dir()
-                                    and not (root / slug).is_symlink() for slug in named):
+
+def departments_touched(departments_dir: Path, changed, known) -> set[str] | None:
+    """The department folders that hold every changed path, if each was ``known`` and still
+    is a folder; None when the departments themselves, or anything outside them, may have
+    changed (``build --watch`` and ``serve`` alike)."""
+    touched = set()
+    for path in changed:
+        path = Path(path).absolute()
+        parts = path.relative_to(departments_dir).parts if path.is_relative_to(departments_dir) else ()
+        if len(parts) < 2 or parts[0] not in known:
+            return None
+        folder = departments_dir / parts[0]
+        if not folder.is_dir() or folder.is_symlink():
+            return None
+        touched.add(parts[0])
+    return touched
+
+
+def prepare_again(config: SiteConfig, last: Prepared | None, names: dict[str, list[str]],
+                  touched: set[str] | None, everything: bool) -> tuple[Prepared, dict[str, list[str]]]:
+    """:func:`prepare`, but the theme and keys made again only when more than records may have
+    changed (``everything``) or the years in the navigation did; every department folder
+    listed again when one may have come or gone (``touched`` None), else only those touched.
+    Returns it with the file names of each department folder (``names``: last time's)."""
+    if not everything and last is not None:
+        if touched is None:
             departments = listed_departments(config)
-            self.listing = {slug: sorted(record_names(config, [slug])) for slug, _ in departments}
-            return departments
-        for slug in named:
-            self.listing[slug] = sorted(record_names(config, [slug]))
-        return [(slug, sum(1 for name in names if FORM_FILE.match(name))) for slug, names in self.listing.items()]
+            names = {slug: record_names(config, [slug]) for slug, _ in departments}
+        else:
+            names = {**names, **{slug: record_names(config, [slug]) for slug in touched}}
+            departments = [(slug, sum(1 for name in names[slug] if FORM_FILE.match(name)))
+                           for slug, _ in last.departments]
+        if nav_years(name for found in names.values() for name in found) == last.years:
+            return replace(last, departments=departments), names
+    prepared = prepare(config)  # (with new years, every page's navigation changes)
+    return prepared, {slug: record_names(config, [slug]) for slug, _ in prepared.departments}
 
 
 def _now(work) -> None:
@@ -405,7 +417,7 @@ def _build(config, out_dir, jobs, progress, cache, live, standby, cluster, last_
     later = kept.later if kept is not None else _now
     prepared = kept.prepare(config) if kept is not None else prepare(config)
     departments, theme, static, key = prepared.departments, prepared.theme, prepared.static, prepared.key
-    named = kept.named(config) if kept is not None else None
+    named = kept.named if kept is not None else None
     with frozen_heap():
         metas = {slug: reusable(cache, slug, key, config, live, kept, named) for slug, _ in departments}
     rebuilt = {slug for slug, meta in metas.items() if meta is None}

@@ -43,13 +43,7 @@ def shared_inputs_stamp(project_dir: Path) -> str:
     overrides, the themes, the generator): what a resident build's theme and keys were worked
     out from (:class:`~generator.build.shards.Kept`)."""
     h = hashlib.sha256("\n".join(library_versions()).encode())
-    content = project_dir / "content"
-    for rel, entry in walk_files(content, skip=("departments",)):
-        try:
-            st = entry.stat(follow_symlinks=False)
-        except OSError:
-            continue
-        h.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}\n".encode())
+    stamp_folder(project_dir / "content", h, skip=("departments",))
     for root in (project_dir / "overrides", themes_root(), Path(__file__).parents[1]):
         h.update(f"\n[{root}]\n".encode())
         stamp_folder(root, h)
@@ -94,13 +88,14 @@ def _source(theme: Theme, name: str) -> str:
         return ""
 
 
-def stamp_folder(root: Path, digest_) -> None:
-    """Every file below ``root`` by path, size, mtime, ctime and inode (a copy that keeps mtimes
-    still changes the last two); a link is stamped, never followed (inputs refuse links)."""
+def stamp_folder(root: Path, digest_, skip=()) -> None:
+    """Every file below ``root`` (but in the folders ``skip`` names) by path, size, mtime, ctime
+    and inode (a copy that keeps mtimes still changes the last two); a link is stamped, never
+    followed (inputs refuse links)."""
     if not root.exists():
         digest_.update(f"missing:{root}\n".encode())
         return
-    for rel, entry in walk_files(root):
+    for rel, entry in walk_files(root, skip=skip):
         try:
             st = entry.stat(follow_symlinks=False)
         except OSError:

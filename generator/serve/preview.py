@@ -25,11 +25,21 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..build.cache import BuildCache, CacheMiss, UnitMeta
-from ..build.shards import PROCESSES_FROM, Prepared, _Context, build_unit, context_for, plan_shards, prepare
+from ..build.shards import (
+    PROCESSES_FROM,
+    Prepared,
+    _Context,
+    build_unit,
+    context_for,
+    departments_touched,
+    plan_shards,
+    prepare,
+    prepare_again,
+)
 from ..build.stamps import folder_signature
 from ..errors import ContentError, PerfsiteError, Problem
 from ..read.config import SiteConfig, load_config
-from ..read.records import Content, list_departments
+from ..read.records import Content
 from ..score.check import CheckedSite, check_department, content_notices
 from ..site.opendata import YEAR_FOLDER, datapackage
 from ..site.pipeline import (
@@ -38,8 +48,6 @@ from ..site.pipeline import (
     form_files,
     is_department_page,
     is_every_form_page,
-    nav_years,
-    record_names,
     site_wide_files,
 )
 from ..site.render import Sections, render_page
@@ -95,9 +103,9 @@ class PreviewSite:
         :class:`EarlySite` that can show a department's pages meanwhile. ``stop`` set: the
         worker processes are ended and :class:`Stopped` raised."""
         everything = changed is None or self.prepared is None or not _content_only(self.project_dir, changed)
-        touched = None if everything else self._touched(changed)
+        touched = None if everything else departments_touched(self.config.departments_dir, changed, self.units)
         config = load_config(self.project_dir) if everything else self.config
-        prepared, names = self._prepare(config, everything, touched)
+        prepared, names = prepare_again(config, self.prepared, self.record_names, touched, everything)
         if prepared is not self.prepared and prepared.fragments_key != getattr(self.prepared, "fragments_key", None):
             touched = None  # every department's record is checked against the new key
         key = prepared.fragments_key  # a record holds no page, only the sections its department makes
@@ -134,41 +142,6 @@ class PreviewSite:
         self.config, self.prepared, self.units, self.record_names = config, prepared, units, names
         self.snapshot = snapshot
         return Update(snapshot, len(dirty), len(ordered))
-
-    def _touched(self, changed: set[Path]) -> set[str] | None:
-        """The departments whose folders hold every changed path, if they all existed before
-        and still do; None when the set of departments may have changed."""
-        root = self.config.departments_dir
-        touched = set()
-        for path in changed:
-            path = Path(path).absolute()
-            if not path.is_relative_to(root):
-                return None
-            parts = path.relative_to(root).parts
-            if len(parts) < 2 or parts[0] not in self.units or not (root / parts[0]).is_dir():
-                return None
-            touched.add(parts[0])
-        return touched
-
-    def _prepare(self, config: SiteConfig, everything: bool, touched: set[str] | None
-                 ) -> tuple[Prepared, dict[str, list[str]]]:
-        """The theme and keys, made again only when more than records changed or the years
-        in the navigation did; the departments listed again when one may have come or gone."""
-        if everything:
-            prepared = prepare(config)
-            return prepared, {slug: _record_names(config, slug) for slug, _ in prepared.departments}
-        if touched is None:
-            departments, problems = list_departments(config)
-            if problems:
-                raise ContentError(problems)
-            names = {slug: _record_names(config, slug) for slug, _ in departments}
-        else:
-            departments = self.prepared.departments
-            names = {**self.record_names, **{slug: _record_names(config, slug) for slug in touched}}
-        if nav_years(n for found in names.values() for n in found) != self.prepared.years:
-            prepared = prepare(config)  # every page's navigation changes
-            return prepared, {slug: _record_names(config, slug) for slug, _ in prepared.departments}
-        return replace(self.prepared, departments=departments), names
 
     def _kept(self, slug: str, inputs: tuple, key: str, config: SiteConfig) -> Unit | None:
         """The department's unit if its folder is as it was when checked, from memory or the cache."""
@@ -541,10 +514,6 @@ def search_files(snapshot: Snapshot, cancel: threading.Event | None = None,
             made[bundle] = (key, index_pages(chunk, bundle, cancel))
         files.update(made[bundle][1])
     return files, made
-
-
-def _record_names(config: SiteConfig, slug: str) -> list[str]:
-    return record_names(config, [slug])
 
 
 def _content_only(project_dir: Path, changed: set[Path]) -> bool:
