@@ -97,6 +97,32 @@ def test_edits_in_memory_match_clean_builds(resident, tmp_path):
     assert build(project, kept=kept).site is None  # nothing changed since: nothing done
 
 
+def test_what_the_every_form_pages_worked_out_is_kept_only_while_it_holds(resident, tmp_path):
+    """The overview and quality pages keep each year's sums while that year's stamp stands;
+    what else they show is worked out again when it changes: a department with no form in the
+    latest year renamed (listed as without a form, no year of the overview's changed), a new
+    department without any form, an edit in the latest year."""
+    project, kept = resident
+    departments = project / DEPARTMENTS
+    for step in ("renamed", "added"):
+        if step == "renamed":
+            kept.changed = {replace_in(departments / "wangcheng-kexie/department.yaml", "name: ", "name: 改名后的")}
+        else:
+            new = departments / "demo-xinjian"
+            new.mkdir()
+            (new / "department.yaml").write_text(
+                (departments / "demo-nongye/department.yaml").read_text(encoding="utf-8")
+                .replace("农业农村局", "新建局"), encoding="utf-8")
+            kept.changed = {new}
+        build(project, kept=kept)
+        index = (project / "site/index.html").read_text(encoding="utf-8")
+        assert "改名后的" in index and (step == "renamed") == ("新建局" not in index)
+        assert_same_as_clean(project, tmp_path, step)
+    kept.changed = {replace_in(departments / "demo-jiaoyu/2023.yaml", "units: ", "units: 1")}
+    build(project, kept=kept)
+    assert_same_as_clean(project, tmp_path, "latest year")
+
+
 def test_bulk_files_copy_the_unchanged_departments_from_the_live_file(resident, tmp_path, monkeypatch):
     """After an edit only the edited department's slices are read; the rest of each bulk file
     is copied from the live one. Removing the first department, adding one before it, and the

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import pytest
 
-from generator.build.stamps import shared_stamp
+from generator.build.stamps import input_stamp, shared_stamp
 from generator.read.config import load_config
 from generator.site.render import asset_files
 from generator.site.theme import load_theme
@@ -49,3 +49,39 @@ def test_each_shared_input_changes_the_stamp(inputs, change):
         site_yaml = config.project_dir / "content" / "site.yaml"
         site_yaml.write_text(site_yaml.read_text(encoding="utf-8") + "description: 新的说明\n", encoding="utf-8")
     assert shared_stamp(config, theme, static, years) != before
+
+
+def test_a_watched_stamp_restamps_only_the_folders_named_and_equals_a_full_one(tiny_project):
+    """``perfsite build --watch`` stamps again only the department folders the watcher named;
+    when it named them rightly, the stamp is the one a full walk takes."""
+    out = tiny_project / "site"
+    departments = tiny_project / "content/departments"
+    kept: dict[str, str] = {}
+    first = input_stamp(tiny_project, out, kept)
+    assert first == input_stamp(tiny_project, out) and set(kept) == {p.name for p in departments.iterdir()}
+    folder = sorted(p for p in departments.iterdir())[0]
+    record = sorted(folder.glob("20*.yaml"))[0]
+    record.write_text(record.read_text(encoding="utf-8") + "\n# 改过\n", encoding="utf-8")
+    assert input_stamp(tiny_project, out, dict(kept), named=set()) == first  # told nothing changed: not walked
+    edited = input_stamp(tiny_project, out, kept, named={folder.name})
+    assert edited != first and edited == input_stamp(tiny_project, out)
+    (folder / "notes.txt").write_text("备忘\n", encoding="utf-8")  # a file added to a named folder
+    assert input_stamp(tiny_project, out, kept, named={folder.name}) == input_stamp(tiny_project, out)
+
+
+@pytest.mark.parametrize("change", ["stray file in departments", "site.yaml", "theme override", "out dir"])
+def test_every_input_outside_the_department_folders_changes_the_input_stamp(tiny_project, change):
+    out = tiny_project / "site"
+    before = input_stamp(tiny_project, out)
+    if change == "stray file in departments":
+        (tiny_project / "content/departments/README.txt").write_text("说明\n", encoding="utf-8")
+    elif change == "site.yaml":
+        site_yaml = tiny_project / "content/site.yaml"
+        site_yaml.write_text(site_yaml.read_text(encoding="utf-8") + "\n# 改过\n", encoding="utf-8")
+    elif change == "theme override":
+        override = tiny_project / "overrides/templates/form.html"
+        override.parent.mkdir(parents=True)
+        override.write_text("{% extends '!theme/form.html' %}", encoding="utf-8")
+    else:
+        out = tiny_project / "elsewhere"
+    assert input_stamp(tiny_project, out) != before

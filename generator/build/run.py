@@ -91,7 +91,8 @@ def _build(project_dir: Path, out_dir: Path, cache: BuildCache, progress, jobs, 
         state = None if force else cache.load_state()
         if state is not None and not describes(state.live, _walk(out_dir)):
             state = None  # the site was changed by hand (or by a build killed after its swap): trust none of it
-    inputs = input_stamp(project_dir, out_dir)  # taken before reading: an edit during the build rebuilds
+    # taken before reading: an edit during the build rebuilds
+    inputs = kept.stamp_inputs(project_dir, out_dir) if kept is not None else input_stamp(project_dir, out_dir)
     if state is not None and state.inputs == inputs:
         if kept is not None and kept.state is None and warm_up(load_config(project_dir), cache, kept, state.live):
             # a watch starting on an up-to-date site has read it now; the standby is trusted once walked

@@ -45,6 +45,7 @@ from ..site.sitemodel import (
     DEPARTMENT_TEMPLATES,
     EVERY_FORM_TEMPLATES,
     YEAR_FOLDER,
+    Memo,
     build_site_model,
     quality_url,
     year_url,
@@ -58,6 +59,7 @@ from .stamps import (
     environment_key,
     folder_signature,
     fragment_templates,
+    input_stamp,
     shared_inputs_stamp,
     shared_stamp,
     template_closures,
@@ -283,6 +285,8 @@ class Kept:
     planted; whether it still holds is checked as a one-shot build checks its cache."""
 
     shared: str = ""                 # stamp of every input but the department folders, for ``prepared``
+    seen: str = ""                   # ... as this build found it
+    entries: dict[str, str] = field(default_factory=dict)  # each department folder's stamp
     prepared: Prepared | None = None
     metas: dict[str, UnitMeta] = field(default_factory=dict)
     state: BuildState | None = None  # what the last build left on disk, when it is still so
@@ -296,6 +300,7 @@ class Kept:
     named: set[str] | None = None     # ... the department folders holding all of it (None: more changed)
     listing: dict[str, list[str]] = field(default_factory=dict)  # each department folder's file names
     unused: dict = field(default_factory=dict)  # each department folder's files nothing reads
+    memo: Memo = field(default_factory=Memo)     # what the every-form pages worked out, by year
 
     def later(self, work) -> None:
         """Cache writes the next build in this process does not need: done once the new site
@@ -306,16 +311,24 @@ class Kept:
         while self.pending:
             self.pending.pop(0)()
 
+    def stamp_inputs(self, project_dir: Path, out_dir: Path) -> str:
+        """:func:`~generator.build.stamps.input_stamp`, with ``named`` set to the department
+        folders the watcher named when every change it saw is inside one it knew: only those
+        are stamped again."""
+        self.named = (departments_touched(project_dir / "content" / "departments", self.changed, self.listing)
+                      if self.changed is not None and self.prepared is not None else None)
+        self.seen = self.shared if self.named is not None else shared_inputs_stamp(project_dir)
+        return input_stamp(project_dir, out_dir, self.entries, self.named, self.seen)
+
     def prepare(self, config: SiteConfig) -> Prepared:
         """The theme and keys worked out last time when nothing they depend on changed (the
-        theme, overrides, site.yaml, the years of the site); ``named`` set to the department
-        folders the watcher named, when every change it saw is inside one it knew."""
-        self.named = (departments_touched(config.departments_dir, self.changed, self.listing)
-                      if self.changed is not None and self.prepared is not None else None)
-        stamp = self.shared if self.named is not None else shared_inputs_stamp(config.project_dir)
+        theme, overrides, site.yaml, the years of the site; as :meth:`stamp_inputs` found them)."""
+        key = self.prepared.key if self.prepared is not None else None
         self.prepared, self.listing = prepare_again(config, self.prepared, self.listing, self.named,
-                                                    everything=stamp != self.shared)
-        self.shared = stamp
+                                                    everything=self.seen != self.shared)
+        if self.prepared.key != key:  # another theme or profile: nothing worked out before holds
+            self.memo = Memo()
+        self.shared = self.seen
         return self.prepared
 
 
@@ -441,7 +454,7 @@ def _build(config, out_dir, jobs, progress, cache, live, standby, cluster, last_
         years = year_stamps(ordered, (key, prepared.sections_key), kept.year_parts if kept is not None else None)
         kept_years = {y for y, stamp in years.items() if last_years.get(y) == stamp} if live else set()
         pages = write_every_form_pages(ctx, tree, site, ordered, rebuilt, prepared.sections_key, kept_years,
-                                       memory=kept)
+                                       memory=kept, year_stamps=years)
         for rel, data in sorted(static.items()) + sorted(site_wide_files(site, pages, theme).items()):
             tree.put(rel, data)
         if search:
@@ -497,16 +510,18 @@ def place_departments(ctx: _Context, tree: StandbyOutput, departments: list[tupl
 
 def write_every_form_pages(ctx: _Context, tree: StandbyOutput, site: CheckedSite, ordered: list[UnitMeta],
                            rebuilt: set[str], sections_key: str, kept_years: set[int] = frozenset(),
-                           memory: Kept | None = None) -> list:
+                           memory: Kept | None = None, year_stamps: dict[int, str] | None = None) -> list:
     """The bulk downloads and the pages that show every form (and the 404 page), with the
     sections made with each department, or kept from the last build, spliced in; returns
     every page of the site (for the sitemap). The files of ``kept_years`` (made from exactly
     what the live site's were: :func:`~generator.build.stamps.year_stamps`) are kept as they are.
-    ``memory``: what the last build of this process kept (its sections)."""
+    ``memory``: what the last build of this process kept (its sections, what its pages worked
+    out from each year's forms, known by ``year_stamps``)."""
     cache, theme = ctx.cache, ctx.theme
     slugs = [m.slug for m in ordered]
     live = tree.live.manifest if tree.live is not None else {}
-    pages = build_site_model(site, theme.strings, theme.glossary)
+    pages = build_site_model(site, theme.strings, theme.glossary, memo=memory.memo if memory is not None else None,
+                             year_stamps=year_stamps)
     names = [page.dest_path for page in pages]
     files = {year: year_files(year, names) for year in kept_years}
     kept = {rel: d for year in kept_years for rel in files[year]

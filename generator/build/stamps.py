@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..read.config import SiteConfig, themes_root
-from ..read.inputs import walk_files
+from ..read.inputs import is_ignored, walk_files
 from ..read.records import FORM_FILE
 from ..site.theme import Theme, template_closure
 from .output import digest
@@ -28,13 +28,50 @@ FORMAT = "perfsite-build-cache-6"  # 2: stage packages; 3: layout and project id
 # 6: a department's sections apart from its bulk slices
 
 
-def input_stamp(project_dir: Path, out_dir: Path) -> str:
-    """Everything a build reads, as one digest."""
+def input_stamp(project_dir: Path, out_dir: Path, kept: dict[str, str] | None = None,
+                named: set[str] | None = None, shared: str | None = None) -> str:
+    """Everything a build reads, as one digest: what :func:`shared_inputs_stamp` covers
+    (``shared``, when already taken) and each entry of the departments folder.
+
+    ``kept``: each entry's stamp as the last call of this process left it (updated here);
+    with ``named``, the department folders that may have changed since (the watcher's word;
+    None: anything may have), only those are stamped again."""
+    h = hashlib.sha256("\n".join(library_versions() + [str(out_dir)]).encode())
+    h.update((shared or shared_inputs_stamp(project_dir)).encode())
+    departments = project_dir / "content" / "departments"
+    if kept and named is not None:
+        entries = {**kept, **{name: _folder_stamp(departments / name) for name in named}}
+    else:
+        entries = _department_entries(departments)
+    if kept is not None:
+        kept.clear()
+        kept.update(entries)
+    for name in sorted(entries):
+        h.update(f"{name}\0{entries[name]}\n".encode())
+    return h.hexdigest()
+
+
+def _department_entries(departments: Path) -> dict[str, str]:
+    """Each entry of the departments folder: a folder by every file below it, anything else
+    (a stray file, a link) by its own stat."""
+    if not departments.is_dir():
+        return {"": f"missing:{departments}"}
+    entries = {}
+    with os.scandir(departments) as found:
+        for entry in found:
+            if is_ignored(entry.name):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                entries[entry.name] = _folder_stamp(Path(entry.path))
+            else:
+                st = entry.stat(follow_symlinks=False)
+                entries[entry.name] = f"{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}"
+    return entries
+
+
+def _folder_stamp(folder: Path) -> str:
     h = hashlib.sha256()
-    h.update("\n".join(library_versions() + [str(out_dir)]).encode())
-    for root in (project_dir / "content", project_dir / "overrides", themes_root(), Path(__file__).parents[1]):
-        h.update(f"\n[{root.name}]\n".encode())
-        stamp_folder(root, h)
+    stamp_folder(folder, h)
     return h.hexdigest()
 
 

@@ -266,13 +266,16 @@ def grade_chart(forms: list[ScoredReport], t: dict, grades: list[str], chart_id:
     }, (t["grade"], t["forms"]), tuple(zip(grades, values, strict=True)))
 
 
-def overview_chart(by_year: dict[int, list[ScoredReport]], t: dict, profile: Profile) -> Chart | None:
+def overview_chart(by_year: dict[int, list[ScoredReport]], t: dict, profile: Profile,
+                   averages_by_year: dict | None = None) -> Chart | None:
     """The average total over the years, on one axis fitted to it (the number of forms is in the
-    table: a second axis made their labels collide); None for fewer than two years."""
+    table: a second axis made their labels collide); None for fewer than two years.
+    ``averages_by_year``: each year's :func:`average_total`, when already worked out."""
     years = sorted(by_year)
     if len(years) < 2:
         return None
-    averages = [average_total(by_year[y], profile) for y in years]
+    known = averages_by_year or {}
+    averages = [known[y] if y in known else average_total(by_year[y], profile) for y in years]
     average_y, average_bars = _ranged(averages, "y")
     counts = [len(by_year[y]) for y in years]
     labels = [str(y) for y in years]

@@ -6,6 +6,7 @@ stay simple and a change can be traced to the pages it affects.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections import defaultdict
 from collections.abc import Callable
@@ -21,6 +22,31 @@ from .markdown import render_markdown
 from .search import bundle_names
 
 EVERY_RECORD = "*"
+
+
+class Memo:
+    """What the model works out from many forms (a year's summary, its findings by kind, a
+    department's pages), kept for the next model of the same process while what it was made
+    from stays the same: the very same objects (a resident build keeps an unchanged
+    department's forms as they were), or an equal stamp (a year's stamp says its forms did not
+    change: :func:`~generator.build.stamps.year_stamps`). So after an edit only what the edited
+    forms show is worked out again. Each value is kept with the objects it was made from, so
+    none of them can die and its id be reused; a fresh memo keeps nothing useful."""
+
+    def __init__(self):
+        self._kept: dict[tuple, tuple[tuple, str, object]] = {}
+
+    def get(self, key: tuple, objects, work: Callable[[], object], stamp: str = ""):
+        """``work()``, or what it returned last time for ``key`` over these very ``objects``
+        and an equal ``stamp``."""
+        objects = tuple(objects)
+        old = self._kept.get(key)
+        if old is not None and old[1] == stamp and len(old[0]) == len(objects) \
+                and all(map(operator.is_, old[0], objects)):
+            return old[2]
+        value = work()
+        self._kept[key] = (objects, stamp, value)
+        return value
 
 
 @dataclass(frozen=True)
@@ -173,11 +199,16 @@ DEPARTMENT_TEMPLATES = ("department.html", "form.html")
 EVERY_FORM_TEMPLATES = ("index.html", "year.html", "departments.html", "quality.html", "quality-year.html")
 
 
-def build_site_model(site: CheckedSite, t: dict, glossary: tuple[dict, ...] = (), preview: bool = False) -> list[Page]:
+def build_site_model(site: CheckedSite, t: dict, glossary: tuple[dict, ...] = (), preview: bool = False,
+                     memo: Memo | None = None, year_stamps: dict[int, str] | None = None) -> list[Page]:
     """Every page of the site, in a stable order (contexts are made lazily).
 
     ``preview``: the dev server serves the site at its own root, not at ``base_url``.
+    ``memo``: what the last model of this process worked out (:class:`Memo`), for one
+    theme and profile: the engine starts a new one when they change; ``year_stamps``: a
+    stamp of each year's forms (equal stamps, equal forms), for what the memo keeps by year.
     """
+    memo = YearMemo(memo if memo is not None else Memo(), year_stamps or {})
     profile = site.config.profile
     forms = list(site.forms)
     by_year: dict[int, list[ScoredReport]] = defaultdict(list)          # department-wide forms
@@ -191,9 +222,10 @@ def build_site_model(site: CheckedSite, t: dict, glossary: tuple[dict, ...] = ()
     departments = sorted(site.content.departments, key=lambda d: d.slug)
     every = frozenset({EVERY_RECORD})
 
+    every_by_year = {year: by_year.get(year, []) + projects_by_year.get(year, []) for year in years}
     pages = [Page("index.html", "index.html", site.config.title,
                   partial(index_context, site, dict(by_year), years, departments, grades, t,
-                          dict(projects_by_year)), every)]
+                          dict(projects_by_year), every_by_year, memo), every)]
     size = site.config.rows_per_page
     lists = {year: YearLists(by_year.get(year, []), projects_by_year.get(year, [])) for year in years}
     for year in years:
@@ -211,21 +243,11 @@ def build_site_model(site: CheckedSite, t: dict, glossary: tuple[dict, ...] = ()
         pages.append(Page(departments_page_url(number), "departments.html", paged_title(t["departments"], number, t),
                           partial(departments_context, departments, by_department, size, number), every))
     for department in departments:
-        own = sorted(by_department.get(department.slug, []), key=lambda f: f.report.key)
-        history = [f for f in own if not f.report.is_project]
-        projects = [f for f in own if f.report.is_project]
-        deps = frozenset({department.src_path} | {f.report.src_path for f in own})
-        pages.append(Page(department_url(department.slug), "department.html", department.name,
-                          partial(department_context, department, history, t, projects), deps))
-        for series in [history, *project_series(projects)]:
-            for i, form in enumerate(series):
-                previous = series[i - 1] if i > 0 else None
-                following = series[i + 1] if i + 1 < len(series) else None
-                pages.append(Page(report_url(form.report), "form.html", form_title(form.report),
-                                  partial(form_context, form, previous, following, t), deps))
-    every_by_year = {year: by_year.get(year, []) + projects_by_year.get(year, []) for year in years}
+        own = by_department.get(department.slug, [])
+        pages += memo.get(("department", department.slug), (t, department, *own),
+                          partial(department_pages, department, own, t))
     pages.append(Page("quality/index.html", "quality.html", t["quality"],
-                      partial(quality_context, site, years, every_by_year), every))
+                      partial(quality_context, site, years, every_by_year, memo), every))
     for year in years:
         flagged = sum(1 for f in every_by_year[year] if f.findings)
         for number in range(1, page_count(flagged, size) + 1):
@@ -242,6 +264,45 @@ def build_site_model(site: CheckedSite, t: dict, glossary: tuple[dict, ...] = ()
     # served for any missing URL, so relative links only work with an absolute root
     not_found = {"root": "/"} if preview else {"root": site.config.base_url + "/"} if site.config.base_url else {}
     pages.append(Page("404.html", "404.html", t["not_found"], partial(dict, not_found), in_sitemap=False))
+    return pages
+
+
+class YearMemo:
+    """A :class:`Memo` for what is made from one year's forms: kept while the year's stamp is
+    the same or, without stamps, while its forms are the same objects."""
+
+    def __init__(self, memo: Memo, stamps: dict[int, str]):
+        self.memo, self.stamps = memo, stamps
+
+    def get(self, key: tuple, objects, work: Callable[[], object]):
+        return self.memo.get(key, objects, work)
+
+    def of_year(self, kind: str, year: int, forms: list[ScoredReport], work: Callable[[], object]):
+        if year in self.stamps:
+            return self.memo.get((kind, year), (), work, self.stamps[year])
+        return self.memo.get((kind, year), forms, work)
+
+    def of_years(self, kind: str, years: list[int], forms: list[ScoredReport], objects, work: Callable[[], object]):
+        """Made from the forms of ``years`` and other ``objects``."""
+        if all(year in self.stamps for year in years):
+            return self.memo.get((kind, *years), objects, work, "\n".join(self.stamps[y] for y in years))
+        return self.memo.get((kind, *years), (*objects, *forms), work)
+
+
+def department_pages(department: Department, forms: list[ScoredReport], t: dict) -> list[Page]:
+    """A department's page and its forms' pages."""
+    own = sorted(forms, key=lambda f: f.report.key)
+    history = [f for f in own if not f.report.is_project]
+    projects = [f for f in own if f.report.is_project]
+    deps = frozenset({department.src_path} | {f.report.src_path for f in own})
+    pages = [Page(department_url(department.slug), "department.html", department.name,
+                  partial(department_context, department, history, t, projects), deps)]
+    for series in [history, *project_series(projects)]:
+        for i, form in enumerate(series):
+            previous = series[i - 1] if i > 0 else None
+            following = series[i + 1] if i + 1 < len(series) else None
+            pages.append(Page(report_url(form.report), "form.html", form_title(form.report),
+                              partial(form_context, form, previous, following, t), deps))
     return pages
 
 
@@ -295,23 +356,53 @@ def overview_answers(by_year: dict[int, list[ScoredReport]], departments) -> dic
             "without_form": [d for d in departments if d.slug not in have]}
 
 
-def index_context(site: CheckedSite, by_year, years, departments, grades, t, projects_by_year=None) -> dict:
+def index_context(site: CheckedSite, by_year, years, departments, grades, t, projects_by_year, every_by_year,
+                  memo: YearMemo) -> dict:
     profile = site.config.profile
-    projects_by_year = projects_by_year or {}
-    summaries = [year_summary(y, by_year.get(y, []), profile, grades, len(projects_by_year.get(y, ())))
+    summaries = [memo.of_year("year_summary", y, every_by_year[y],
+                              partial(year_summary, y, by_year.get(y, []), profile, grades,
+                                      len(projects_by_year.get(y, ()))))
                  for y in years]
+    # the overview's answers come from the two latest years with department-wide forms and
+    # the departments without a form in the latest
+    latest = sorted(y for y, forms in by_year.items() if forms)[-2:]
+    have = {f.report.department.slug for f in by_year[latest[-1]]} if latest else set()
+    answers = memo.of_years("answers", latest, [f for y in latest for f in every_by_year[y]],
+                            [d for d in departments if d.slug not in have],
+                            partial(overview_answers, by_year, departments))
+    averages = {s["year"]: s["average"] for s in summaries if s["year"] in by_year}
     return {
-        "answers": overview_answers(by_year, departments),
+        "answers": answers,
         "years": summaries,
         "latest": summaries[0] if summaries else None,
         "department_count": len(departments),
         "form_count": len(site.forms),
-        "project_count": sum(1 for f in site.forms if f.report.is_project),
+        "project_count": sum(len(found) for found in projects_by_year.values()),
         "fictional_count": sum(1 for d in departments if d.fictional),
-        "findings": site.findings_by_severity(),
-        "charts": [c for c in [charts.overview_chart(by_year, t, profile)] if c],
+        "findings": findings_by_severity(site, every_by_year, memo),
+        "charts": [c for c in [charts.overview_chart(by_year, t, profile, averages)] if c],
         "grades": grades,
     }
+
+
+def findings_by_severity(site: CheckedSite, every_by_year: dict[int, list[ScoredReport]], memo: YearMemo) -> dict:
+    """The site's findings by severity (:meth:`CheckedSite.findings_by_severity`), summed from
+    each year's counts, which are kept while the year's forms stay the same."""
+    counts = {"error": 0, "warning": 0, "info": 0}
+    for year, forms in every_by_year.items():
+        for severity, n in memo.of_year("severities", year, forms, partial(severity_counts, forms)).items():
+            counts[severity] += n
+    for finding in site.notices:
+        counts[finding.severity] += 1
+    return counts
+
+
+def severity_counts(forms: list[ScoredReport]) -> dict[str, int]:
+    counts = {"error": 0, "warning": 0, "info": 0}
+    for form in forms:
+        for finding in form.findings:
+            counts[finding.severity] += 1
+    return counts
 
 
 def paged_title(title: str, number: int, t: dict) -> str:
@@ -542,20 +633,38 @@ class QualityRow:
         self.codes = tuple(dict.fromkeys(f.code for f in form.findings))
 
 
-def quality_context(site: CheckedSite, years: list[int], forms_by_year: dict[int, list[ScoredReport]]) -> dict:
+def quality_context(site: CheckedSite, years: list[int], forms_by_year: dict[int, list[ScoredReport]],
+                    memo: YearMemo) -> dict:
     """The quality overview: counts by severity and by kind, and one line per year."""
     summaries = []
     shown: dict[str, Department] = {}
+    codes: dict[tuple[str, str], int] = defaultdict(int)
     for year in years:
         forms = forms_by_year.get(year, [])
-        flagged = [f for f in forms if f.findings]
-        severities = [x.severity for f in flagged for x in f.findings]
-        summaries.append({"year": year, "url": quality_url(year), "forms": len(forms), "flagged": len(flagged),
-                          **{s: severities.count(s) for s in ("error", "warning", "info")}})
-        shown.update((f.report.department.slug, f.report.department) for f in flagged)
-    return {"years": summaries, "counts": site.findings_by_severity(), "codes": finding_code_counts(site.forms),
+        summary, flagged_departments, year_codes = memo.of_year("quality", year, forms,
+                                                                partial(quality_year_facts, year, forms))
+        summaries.append(summary)
+        shown.update(flagged_departments)
+        for code, n in year_codes.items():
+            codes[code] += n
+    return {"years": summaries, "counts": findings_by_severity(site, forms_by_year, memo),
+            "codes": sorted_code_counts(codes),
             # the departments with findings: are they all fictional?
             "department_count": len(shown), "fictional_count": sum(1 for d in shown.values() if d.fictional)}
+
+
+def quality_year_facts(year: int, forms: list[ScoredReport]) -> tuple[dict, dict[str, Department], dict]:
+    """A year's line of the quality overview, its departments with findings, its findings by kind."""
+    flagged = [f for f in forms if f.findings]
+    severities = [x.severity for f in flagged for x in f.findings]
+    summary = {"year": year, "url": quality_url(year), "forms": len(forms), "flagged": len(flagged),
+               **{s: severities.count(s) for s in ("error", "warning", "info")}}
+    departments = {f.report.department.slug: f.report.department for f in flagged}
+    codes: dict[tuple[str, str], int] = defaultdict(int)
+    for form in flagged:
+        for f in form.findings:
+            codes[(f.severity, f.code)] += 1
+    return summary, departments, dict(codes)
 
 
 def quality_year_context(year: int, forms: list[ScoredReport], size: int = ROWS_PER_PAGE, number: int = 1,
@@ -570,10 +679,6 @@ def quality_year_context(year: int, forms: list[ScoredReport], size: int = ROWS_
             "fictional_count": sum(1 for d in departments.values() if d.fictional)}
 
 
-def finding_code_counts(forms: list[ScoredReport]) -> list[tuple[str, str, int]]:
-    counts: dict[tuple[str, str], int] = defaultdict(int)
-    for form in forms:
-        for f in form.findings:
-            counts[(f.severity, f.code)] += 1
+def sorted_code_counts(counts: dict[tuple[str, str], int]) -> list[tuple[str, str, int]]:
     order = {"error": 0, "warning": 1, "info": 2}
     return sorted(((s, c, n) for (s, c), n in counts.items()), key=lambda x: (order[x[0]], x[1]))
