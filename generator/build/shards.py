@@ -36,6 +36,7 @@ from ..site.pipeline import (
     is_department_page,
     is_every_form_page,
     nav_years,
+    nav_years_of_folders,
     record_names,
     site_wide_files,
     slim,
@@ -363,7 +364,7 @@ def prepare_again(config: SiteConfig, last: Prepared | None, names: dict[str, li
             names = {**names, **{slug: record_names(config, [slug]) for slug in touched}}
             departments = [(slug, sum(1 for name in names[slug] if FORM_FILE.match(name)))
                            for slug, _ in last.departments]
-        if nav_years(name for found in names.values() for name in found) == last.years:
+        if nav_years_of_folders(names.values()) == last.years:
             return replace(last, departments=departments), names
     prepared = prepare(config)  # (with new years, every page's navigation changes)
     return prepared, {slug: record_names(config, [slug]) for slug, _ in prepared.departments}
@@ -455,7 +456,8 @@ def _build(config, out_dir, jobs, progress, cache, live, standby, cluster, last_
         kept_years = {y for y, stamp in years.items() if last_years.get(y) == stamp} if live else set()
         pages = write_every_form_pages(ctx, tree, site, ordered, rebuilt, prepared.sections_key, kept_years,
                                        memory=kept, year_stamps=years)
-        for rel, data in sorted(static.items()) + sorted(site_wide_files(site, pages, theme).items()):
+        memo = kept.memo if kept is not None else None
+        for rel, data in sorted(static.items()) + sorted(site_wide_files(site, pages, theme, memo, years).items()):
             tree.put(rel, data)
         if search:
             search.finish()
@@ -480,9 +482,9 @@ def place_departments(ctx: _Context, tree: StandbyOutput, departments: list[tupl
     for slug, _ in departments:
         meta = metas[slug]
         if meta is not None:
-            for rel, file_digest in meta.outputs.items():
-                if not tree.reuse(rel, file_digest):
-                    raise RuntimeError(f"{rel}: cached output missing from the site; run with --force")
+            if not tree.reuse_all(meta.outputs):
+                missing = sorted(rel for rel, file_digest in meta.outputs.items() if not tree.has(rel, file_digest))
+                raise RuntimeError(f"{', '.join(missing)}: cached output missing from the site; run with --force")
             if search:
                 search.ready(meta)
 

@@ -41,13 +41,18 @@ def _urlset(locs: list[str]) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def feed_xml(site: CheckedSite, t: dict) -> bytes:
+def newest_forms(forms) -> list:
+    """The :data:`FEED_ENTRIES` forms published last, newest first (the newest of a few
+    groups of forms are among the newest of each group)."""
+    return sorted(forms, key=lambda f: (f.report.published, f.report.key), reverse=True)[:FEED_ENTRIES]
+
+
+def feed_xml(site: CheckedSite, t: dict, newest: list | None = None) -> bytes:
     """The newest :data:`FEED_ENTRIES` forms, newest publication first; timestamps are
-    publication dates."""
+    publication dates. ``newest``: :func:`newest_forms` of the site, when already known."""
     config = site.config
     base = config.base_url
-    forms = sorted(site.forms, key=lambda f: (f.report.published, f.report.key),
-                   reverse=True)[:FEED_ENTRIES]
+    forms = newest if newest is not None else newest_forms(site.forms)
     updated = forms[0].report.published if forms else "1970-01-01"
     feed_id = base + "/" if base else "urn:perfsite:" + quote(config.title, safe="")
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',

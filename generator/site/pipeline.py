@@ -11,9 +11,10 @@ page type goes in :mod:`generator.site.sitemodel`, a new download in :func:`form
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from functools import cache
+from functools import cache, lru_cache, partial
 
 from ..errors import ContentError
 from ..read.config import SiteConfig
@@ -22,7 +23,7 @@ from ..read.records import FORM_FILE
 from ..score.audit import Finding
 from ..score.check import CheckedSite
 from ..score.scoring import ScoredReport
-from .feeds import feed_xml, robots_txt, sitemap_files
+from .feeds import feed_xml, newest_forms, robots_txt, sitemap_files
 from .opendata import (
     INDICATOR_COLUMNS,
     REPORT_COLUMNS,
@@ -32,7 +33,7 @@ from .opendata import (
     datapackage,
     form_outputs,
 )
-from .sitemodel import EVERY_RECORD, Page
+from .sitemodel import EVERY_RECORD, Memo, Page, YearMemo
 from .theme import Theme
 
 
@@ -48,6 +49,17 @@ def nav_years(record_names: Iterable[str]) -> list[int]:
     from the records it holds, without listing folders again."""
     years = {int(m.group(1)) for name in record_names if (m := FORM_FILE.match(name.rsplit("/", 1)[-1]))}
     return sorted(years, reverse=True)
+
+
+def nav_years_of_folders(folders: Iterable[list[str]]) -> list[int]:
+    """:func:`nav_years` of the file names of many department folders, each folder's years
+    worked out once while its names stay the same (an edit re-lists one folder of thousands)."""
+    return sorted(set().union(*(_folder_years(tuple(names)) for names in folders)), reverse=True)
+
+
+@lru_cache(maxsize=1 << 16)
+def _folder_years(names: tuple[str, ...]) -> frozenset[int]:
+    return frozenset(nav_years(names))
 
 
 def record_names(config: SiteConfig, slugs: Iterable[str]) -> list[str]:
@@ -161,10 +173,20 @@ class BulkFiles:
                                                               self._all is not None))
 
 
-def site_wide_files(site: CheckedSite, pages: list[Page], theme: Theme) -> dict[str, bytes]:
-    """The feed, robots.txt and (with an absolute ``base_url``, as the protocol requires) the sitemap."""
+def site_wide_files(site: CheckedSite, pages: list[Page], theme: Theme, memo: Memo | None = None,
+                    year_stamps: dict[int, str] | None = None) -> dict[str, bytes]:
+    """The feed, robots.txt and (with an absolute ``base_url``, as the protocol requires) the
+    sitemap. ``memo``, ``year_stamps``: as for :func:`~generator.site.sitemodel.build_site_model`
+    (each year's newest forms and the sitemap are kept while they hold)."""
     config = site.config
-    files = {"feed.xml": feed_xml(site, theme.strings), "robots.txt": robots_txt(config.base_url)}
+    memo = YearMemo(memo if memo is not None else Memo(), year_stamps or {})
+    by_year: dict[int, list[ScoredReport]] = defaultdict(list)
+    for form in site.forms:
+        by_year[form.report.year].append(form)
+    newest = newest_forms(f for year, forms in sorted(by_year.items())
+                          for f in memo.of_year("newest", year, forms, partial(newest_forms, forms)))
+    files = {"feed.xml": feed_xml(site, theme.strings, newest), "robots.txt": robots_txt(config.base_url)}
     if config.base_url:
-        files.update(sitemap_files(pages, config.base_url))
+        listed = (config.base_url, tuple(page.dest_path for page in pages if page.in_sitemap))
+        files.update(memo.get(("sitemap",), (), partial(sitemap_files, pages, config.base_url), listed))
     return files

@@ -11,6 +11,7 @@ import hashlib
 import os
 from contextlib import contextmanager
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 
 from markupsafe import Markup, escape
@@ -130,7 +131,14 @@ class Sections:
     def still_valid(sections: dict[tuple, bytes], present: set[str], changed: set[str]) -> dict[tuple, bytes]:
         """The sections whose forms all belong to departments still ``present`` and not ``changed``."""
         return {key: data for key, data in sections.items()
-                if all(department_of(src) in present and department_of(src) not in changed for src in key[1])}
+                if (found := _departments_of(key[1])) <= present and found.isdisjoint(changed)}
+
+
+@lru_cache(maxsize=1 << 18)
+def _departments_of(sources: tuple[str, ...]) -> frozenset:
+    """The departments a section's record files belong to (None for a file outside them),
+    worked out once for the tens of thousands of sections a province's site keeps."""
+    return frozenset(department_of(src) for src in sources)
 
 
 def section_key(name: str, objects) -> tuple | None:

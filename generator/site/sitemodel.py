@@ -36,7 +36,7 @@ class Memo:
     def __init__(self):
         self._kept: dict[tuple, tuple[tuple, str, object]] = {}
 
-    def get(self, key: tuple, objects, work: Callable[[], object], stamp: str = ""):
+    def get(self, key: tuple, objects, work: Callable[[], object], stamp: object = ""):
         """``work()``, or what it returned last time for ``key`` over these very ``objects``
         and an equal ``stamp``."""
         objects = tuple(objects)
@@ -274,8 +274,8 @@ class YearMemo:
     def __init__(self, memo: Memo, stamps: dict[int, str]):
         self.memo, self.stamps = memo, stamps
 
-    def get(self, key: tuple, objects, work: Callable[[], object]):
-        return self.memo.get(key, objects, work)
+    def get(self, key: tuple, objects, work: Callable[[], object], stamp: object = ""):
+        return self.memo.get(key, objects, work, stamp)
 
     def of_year(self, kind: str, year: int, forms: list[ScoredReport], work: Callable[[], object]):
         if year in self.stamps:
