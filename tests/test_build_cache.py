@@ -149,6 +149,32 @@ def test_cache_file_cannot_call_builtins(tmp_path):
     assert load(path) is None
 
 
+def test_slim_findings_come_back_as_the_one_object_of_their_kind(tmp_path):
+    """The every-form pages count findings by object: read back from the cache or sent from a
+    worker, a slim finding is its kind's one object; a stored kind of no known severity is
+    not read."""
+    import io
+
+    from generator.build.cache import dump, load
+    from generator.score.audit import slim_finding
+
+    kinds = [slim_finding("reported_rate", "error"), slim_finding("reported_rate", "error"),
+             slim_finding("odd:code", "info")]
+    dump(kinds, tmp_path / "findings")
+    back = load(tmp_path / "findings")
+    assert back[0] is back[1] is kinds[0] and back[2] is kinds[2]
+    assert pickle.loads(pickle.dumps(kinds))[2] is kinds[2]
+
+    class Planted(pickle.Pickler):
+        def persistent_id(self, obj):
+            return "finding:fatal:x" if obj == "x" else None
+
+    buffer = io.BytesIO()
+    Planted(buffer, protocol=5).dump(["x"])
+    (tmp_path / "planted").write_bytes(buffer.getvalue())
+    assert load(tmp_path / "planted") is None
+
+
 def test_deleted_cache_means_a_full_build(built, tmp_path):
     shutil.rmtree(built / ".perfsite-cache")
     edit(built / RECORD, "units: ", "units: 1")

@@ -34,6 +34,7 @@ from pathlib import Path
 from ..files import write_atomic
 from ..read.layouts import Layout, shipped_layout, shipped_layout_names
 from ..read.model import Department
+from ..score.audit import SEVERITIES, SlimFinding, slim_finding
 from ..score.scoring import ScoredReport
 
 CACHE_DIR = ".perfsite-cache"
@@ -68,12 +69,17 @@ class _SafeUnpickler(pickle.Unpickler):
             return self._profile
         if isinstance(pid, str) and pid.startswith("layout:") and pid[7:] in shipped_layout_names():
             return shipped_layout(pid[7:])
+        if isinstance(pid, str) and pid.startswith("finding:"):
+            severity, _, code = pid[8:].partition(":")
+            if severity in SEVERITIES:
+                return slim_finding(code, severity)
         raise pickle.UnpicklingError(f"unknown reference {pid!r}")
 
 
 class _Pickler(pickle.Pickler):
     """Writes the site's profile and the shipped layouts as references: every form shares the
-    one in the config (a form under another profile carries its own, a few per site)."""
+    one in the config (a form under another profile carries its own, a few per site); and a
+    slim finding as its kind."""
 
     def __init__(self, file, profile=None):
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
@@ -84,6 +90,8 @@ class _Pickler(pickle.Pickler):
             return "profile"
         if type(obj) is Layout and obj is shipped_layout(obj.name):
             return f"layout:{obj.name}"
+        if type(obj) is SlimFinding:  # read back as the one object of its kind
+            return f"finding:{obj.severity}:{obj.code}"
         return None
 
 

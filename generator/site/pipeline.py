@@ -20,7 +20,7 @@ from ..errors import ContentError
 from ..read.config import SiteConfig
 from ..read.inputs import read_input
 from ..read.records import FORM_FILE
-from ..score.audit import Finding
+from ..score.audit import slim_finding
 from ..score.check import CheckedSite
 from ..score.scoring import ScoredReport
 from .feeds import feed_xml, newest_forms, robots_txt, sitemap_files
@@ -92,13 +92,8 @@ def slim(form: ScoredReport) -> ScoredReport:
     are on the form page): small enough to keep for every form and send between processes.
     The findings were three quarters of a department's cached record."""
     report = replace(form.report, doc=None, functions="", goals_planned="", goals_achieved="", indicators=())
-    findings = tuple(_slim_finding(f.code, f.severity) for f in form.findings)
+    findings = tuple(slim_finding(f.code, f.severity) for f in form.findings)
     return replace(form, report=report, indicators=(), findings=findings)
-
-
-@cache
-def _slim_finding(code: str, severity: str) -> Finding:
-    return Finding(code, severity, "", "", 0, 0, None, None, "", "")
 
 
 @cache

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import operator
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache, partial
+from itertools import chain
 
 from ..read.config import ROWS_PER_PAGE
 from ..read.model import Department
@@ -223,11 +224,16 @@ def build_site_model(site: CheckedSite, t: dict, glossary: tuple[dict, ...] = ()
     every = frozenset({EVERY_RECORD})
 
     every_by_year = {year: by_year.get(year, []) + projects_by_year.get(year, []) for year in years}
+    summaries = {year: partial(memo.of_year, "year_summary", year, every_by_year[year],
+                               partial(year_summary, year, by_year.get(year, []), profile, grades,
+                                       len(projects_by_year.get(year, ()))))
+                 for year in years}
     pages = [Page("index.html", "index.html", site.config.title,
                   partial(index_context, site, dict(by_year), years, departments, grades, t,
-                          dict(projects_by_year), every_by_year, memo), every)]
+                          dict(projects_by_year), every_by_year, memo, summaries), every)]
     size = site.config.rows_per_page
-    lists = {year: YearLists(by_year.get(year, []), projects_by_year.get(year, [])) for year in years}
+    lists = {year: YearLists(by_year.get(year, []), projects_by_year.get(year, []), summaries[year])
+             for year in years}
     for year in years:
         pages.append(Page(year_url(year), "year.html", f"{year} {t['year_page_title']}",
                           partial(year_context, year, lists[year], profile, grades, t, size), every))
@@ -357,12 +363,9 @@ def overview_answers(by_year: dict[int, list[ScoredReport]], departments) -> dic
 
 
 def index_context(site: CheckedSite, by_year, years, departments, grades, t, projects_by_year, every_by_year,
-                  memo: YearMemo) -> dict:
+                  memo: YearMemo, summary_of: dict[int, Callable[[], dict]]) -> dict:
     profile = site.config.profile
-    summaries = [memo.of_year("year_summary", y, every_by_year[y],
-                              partial(year_summary, y, by_year.get(y, []), profile, grades,
-                                      len(projects_by_year.get(y, ()))))
-                 for y in years]
+    summaries = [summary_of[y]() for y in years]
     # the overview's answers come from the two latest years with department-wide forms and
     # the departments without a form in the latest
     latest = sorted(y for y, forms in by_year.items() if forms)[-2:]
@@ -399,10 +402,22 @@ def findings_by_severity(site: CheckedSite, every_by_year: dict[int, list[Scored
 
 def severity_counts(forms: list[ScoredReport]) -> dict[str, int]:
     counts = {"error": 0, "warning": 0, "info": 0}
-    for form in forms:
-        for finding in form.findings:
-            counts[finding.severity] += 1
+    for (severity, _code), n in finding_tally(forms).items():
+        counts[severity] += n
     return counts
+
+
+def finding_tally(forms: list[ScoredReport]) -> dict[tuple[str, str], int]:
+    """The findings of ``forms`` counted by severity and kind. The forms the every-form pages
+    get share one finding object per kind (:func:`~generator.site.pipeline.slim`), so the
+    34,000 findings of a year of 2,000 forms are counted by object, in C, then by kind."""
+    found = list(chain.from_iterable(form.findings for form in forms))
+    by_object = dict(zip(map(id, found), found, strict=True))
+    tally: dict[tuple[str, str], int] = defaultdict(int)
+    for key, n in Counter(map(id, found)).items():
+        finding = by_object[key]
+        tally[(finding.severity, finding.code)] += n
+    return dict(tally)
 
 
 def paged_title(title: str, number: int, t: dict) -> str:
@@ -463,8 +478,10 @@ class YearLists:
     """A year's forms in the order of each list that shows them, sorted once for all the year's
     pages (a year of 10,000 forms has tens of pages, each showing a slice of the same lists)."""
 
-    def __init__(self, forms: list[ScoredReport], projects: list[ScoredReport] = ()):
+    def __init__(self, forms: list[ScoredReport], projects: list[ScoredReport] = (),
+                 summary: Callable[[], dict] | None = None):
         self.forms, self.project_forms = forms, projects
+        self._summary_of = summary  # the year's summary as the overview has it
         self._summary = None
 
     @cached_property
@@ -482,7 +499,7 @@ class YearLists:
 
     def summary(self, year: int, profile, grades: list[str]) -> dict:
         if self._summary is None:
-            self._summary = year_summary(year, self.forms, profile, grades)
+            self._summary = self._summary_of() if self._summary_of else year_summary(year, self.forms, profile, grades)
         return self._summary
 
 
@@ -532,7 +549,7 @@ def year_summary(year: int, forms: list[ScoredReport], profile, grades: list[str
         "reported_count": len(reported),
         "grade_counts": counts,
         "open_grades": len(forms) - sum(counts.values()),  # totals whose range spans grades
-        "findings": [x.severity for f in forms for x in f.findings].count("error"),
+        "findings": sum(n for (severity, _code), n in finding_tally(forms).items() if severity == "error"),
     }
 
 
@@ -656,15 +673,12 @@ def quality_context(site: CheckedSite, years: list[int], forms_by_year: dict[int
 def quality_year_facts(year: int, forms: list[ScoredReport]) -> tuple[dict, dict[str, Department], dict]:
     """A year's line of the quality overview, its departments with findings, its findings by kind."""
     flagged = [f for f in forms if f.findings]
-    severities = [x.severity for f in flagged for x in f.findings]
+    codes = finding_tally(flagged)
     summary = {"year": year, "url": quality_url(year), "forms": len(forms), "flagged": len(flagged),
-               **{s: severities.count(s) for s in ("error", "warning", "info")}}
+               **{s: sum(n for (severity, _code), n in codes.items() if severity == s)
+                  for s in ("error", "warning", "info")}}
     departments = {f.report.department.slug: f.report.department for f in flagged}
-    codes: dict[tuple[str, str], int] = defaultdict(int)
-    for form in flagged:
-        for f in form.findings:
-            codes[(f.severity, f.code)] += 1
-    return summary, departments, dict(codes)
+    return summary, departments, codes
 
 
 def quality_year_context(year: int, forms: list[ScoredReport], size: int = ROWS_PER_PAGE, number: int = 1,
