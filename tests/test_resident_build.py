@@ -123,6 +123,35 @@ def test_what_the_every_form_pages_worked_out_is_kept_only_while_it_holds(reside
     assert_same_as_clean(project, tmp_path, "latest year")
 
 
+def test_a_list_page_none_of_whose_rows_changed_is_kept_as_it_was(sample_project, tmp_path, monkeypatch):
+    """With lists paged every 3 rows, an edit of one department renders again only the pages
+    that show it (and those that sum up everything); the others are the live site's files."""
+    import generator.build.shards as shards
+
+    site_yaml = sample_project / "content/site.yaml"
+    site_yaml.write_text(site_yaml.read_text(encoding="utf-8") + "rows_per_page: 3\n", encoding="utf-8")
+    kept = Kept()
+    build(sample_project, kept=kept)
+    settle(kept, sample_project / "site")
+    rendered: list[str] = []
+    render = shards.render_page
+    monkeypatch.setattr(shards, "render_page", lambda theme, page, *a: rendered.append(page.dest_path)
+                        or render(theme, page, *a))
+    record = replace_in(sample_project / DEPARTMENTS / "demo-wenlv/2022.yaml", "units: ", "units: 1")
+    kept.changed = {record}
+    build(sample_project, kept=kept)
+    every_form = [p for p in rendered if not p.startswith("departments/demo-wenlv/")]
+    pages = [p for p in (sample_project / "site/departments").glob("page-*.html")]
+    assert len(pages) >= 3 and len([p for p in every_form if p.startswith("departments/")]) == 1
+    assert "departments/page-2.html" not in every_form and "2021/index.html" not in every_form
+    assert_same_as_clean(sample_project, tmp_path, "one row")
+    rendered.clear()
+    kept.changed = {replace_in(site_yaml, "rows_per_page: 3", "rows_per_page: 4")}
+    build(sample_project, kept=kept)  # another site.yaml: every page made again
+    assert "departments/page-2.html" in rendered
+    assert_same_as_clean(sample_project, tmp_path, "other paging")
+
+
 def test_bulk_files_copy_the_unchanged_departments_from_the_live_file(resident, tmp_path, monkeypatch):
     """After an edit only the edited department's slices are read; the rest of each bulk file
     is copied from the live one. Removing the first department, adding one before it, and the
@@ -394,3 +423,20 @@ def test_a_layout_is_read_only_from_the_pieces_a_file_is_made_of():
     other.add("a", first, [b'{"a": 9}'])
     assert other.layout(hashlib.sha256(file).digest()[:16]) is None
     assert LayoutReader(framing).layout(None) is None
+
+
+def test_page_inputs_tell_apart_what_prints_differently():
+    """A page is kept only when its context is made of the very same records and of plain
+    values that print the same: 1.0 and 1.00 are equal numbers but not equal text."""
+    from decimal import Decimal
+
+    from markupsafe import Markup
+
+    from generator.site.sitemodel import page_inputs, same_inputs
+
+    record = object()
+    base = {"rows": [record], "total": Decimal("1.0"), "note": "<b>", "flag": True}
+    assert same_inputs(page_inputs(base), page_inputs(dict(base)))
+    for changed in ({"total": Decimal("1.00")}, {"note": Markup("<b>")}, {"flag": 1}, {"rows": [object()]},
+                    {"rows": [record, record]}, {"extra": None}):
+        assert not same_inputs(page_inputs(base), page_inputs({**base, **changed})), changed

@@ -47,8 +47,11 @@ from ..site.sitemodel import (
     EVERY_FORM_TEMPLATES,
     YEAR_FOLDER,
     Memo,
+    Page,
     build_site_model,
+    page_inputs,
     quality_url,
+    same_inputs,
     year_url,
 )
 from ..site.theme import Theme, load_theme
@@ -302,6 +305,7 @@ class Kept:
     listing: dict[str, list[str]] = field(default_factory=dict)  # each department folder's file names
     unused: dict = field(default_factory=dict)  # each department folder's files nothing reads
     memo: Memo = field(default_factory=Memo)     # what the every-form pages worked out, by year
+    rendered: dict[str, tuple] = field(default_factory=dict)  # each every-form page's inputs and digest
 
     def later(self, work) -> None:
         """Cache writes the next build in this process does not need: done once the new site
@@ -327,8 +331,8 @@ class Kept:
         key = self.prepared.key if self.prepared is not None else None
         self.prepared, self.listing = prepare_again(config, self.prepared, self.listing, self.named,
                                                     everything=self.seen != self.shared)
-        if self.prepared.key != key:  # another theme or profile: nothing worked out before holds
-            self.memo = Memo()
+        if self.prepared.key != key:  # another theme or profile: nothing worked out or rendered before holds
+            self.memo, self.rendered = Memo(), {}
         self.shared = self.seen
         return self.prepared
 
@@ -543,9 +547,13 @@ def write_every_form_pages(ctx: _Context, tree: StandbyOutput, site: CheckedSite
     last_time = Sections.still_valid(stored, set(slugs), rebuilt)  # the main process's
     sections = Sections({**last_time, **known})
     common = {**ctx.common, "cached": sections}
+    rendered = memory.rendered if memory is not None else {}
+    made: dict[str, tuple] = {rel: rendered[rel] for rel in kept if rel in rendered}
     for page in pages:
         if is_every_form_page(page) and page.dest_path not in kept:
-            tree.put_pieces(page.dest_path, sections.pieces(render_page(theme, page, common)))
+            made[page.dest_path] = write_page(tree, theme, page, common, sections, rendered.get(page.dest_path))
+    if memory is not None:
+        memory.rendered = made
     # with the still valid ones of pages kept as they were (their years' pages are made from them next time)
     kept_sections = {**last_time, **sections.made}
     main_sections = {k: v for k, v in kept_sections.items() if k not in from_units}
@@ -553,6 +561,19 @@ def write_every_form_pages(ctx: _Context, tree: StandbyOutput, site: CheckedSite
         memory.sections = (sections_key, main_sections)
     (memory.later if memory is not None else _now)(lambda: cache.save_sections(sections_key, main_sections))
     return pages
+
+
+def write_page(tree: StandbyOutput, theme: Theme, page: Page, common: dict, sections: Sections,
+               last: tuple | None) -> tuple:
+    """Render a page that shows every form into the standby, or keep it as the live site has it
+    when it is made of the same things as last time (``last``: its inputs and digest then;
+    a list page of 1,000 rows none of which changed); returns its inputs and digest now."""
+    context = page.context
+    inputs = page_inputs({"template": page.template, "title": page.title, "context": context})
+    if last is not None and same_inputs(last[0], inputs) and tree.reuse(page.dest_path, last[1]):
+        return last
+    tree.put_pieces(page.dest_path, sections.pieces(render_page(theme, page, common, context)))
+    return inputs, tree.manifest[page.dest_path]
 
 
 @contextlib.contextmanager

@@ -245,10 +245,11 @@ def configure_env(theme: Theme, files: Files) -> None:
                              cached=lambda _name, _objects, fn, *args: fn(*args))
 
 
-def render_page(theme: Theme, page: Page, common: dict) -> str:
+def render_page(theme: Theme, page: Page, common: dict, context: dict | None = None) -> str:
+    """``context``: the page's own, when the engine already made it."""
     template = get_template(theme, page.template)
     with _collection_paused():
-        context = {**common, "page": page, "root": page.root, **page.context}
+        context = {**common, "page": page, "root": page.root, **(page.context if context is None else context)}
         try:
             return template.render(**context)
         except Exception as exc:  # any error raised inside a template is the template's, located

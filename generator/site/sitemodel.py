@@ -11,13 +11,14 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import cached_property, lru_cache, partial
 from itertools import chain
 
 from ..read.config import ROWS_PER_PAGE
 from ..read.model import Department
 from ..score.check import CheckedSite
-from ..score.scoring import ScoredReport
+from ..score.scoring import Interval, ScoredReport
 from . import charts
 from .markdown import render_markdown
 from .search import bundle_names
@@ -271,6 +272,46 @@ def build_site_model(site: CheckedSite, t: dict, glossary: tuple[dict, ...] = ()
     not_found = {"root": "/"} if preview else {"root": site.config.base_url + "/"} if site.config.base_url else {}
     pages.append(Page("404.html", "404.html", t["not_found"], partial(dict, not_found), in_sitemap=False))
     return pages
+
+
+def page_inputs(context: dict) -> tuple[tuple, tuple]:
+    """What a page's context is made of: the records and other objects it shows (to compare by
+    identity: a resident build keeps an unchanged department's as the very same objects) and
+    every plain value with the shape around them (to compare by value). Two renderings with
+    the same inputs, the same templates and the same sections make the same bytes, so an
+    engine may keep a list page whose rows did not change."""
+    objects: list = []
+    values: list = []
+
+    def walk(value) -> None:
+        if value is None or isinstance(value, (str, int, Pager)):
+            values.append((type(value), value))  # by type too: Markup is not str, True is not 1
+        elif isinstance(value, (float, Decimal)):
+            values.append((type(value), repr(value)))  # 1.0 equals 1.00, but does not print as it
+        elif isinstance(value, Interval):
+            values.append((Interval, repr(value.low), repr(value.high)))
+        elif isinstance(value, dict):
+            values.append(("dict", len(value)))
+            for key, item in value.items():
+                values.append(key)
+                walk(item)
+        elif isinstance(value, (list, tuple)):
+            values.append(("list", len(value)))
+            for item in value:
+                walk(item)
+        elif isinstance(value, QualityRow):  # made from its form alone
+            values.append("row")
+            objects.append(value.form)
+        else:
+            values.append("object")
+            objects.append(value)
+
+    walk(context)
+    return tuple(objects), tuple(values)
+
+
+def same_inputs(a: tuple[tuple, tuple], b: tuple[tuple, tuple]) -> bool:
+    return (len(a[0]) == len(b[0]) and all(map(operator.is_, a[0], b[0])) and a[1] == b[1])
 
 
 class YearMemo:
@@ -640,14 +681,33 @@ def indicator_changes(form: ScoredReport, previous: ScoredReport | None) -> dict
 class QualityRow:
     """One form with findings on its year's quality page: counts by severity and the kinds found.
     Each finding, with its link to the cell, is on the form page: listing 170,000 findings of
-    10,000 forms here would make pages of tens of megabytes."""
+    10,000 forms here would make pages of tens of megabytes. Counted when shown (a row kept as
+    a section never is)."""
 
     def __init__(self, form: ScoredReport):
         self.form = form
         self.url = report_url(form.report)
-        severities = [f.severity for f in form.findings]
-        self.errors, self.warnings, self.infos = (severities.count(s) for s in ("error", "warning", "info"))
-        self.codes = tuple(dict.fromkeys(f.code for f in form.findings))
+
+    @cached_property
+    def _counts(self) -> tuple[int, int, int]:
+        severities = [f.severity for f in self.form.findings]
+        return severities.count("error"), severities.count("warning"), severities.count("info")
+
+    @property
+    def errors(self) -> int:
+        return self._counts[0]
+
+    @property
+    def warnings(self) -> int:
+        return self._counts[1]
+
+    @property
+    def infos(self) -> int:
+        return self._counts[2]
+
+    @cached_property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(f.code for f in self.form.findings))
 
 
 def quality_context(site: CheckedSite, years: list[int], forms_by_year: dict[int, list[ScoredReport]],
