@@ -437,7 +437,7 @@ def _build(config, out_dir, jobs, progress, cache, live, standby, cluster, last_
     departments, theme, static, key = prepared.departments, prepared.theme, prepared.static, prepared.key
     named = kept.named if kept is not None else None
     with frozen_heap():
-        metas = {slug: reusable(cache, slug, key, config, live, kept, named) for slug, _ in departments}
+        metas = {slug: reusable(cache, slug, key, config, live, kept, named, trusted) for slug, _ in departments}
     rebuilt = {slug for slug, meta in metas.items() if meta is None}
     with StandbyOutput(out_dir, config.project_dir, live, standby, trusted) as tree, \
             contextlib.ExitStack() as stack:
@@ -529,7 +529,7 @@ def write_every_form_pages(ctx: _Context, tree: StandbyOutput, site: CheckedSite
     pages = build_site_model(site, theme.strings, theme.glossary, memo=memory.memo if memory is not None else None,
                              year_stamps=year_stamps)
     names = [page.dest_path for page in pages]
-    files = {year: year_files(year, names) for year in kept_years}
+    files = year_files(kept_years, names)
     kept = {rel: d for year in kept_years for rel in files[year]
             if (d := live.get(rel)) is not None and tree.has(rel, d)}
     kept_years = {year for year in kept_years if all(rel in kept for rel in files[year])}
@@ -540,7 +540,7 @@ def write_every_form_pages(ctx: _Context, tree: StandbyOutput, site: CheckedSite
         known = write_bulk(tree, cache, ordered, ctx.config.title, ctx.config.all_years_downloads, kept_years)
     else:
         known = write_bulk_spliced(tree, cache, ordered, memory, ctx.config.title, ctx.config.all_years_downloads,
-                                   kept_years, rebuilt)
+                                   kept_years, rebuilt, year_stamps.keys() if year_stamps is not None else None)
     from_units = set(known)
     stored = (memory.sections[1] if memory is not None and memory.sections is not None
               and memory.sections[0] == sections_key else cache.load_sections(sections_key))
@@ -591,18 +591,21 @@ def frozen_heap():
 
 
 def reusable(cache: BuildCache, slug: str, key: str, config: SiteConfig, live: Tree | None,
-             kept: Kept | None = None, named: set[str] | None = None) -> UnitMeta | None:
+             kept: Kept | None = None, named: set[str] | None = None, trusted: bool = False) -> UnitMeta | None:
     """The department's record (from memory when ``kept`` has it) if nothing it depends on
     changed and the site still has its files. A folder the watcher did not name (``named``:
-    the folders it saw change) whose record is in memory is not listed again."""
+    the folders it saw change) whose record is in memory is not listed again; nor, while the
+    site is as this process left it (``trusted``), are its files looked up: they went live with it."""
     if live is None:
         return None
     meta = kept.metas.get(slug) if kept is not None and slug in kept.metas else cache.load_meta(slug, config.profile)
     if meta is None or meta.key != key:
         return None
-    if not (named is not None and slug not in named and kept is not None and meta is kept.metas.get(slug)) \
-            and meta.inputs != folder_signature(config.departments_dir / slug):
+    unnamed = named is not None and slug not in named and kept is not None and meta is kept.metas.get(slug)
+    if not unnamed and meta.inputs != folder_signature(config.departments_dir / slug):
         return None
+    if unnamed and trusted:
+        return meta
     if any(live.manifest.get(rel) != d for rel, d in meta.outputs.items()):
         return None  # built, but that build never went live (it failed later)
     return meta
@@ -639,12 +642,23 @@ def run_shards(shards: list[list[str]], jobs: int, total_forms: int, progress, o
     return sorted(results, key=lambda r: r.index)
 
 
-def year_files(year: int, pages: list[str]) -> list[str]:
-    """What is made from one year's forms alone: its pages and quality pages (of ``pages``, every
-    page of the site: how many a year has depends on its forms), its bulk files."""
-    own = (year_url(year).rsplit("/", 1)[0] + "/", quality_url(year).rsplit("/", 1)[0] + "/")
-    return [rel for rel in pages if rel.startswith(own)] + [f"data/{YEAR_FOLDER}/{year}/{name}"
-                                                            for name in BulkFiles.NAMES]
+def year_files(years: set[int], pages: list[str]) -> dict[int, list[str]]:
+    """What is made from one year's forms alone, for each of ``years``: what lies in its folder
+    and its quality folder (of ``pages``, every page of the site: how many a year has depends
+    on its forms), and its bulk files."""
+    folders = {}
+    for year in years:
+        for url in (year_url(year), quality_url(year)):
+            folders[url.rsplit("/", 1)[0]] = year
+    found: dict[int, list[str]] = {year: [] for year in years}
+    for rel in pages:
+        parts = rel.split("/", 2)
+        folder = "/".join(parts[:2]) if parts[0] == "quality" and len(parts) > 2 else parts[0]
+        if len(parts) > 1 and folder in folders:
+            found[folders[folder]].append(rel)
+    for year in years:
+        found[year] += [f"data/{YEAR_FOLDER}/{year}/{name}" for name in BulkFiles.NAMES]
+    return found
 
 
 def write_bulk(tree: StandbyOutput, cache: BuildCache, metas: list[UnitMeta], title: str = "",
@@ -675,11 +689,12 @@ def write_bulk(tree: StandbyOutput, cache: BuildCache, metas: list[UnitMeta], ti
 
 def write_bulk_spliced(tree: StandbyOutput, cache: BuildCache, metas: list[UnitMeta], memory: Kept, title: str = "",
                        all_years: bool = False, kept_years: set[int] = frozenset(),
-                       rebuilt: set[str] = frozenset()) -> dict[tuple, bytes]:
+                       rebuilt: set[str] = frozenset(), years=None) -> dict[tuple, bytes]:
     """:func:`write_bulk` for a resident build: each file is the live one's bytes with the
     pieces of the departments rebuilt since it was written replaced
     (:mod:`generator.build.bulk_splice`); only those departments' slices are read. The
-    sections come from memory but the rebuilt departments'."""
+    sections come from memory but the rebuilt departments'. ``years``: the years with forms,
+    when known."""
     read: dict[str, list] = {}
 
     def pieces(meta: UnitMeta, index: int, year: int | None) -> list[bytes]:
@@ -687,7 +702,7 @@ def write_bulk_spliced(tree: StandbyOutput, cache: BuildCache, metas: list[UnitM
             read[meta.slug] = cache.load_slices(meta.slug)
         return [form[1 + index] for form in read[meta.slug] if year is None or form[0] == year]
 
-    present = sorted({f.report.year for meta in metas for f in meta.forms})
+    present = sorted(years if years is not None else {f.report.year for meta in metas for f in meta.forms})
     sets = [("data/", None)] if all_years else []
     sets += [(f"data/{YEAR_FOLDER}/{year}/", year) for year in present if year not in kept_years]
     live = tree.live.manifest if tree.live is not None else {}

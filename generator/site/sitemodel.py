@@ -15,6 +15,8 @@ from decimal import Decimal
 from functools import cached_property, lru_cache, partial
 from itertools import chain
 
+from markupsafe import Markup
+
 from ..read.config import ROWS_PER_PAGE
 from ..read.model import Department
 from ..score.check import CheckedSite
@@ -284,22 +286,26 @@ def page_inputs(context: dict) -> tuple[tuple, tuple]:
     values: list = []
 
     def walk(value) -> None:
-        if value is None or isinstance(value, (str, int, Pager)):
-            values.append((type(value), value))  # by type too: Markup is not str, True is not 1
-        elif isinstance(value, (float, Decimal)):
-            values.append((type(value), repr(value)))  # 1.0 equals 1.00, but does not print as it
-        elif isinstance(value, Interval):
+        kind = type(value)
+        if kind in _RECORDS:
+            values.append("object")
+            objects.append(value)
+        elif kind in _PLAIN:
+            values.append((kind, value))  # by type too: Markup is not str, True is not 1
+        elif kind is Decimal or kind is float:
+            values.append((kind, repr(value)))  # 1.0 equals 1.00, but does not print as it
+        elif kind is Interval:
             values.append((Interval, repr(value.low), repr(value.high)))
-        elif isinstance(value, dict):
+        elif kind is dict:
             values.append(("dict", len(value)))
             for key, item in value.items():
                 values.append(key)
                 walk(item)
-        elif isinstance(value, (list, tuple)):
+        elif kind is list or kind is tuple:
             values.append(("list", len(value)))
             for item in value:
                 walk(item)
-        elif isinstance(value, QualityRow):  # made from its form alone
+        elif kind is QualityRow:  # made from its form alone
             values.append("row")
             objects.append(value.form)
         else:
@@ -513,6 +519,10 @@ def pager(rows: int, size: int, number: int, url_of: Callable[[int], str]) -> Pa
 
 def page_rows(rows: list, p: Pager) -> list:
     return rows[p.offset:p.last]
+
+
+_RECORDS = frozenset({ScoredReport, Department})  # page_inputs: by identity, the usual case first
+_PLAIN = frozenset({str, Markup, int, bool, type(None), Pager})
 
 
 class YearLists:
