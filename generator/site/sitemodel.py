@@ -38,7 +38,7 @@ class Memo:
     none of them can die and its id be reused; a fresh memo keeps nothing useful."""
 
     def __init__(self):
-        self._kept: dict[tuple, tuple[tuple, str, object]] = {}
+        self._kept: dict[tuple, tuple[tuple, object, object]] = {}
 
     def get(self, key: tuple, objects, work: Callable[[], object], stamp: object = ""):
         """``work()``, or what it returned last time for ``key`` over these very ``objects``
