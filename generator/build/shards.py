@@ -551,7 +551,8 @@ def write_every_form_pages(ctx: _Context, tree: StandbyOutput, site: CheckedSite
     made: dict[str, tuple] = {rel: rendered[rel] for rel in kept if rel in rendered}
     for page in pages:
         if is_every_form_page(page) and page.dest_path not in kept:
-            made[page.dest_path] = write_page(tree, theme, page, common, sections, rendered.get(page.dest_path))
+            made[page.dest_path] = write_page(tree, theme, page, common, sections, rendered.get(page.dest_path),
+                                              remember=memory is not None)
     if memory is not None:
         memory.rendered = made
     # with the still valid ones of pages kept as they were (their years' pages are made from them next time)
@@ -564,16 +565,18 @@ def write_every_form_pages(ctx: _Context, tree: StandbyOutput, site: CheckedSite
 
 
 def write_page(tree: StandbyOutput, theme: Theme, page: Page, common: dict, sections: Sections,
-               last: tuple | None) -> tuple:
+               last: tuple | None, remember: bool = True) -> tuple | None:
     """Render a page that shows every form into the standby, or keep it as the live site has it
     when it is made of the same things as last time (``last``: its inputs and digest then;
-    a list page of 1,000 rows none of which changed); returns its inputs and digest now."""
+    a list page of 1,000 rows none of which changed); returns its inputs and digest now
+    (``remember`` false, a one-shot build: nothing, and its inputs are not worked out)."""
     context = page.context
-    inputs = page_inputs({"template": page.template, "title": page.title, "context": context})
-    if last is not None and same_inputs(last[0], inputs) and tree.reuse(page.dest_path, last[1]):
+    inputs = page_inputs({"template": page.template, "title": page.title, "context": context}) if remember else None
+    if last is not None and inputs is not None and same_inputs(last[0], inputs) \
+            and tree.reuse(page.dest_path, last[1]):
         return last
     tree.put_pieces(page.dest_path, sections.pieces(render_page(theme, page, common, context)))
-    return inputs, tree.manifest[page.dest_path]
+    return (inputs, tree.manifest[page.dest_path]) if remember else None
 
 
 @contextlib.contextmanager
