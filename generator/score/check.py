@@ -8,8 +8,10 @@ edit touched (through the record cache).
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from functools import cached_property
+from itertools import chain
 from pathlib import Path
 
 from ..errors import ContentError, Problem
@@ -41,10 +43,7 @@ class CheckedSite:
     @cached_property
     def _severity_counts(self) -> dict[str, int]:
         """Counted once: the overview, the quality page and the command line all ask."""
-        counts = {"error": 0, "warning": 0, "info": 0}
-        for form in self.forms:
-            for finding in form.findings:
-                counts[finding.severity] += 1
+        counts = severity_counts(self.forms)
         for finding in self.notices:
             counts[finding.severity] += 1
         return counts
@@ -104,3 +103,23 @@ def content_notices(config: SiteConfig, known=None, unchanged=lambda slug: False
     notices += [Finding("unused-file", "warning", "", str(p.location), 0, 0, None, None,
                         f"{p.message} ({p.hint})") for p in unused_files(config, known, unchanged)]
     return tuple(notices)
+
+
+def severity_counts(forms: list[ScoredReport]) -> dict[str, int]:
+    counts = {"error": 0, "warning": 0, "info": 0}
+    for (severity, _code), n in finding_tally(forms).items():
+        counts[severity] += n
+    return counts
+
+
+def finding_tally(forms: list[ScoredReport]) -> dict[tuple[str, str], int]:
+    """The findings of ``forms`` counted by severity and kind. The forms the every-form pages
+    get share one finding object per kind (:func:`~generator.site.pipeline.slim`), so the
+    34,000 findings of a year of 2,000 forms are counted by object, in C, then by kind."""
+    found = list(chain.from_iterable(form.findings for form in forms))
+    by_object = dict(zip(map(id, found), found, strict=True))
+    tally: dict[tuple[str, str], int] = defaultdict(int)
+    for key, n in Counter(map(id, found)).items():
+        finding = by_object[key]
+        tally[(finding.severity, finding.code)] += n
+    return dict(tally)

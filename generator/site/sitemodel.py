@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import operator
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property, lru_cache, partial
-from itertools import chain
 
 from markupsafe import Markup
 
 from ..read.config import ROWS_PER_PAGE
 from ..read.model import Department
-from ..score.check import CheckedSite
+from ..score.check import CheckedSite, finding_tally, severity_counts
 from ..score.scoring import Interval, ScoredReport
 from . import charts
 from .markdown import render_markdown
@@ -445,26 +444,6 @@ def findings_by_severity(site: CheckedSite, every_by_year: dict[int, list[Scored
     for finding in site.notices:
         counts[finding.severity] += 1
     return counts
-
-
-def severity_counts(forms: list[ScoredReport]) -> dict[str, int]:
-    counts = {"error": 0, "warning": 0, "info": 0}
-    for (severity, _code), n in finding_tally(forms).items():
-        counts[severity] += n
-    return counts
-
-
-def finding_tally(forms: list[ScoredReport]) -> dict[tuple[str, str], int]:
-    """The findings of ``forms`` counted by severity and kind. The forms the every-form pages
-    get share one finding object per kind (:func:`~generator.site.pipeline.slim`), so the
-    34,000 findings of a year of 2,000 forms are counted by object, in C, then by kind."""
-    found = list(chain.from_iterable(form.findings for form in forms))
-    by_object = dict(zip(map(id, found), found, strict=True))
-    tally: dict[tuple[str, str], int] = defaultdict(int)
-    for key, n in Counter(map(id, found)).items():
-        finding = by_object[key]
-        tally[(finding.severity, finding.code)] += n
-    return dict(tally)
 
 
 def paged_title(title: str, number: int, t: dict) -> str:
