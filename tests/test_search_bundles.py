@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -16,6 +17,7 @@ from conftest import REPO, copy_project, tree_bytes
 from playwright.sync_api import Page, expect
 
 from generator.build.run import build
+from generator.build.search_lanes import SearchIndexer
 from generator.site import search
 
 SEED = "departments/wangcheng-kexie/2021/index.html"
@@ -100,6 +102,35 @@ def test_one_record_reindexes_one_bundle(split_sample: Path, tmp_path: Path, mon
     assert indexed == ["pagefind-14"]
     clean = build(split_sample, tmp_path / "clean", force=True)
     assert tree_bytes(split_sample / "site") == tree_bytes(clean.out_dir)
+
+
+def test_one_pagefind_at_a_time_while_the_workers_render(monkeypatch):
+    """Each Pagefind holds ~250 MB: a second lane opens only once rendering is over."""
+    inside, release, lock = [], threading.Event(), threading.Lock()
+    entered = threading.Semaphore(0)
+
+    def blocking(pages, bundle, cancel=None):
+        with lock:
+            inside.append(bundle)
+        entered.release()
+        release.wait(timeout=60)
+        return {}
+
+    monkeypatch.setattr("generator.build.search_lanes.index_pages", blocking)
+    lanes = SearchIndexer(None, None, {"a": 1, "b": 1}, lanes=2)
+    try:
+        first = lanes.pool.submit(lanes._index, [], "pagefind")
+        second = lanes.pool.submit(lanes._index, [], "pagefind-2")
+        assert entered.acquire(timeout=30)
+        assert not entered.acquire(timeout=0.5) and len(inside) == 1  # the second waits its turn
+        lanes.rendered()
+        assert entered.acquire(timeout=20) and sorted(inside) == ["pagefind", "pagefind-2"]
+        assert not first.done()  # both at once
+        release.set()
+        assert first.result(timeout=30) == {} and second.result(timeout=30) == {}
+    finally:
+        release.set()
+        lanes.close()
 
 
 @pytest.fixture(scope="module")

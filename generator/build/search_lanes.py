@@ -7,6 +7,7 @@ build instead of all of it. A bundle is re-indexed only when a page it indexes c
 from __future__ import annotations
 
 import hashlib
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from ..site.search import BUNDLE, bundle_names, index_pages, plan_bundles, search_version
@@ -27,7 +28,11 @@ class SearchIndexer:
         self.waiting = {name: {slug for slug, bundle in self.plan.items() if bundle == name} for name in self.names}
         self.metas: dict[str, UnitMeta] = {}
         self.started: dict[str, tuple] = {}  # bundle -> (key, future or None, files kept from last time)
-        self.pool = ThreadPoolExecutor(max_workers=max(1, lanes), thread_name_prefix="perfsite-search")
+        self.lanes = max(1, lanes)
+        self.pool = ThreadPoolExecutor(max_workers=self.lanes, thread_name_prefix="perfsite-search")
+        # one Pagefind at a time while the workers render: each holds ~250 MB at 750 pages, and
+        # with the cores busy rendering a second one adds memory, not speed
+        self.limit, self.running, self.turn = 1, 0, threading.Condition()
 
     def order(self, slug: str) -> tuple:
         """Build departments bundle by bundle, so bundles complete (and index) one after another."""
@@ -50,8 +55,25 @@ class SearchIndexer:
         if kept is not None and kept[0] == key and all(self.tree.has(rel, d) for rel, d in kept[1].items()):
             self.started[bundle] = (key, None, kept[1])
         else:
-            job = self.pool.submit(index_pages, [(rel, self.tree.path / rel) for rel, _ in pages], bundle)
+            job = self.pool.submit(self._index, [(rel, self.tree.path / rel) for rel, _ in pages], bundle)
             self.started[bundle] = (key, job, None)
+
+    def _index(self, pages: list, bundle: str) -> dict[str, bytes]:
+        with self.turn:
+            self.turn.wait_for(lambda: self.running < self.limit)
+            self.running += 1
+        try:
+            return index_pages(pages, bundle)
+        finally:
+            with self.turn:
+                self.running -= 1
+                self.turn.notify_all()
+
+    def rendered(self) -> None:
+        """The workers are done: every lane may run."""
+        with self.turn:
+            self.limit = self.lanes
+            self.turn.notify_all()
 
     def finish(self) -> None:
         """Wait for the bundles and put them in the standby (called once every page is written)."""
@@ -60,6 +82,7 @@ class SearchIndexer:
             for rel, data in index_pages(pages, BUNDLE).items():
                 self.tree.put(rel, data)
             return
+        self.rendered()
         for bundle in self.names:
             key, job, kept = self.started[bundle]
             if job is None:

@@ -448,6 +448,8 @@ def _build(config, out_dir, jobs, progress, cache, live, standby, cluster, last_
             stack.callback(search.close)
         runner = cluster.runner(ClusterTask(config.project_dir, out_dir, tree.path, key)) if cluster else None
         place_departments(ctx, tree, departments, metas, jobs, progress, search, runner)
+        if search:
+            search.rendered()
         present = set(metas)
         later(lambda: cache.forget_others(present))
         ordered = [metas[slug] for slug, _ in departments]
