@@ -7,6 +7,7 @@ import gzip
 import json
 import re
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -17,7 +18,6 @@ from conftest import REPO, copy_project, tree_bytes
 from playwright.sync_api import Page, expect
 
 from generator.build.run import build
-from generator.build.search_lanes import SearchIndexer
 from generator.site import search
 
 SEED = "departments/wangcheng-kexie/2021/index.html"
@@ -104,33 +104,28 @@ def test_one_record_reindexes_one_bundle(split_sample: Path, tmp_path: Path, mon
     assert tree_bytes(split_sample / "site") == tree_bytes(clean.out_dir)
 
 
-def test_one_pagefind_at_a_time_while_the_workers_render(monkeypatch):
-    """Each Pagefind holds ~250 MB: a second lane opens only once rendering is over."""
-    inside, release, lock = [], threading.Event(), threading.Lock()
-    entered = threading.Semaphore(0)
+def test_one_pagefind_at_a_time(split_sample: Path, tmp_path: Path, monkeypatch):
+    """Each Pagefind holds ~240 MB and uses every core itself: bundles are indexed one by one."""
+    monkeypatch.setattr(search, "FORMS_PER_BUNDLE", 4)
+    running, most, lock, calls = [0], [0], threading.Lock(), []
+    real = search.index_pages
 
-    def blocking(pages, bundle, cancel=None):
+    def one_at_a_time(pages, bundle, cancel=None):
         with lock:
-            inside.append(bundle)
-        entered.release()
-        release.wait(timeout=60)
-        return {}
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+            calls.append(bundle)
+        try:
+            time.sleep(0.05)  # long enough for a second lane, were there one, to start meanwhile
+            return real(pages, bundle, cancel)
+        finally:
+            with lock:
+                running[0] -= 1
 
-    monkeypatch.setattr("generator.build.search_lanes.index_pages", blocking)
-    lanes = SearchIndexer(None, None, {"a": 1, "b": 1}, lanes=2)
-    try:
-        first = lanes.pool.submit(lanes._index, [], "pagefind")
-        second = lanes.pool.submit(lanes._index, [], "pagefind-2")
-        assert entered.acquire(timeout=30)
-        assert not entered.acquire(timeout=0.5) and len(inside) == 1  # the second waits its turn
-        lanes.rendered()
-        assert entered.acquire(timeout=20) and sorted(inside) == ["pagefind", "pagefind-2"]
-        assert not first.done()  # both at once
-        release.set()
-        assert first.result(timeout=30) == {} and second.result(timeout=30) == {}
-    finally:
-        release.set()
-        lanes.close()
+    monkeypatch.setattr("generator.build.search_lanes.index_pages", one_at_a_time)
+    built = build(split_sample, tmp_path / "site", force=True)
+    entries = sorted(p.parent.name for p in built.out_dir.glob("pagefind*/pagefind-entry.json"))
+    assert most[0] == 1 and len(entries) > 2 and sorted(calls) == entries
 
 
 @pytest.fixture(scope="module")

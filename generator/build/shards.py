@@ -444,12 +444,10 @@ def _build(config, out_dir, jobs, progress, cache, live, standby, cluster, last_
         ctx = context_for(config, prepared, tree.path, key, cache)
         search = None
         if config.search:
-            search = SearchIndexer(tree, cache, dict(departments), lanes=min(jobs, 2))
+            search = SearchIndexer(tree, cache, dict(departments))
             stack.callback(search.close)
         runner = cluster.runner(ClusterTask(config.project_dir, out_dir, tree.path, key)) if cluster else None
         place_departments(ctx, tree, departments, metas, jobs, progress, search, runner)
-        if search:
-            search.rendered()
         present = set(metas)
         later(lambda: cache.forget_others(present))
         ordered = [metas[slug] for slug, _ in departments]
