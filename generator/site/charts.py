@@ -8,6 +8,7 @@ title (its accessible name) and the same numbers as a table next to it.
 from __future__ import annotations
 
 import html
+from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -213,7 +214,7 @@ TOTAL_EDGES = (Decimal(60), Decimal(70), Decimal(80), Decimal(85), Decimal(90), 
 
 def _band(value: Decimal, edges: tuple[Decimal, ...]) -> int:
     """The band ``value`` falls in: 0 below the first edge, i from edge i−1 (included) to edge i."""
-    return sum(1 for edge in edges if value >= edge)
+    return bisect_right(edges, value)  # the number of edges at or below it
 
 
 def _band_labels(edges: tuple[Decimal, ...]) -> list[str]:
@@ -233,7 +234,9 @@ def rate_score_counts(forms: list[ScoredReport], t: dict) -> Chart:
             continue
         total = form.total_shown
         low, high = (total.low, total.high) if isinstance(total, Interval) else (total, total)
-        row = _band(low, TOTAL_EDGES) if _band(low, TOTAL_EDGES) == _band(high, TOTAL_EDGES) else len(total_labels)
+        row = _band(low, TOTAL_EDGES)
+        if high is not low and _band(high, TOTAL_EDGES) != row:
+            row = len(total_labels)
         counts[row][_band(rate, RATE_EDGES)] += 1
     banded = list(zip(total_labels, counts, strict=False))  # lowest first: drawn from the bottom up
     across = [(t["total_across_bands"], counts[-1])] if any(counts[-1]) else []
