@@ -263,12 +263,10 @@ class StandbyOutput:
 
     def reuse_all(self, outputs: dict[str, bytes]) -> bool:
         """:meth:`reuse` of every file of ``outputs`` (path to digest); the usual case, all of
-        them already in the standby, at the cost of two dictionary lookups a file."""
-        base = self.base_manifest
-        if all(base.get(rel) == file_digest for rel, file_digest in outputs.items()):
+        them already in the standby, in C (a watched edit adopts some 34,000 files this way)."""
+        if outputs.items() <= self.base_manifest.items():
             self.manifest.update(outputs)
-            stats = self.base_stats
-            self.stats.update((rel, stats[rel]) for rel in outputs)
+            self.stats.update(zip(outputs, map(self.base_stats.__getitem__, outputs), strict=True))
             return True
         return all([self.reuse(rel, file_digest) for rel, file_digest in outputs.items()])
 
