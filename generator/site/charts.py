@@ -269,14 +269,14 @@ def grade_chart(forms: list[ScoredReport], t: dict, grades: list[str], chart_id:
     }, (t["grade"], t["forms"]), tuple(zip(grades, values, strict=True)))
 
 
+COUNT_TICKS = 10  # above this Plotly's own steps (2, 5, 10, …) are whole numbers anyway
+
+
 def count_axis(title: str, highest: int) -> dict:
     """An axis of counts: whole-number ticks, one per count only while counts are few (a tick
     per form on a year of 1,000 forms drew 1,000 overlapping labels and took Chromium 15 s)."""
     axis = {"title": {"text": title}, "rangemode": "tozero", "tickformat": "d"}
     return {**axis, "dtick": 1} if highest <= COUNT_TICKS else axis
-
-
-COUNT_TICKS = 10  # above this Plotly's own steps (2, 5, 10, …) are whole numbers anyway
 
 
 def overview_chart(by_year: dict[int, list[ScoredReport]], t: dict, profile: Profile,
