@@ -163,3 +163,16 @@ def test_script_json_cannot_end_the_script_element():
 def test_script_json_keeps_decimals_exact():
     text = str(script_json({"y": [Decimal("7.95"), Decimal("100.00"), Decimal("0.1")]}))
     assert text == '{"y": [7.95, 100.00, 0.1]}'
+
+
+def test_the_ranking_puts_equal_totals_in_department_order():
+    """Highest total first; equal totals (80 and 80.00 are equal) by department, A to Z."""
+    from types import SimpleNamespace as Obj
+
+    from generator.site.charts import rank_forms
+
+    def form(slug, total):
+        return Obj(total=Decimal(total), report=Obj(department=Obj(slug=slug)))
+
+    forms = [form("c", "80.00"), form("b", "90"), form("a", "80"), form("d", "95"), form("e", "80.0")]
+    assert [f.report.department.slug for f in rank_forms(forms)] == ["d", "b", "a", "c", "e"]

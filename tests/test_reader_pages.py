@@ -108,3 +108,39 @@ def test_the_pages_show_it(tiny_project):
     assert "未说明未完成原因" in visible_text(quality)
     overview = visible_text((out / "quality/index.html").read_text(encoding="utf-8"))
     assert "各年度数据质量" in overview
+
+
+def test_each_year_counts_its_findings_once_for_every_page(checked_sample):
+    """The overview's errors per year are the department-wide forms' (project forms have their
+    own list); the quality overview's are every form's. The tally both come from is made once
+    per year: with project forms in a year, the two must still differ as the forms do."""
+    from generator.site.sitemodel import build_site_model
+    from generator.site.theme import load_theme
+
+    pages = {p.dest_path: p for p in build_site_model(checked_sample, load_theme(checked_sample.config).strings)}
+    overview, quality = pages["index.html"].context, pages["quality/index.html"].context
+    errors = {}  # year -> (department-wide, every form), counted here one finding at a time
+    for form in checked_sample.forms:
+        whole, every = errors.get(form.report.year, (0, 0))
+        n = sum(f.severity == "error" for f in form.findings)
+        errors[form.report.year] = (whole + (0 if form.report.is_project else n), every + n)
+    assert any(whole != every for whole, every in errors.values())  # a year whose project forms have errors
+    assert {s["year"]: s["findings"] for s in overview["years"]} == {y: e[0] for y, e in errors.items()}
+    assert {s["year"]: s["error"] for s in quality["years"]} == {y: e[1] for y, e in errors.items()}
+    assert overview["findings"] == quality["counts"] == checked_sample.findings_by_severity()
+
+
+def test_findings_are_counted_by_kind_slim_or_whole():
+    """Slim findings (one object per kind) are counted by identity; any other finding one by
+    one, as often as it occurs, even when two forms share the very same object."""
+    from types import SimpleNamespace as Form
+
+    from generator.score.audit import Finding, slim_finding
+    from generator.score.check import finding_tally
+
+    whole = Finding("reported-rate", "error", "funds.reported.rate", "a.yaml", 3, 5, None, None, "m")
+    twin = Finding("reported-rate", "error", "funds.reported.rate", "b.yaml", 4, 5, None, None, "m")
+    slim, other = slim_finding("reported-rate", "error"), slim_finding("missing-reason", "warning")
+    forms = [Form(findings=(slim, whole, slim)), Form(findings=(whole, twin, other)), Form(findings=())]
+    assert finding_tally(forms) == {("error", "reported-rate"): 5, ("warning", "missing-reason"): 1}
+    assert finding_tally([]) == {}

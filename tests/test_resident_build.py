@@ -440,3 +440,30 @@ def test_page_inputs_tell_apart_what_prints_differently():
     for changed in ({"total": Decimal("1.00")}, {"note": Markup("<b>")}, {"flag": 1}, {"rows": [object()]},
                     {"rows": [record, record]}, {"extra": None}):
         assert not same_inputs(page_inputs(base), page_inputs({**base, **changed})), changed
+
+
+def test_a_small_edit_leaves_the_collector_until_the_site_is_in_place(sample_project, monkeypatch):
+    """The cyclic collector pauses while a watched edit of a few forms is built (its passes were
+    a twentieth of the edit) and runs again once the build is over; a build of many forms
+    keeps it running (its garbage would pile up)."""
+    import gc
+
+    from generator.build import shards
+
+    seen = []
+    write = shards.write_every_form_pages
+
+    def spy(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(shards, "write_every_form_pages", spy)
+    monkeypatch.setattr(shards, "PROCESSES_FROM", 5)  # the sample's first build counts as many forms
+    kept = Kept()
+    build(sample_project, kept=kept)
+    settle(kept, sample_project / "site")
+    replace_in(sample_project / DEPARTMENTS / "wangcheng-kexie/2021.yaml", "reported: {total: 94.52}",
+               "reported: {total: 87.95}")
+    kept.changed = {(sample_project / DEPARTMENTS / "wangcheng-kexie/2021.yaml").resolve()}
+    assert build(sample_project, kept=kept).rebuilt == 1
+    assert seen == [True, False] and gc.isenabled()

@@ -366,8 +366,9 @@ def prepare_again(config: SiteConfig, last: Prepared | None, names: dict[str, li
             names = {slug: record_names(config, [slug]) for slug, _ in departments}
         else:
             names = {**names, **{slug: record_names(config, [slug]) for slug in touched}}
-            departments = [(slug, sum(1 for name in names[slug] if FORM_FILE.match(name)))
-                           for slug, _ in last.departments]
+            forms = dict(last.departments)  # the untouched folders hold the forms they held
+            forms.update((slug, sum(1 for name in names[slug] if FORM_FILE.match(name))) for slug in touched)
+            departments = [(slug, forms[slug]) for slug, _ in last.departments]
         if nav_years_of_folders(names.values()) == last.years:
             return replace(last, departments=departments), names
     prepared = prepare(config)  # (with new years, every page's navigation changes)
@@ -441,6 +442,8 @@ def _build(config, out_dir, jobs, progress, cache, live, standby, cluster, last_
     rebuilt = {slug for slug, meta in metas.items() if meta is None}
     with StandbyOutput(out_dir, config.project_dir, live, standby, trusted) as tree, \
             contextlib.ExitStack() as stack:
+        if kept is not None and sum(n for slug, n in departments if slug in rebuilt) < PROCESSES_FROM:
+            stack.enter_context(collector_paused())
         ctx = context_for(config, prepared, tree.path, key, cache)
         search = None
         if config.search:
@@ -577,6 +580,21 @@ def write_page(tree: StandbyOutput, theme: Theme, page: Page, common: dict, sect
         return last
     tree.put_pieces(page.dest_path, sections.pieces(render_page(theme, page, common, context)))
     return (inputs, tree.manifest[page.dest_path]) if remember else None
+
+
+@contextlib.contextmanager
+def collector_paused():
+    """An edit in a watching process: its few forms make little garbage, and the cyclic
+    collector's passes over what the build allocates were a twentieth of the edit. They wait
+    until the new site is in place; the watch collects after each build
+    (:func:`~generator.build.resident.keep_out_of_collector`)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @contextlib.contextmanager

@@ -86,7 +86,14 @@ class SlimFinding(Finding):
 
 @cache
 def slim_finding(code: str, severity: str) -> Finding:
-    return SlimFinding(code, severity, "", "", 0, 0, None, None, "", "")
+    finding = SlimFinding(code, severity, "", "", 0, 0, None, None, "", "")
+    SLIM_BY_ID[id(finding)] = finding
+    return finding
+
+
+# every slim finding by its id: they live as long as the process (cached above), so an id here
+# is never another object's, and findings can be counted by id without a map of their own
+SLIM_BY_ID: dict[int, Finding] = {}
 
 
 def audit_report(scored: ScoredReport) -> ScoredReport:

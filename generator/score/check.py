@@ -26,7 +26,7 @@ from ..read.records import (
     read_department_folder,
     unused_files,
 )
-from .audit import Finding, audit_report
+from .audit import SLIM_BY_ID, Finding, audit_report
 from .scoring import ScoredReport, score_report
 
 
@@ -115,11 +115,19 @@ def severity_counts(forms: list[ScoredReport]) -> dict[str, int]:
 def finding_tally(forms: list[ScoredReport]) -> dict[tuple[str, str], int]:
     """The findings of ``forms`` counted by severity and kind. The forms the every-form pages
     get share one finding object per kind (:func:`~generator.site.pipeline.slim`), so the
-    34,000 findings of a year of 2,000 forms are counted by object, in C, then by kind."""
-    found = list(chain.from_iterable(form.findings for form in forms))
-    by_object = dict(zip(map(id, found), found, strict=True))
+    34,000 findings of a year of 2,000 forms are counted by identity, in C, then by kind; any
+    other finding is counted one by one."""
+    by_id = Counter(map(id, chain.from_iterable(form.findings for form in forms)))
     tally: dict[tuple[str, str], int] = defaultdict(int)
-    for key, n in Counter(map(id, found)).items():
-        finding = by_object[key]
-        tally[(finding.severity, finding.code)] += n
+    others = set()
+    for key, n in by_id.items():
+        finding = SLIM_BY_ID.get(key)
+        if finding is None:
+            others.add(key)
+        else:
+            tally[(finding.severity, finding.code)] += n
+    if others:
+        for finding in chain.from_iterable(form.findings for form in forms):
+            if id(finding) in others:
+                tally[(finding.severity, finding.code)] += 1
     return dict(tally)

@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from fractions import Fraction
+from operator import attrgetter
 
 from ..read.profiles import Profile
 from ..score.scoring import Interval, ScoredReport, round_to
@@ -167,6 +168,15 @@ def fictional_marked(departments: list, t: dict) -> list[str]:
             for d in departments]
 
 
+_BY_SLUG, _BY_TOTAL = attrgetter("report.department.slug"), attrgetter("total")
+
+
+def rank_forms(forms: list[ScoredReport]) -> list[ScoredReport]:
+    """Highest total first, equal totals by department: sorted by department, then by total with
+    ``reverse`` (which keeps equal totals in the order they had), the keys read in C."""
+    return sorted(sorted(forms, key=_BY_SLUG), key=_BY_TOTAL, reverse=True)
+
+
 def year_charts(forms: list[ScoredReport], t: dict, grades: list[str],
                 ranked: list[ScoredReport] | None = None) -> list[Chart]:
     """Ranking, execution rate against score, and the grade distribution for one year.
@@ -174,7 +184,7 @@ def year_charts(forms: list[ScoredReport], t: dict, grades: list[str],
     ``ranked``: the forms already in ranking order, when the caller has sorted them.
     """
     if ranked is None:
-        ranked = sorted(forms, key=lambda f: (-f.total, f.report.department.slug))
+        ranked = rank_forms(forms)
     if len(ranked) > NAMED_POINTS_MAX:
         return [rate_score_counts(ranked, t), grade_chart(forms, t, grades, "chart-grades")]
     names = fictional_marked([f.report.department for f in ranked], t)

@@ -13,18 +13,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property, lru_cache, partial
+from itertools import chain
+from operator import attrgetter
 
 from markupsafe import Markup
 
 from ..read.config import ROWS_PER_PAGE
 from ..read.model import Department
-from ..score.check import CheckedSite, finding_tally, severity_counts
+from ..score.check import CheckedSite, finding_tally
 from ..score.scoring import Interval, ScoredReport
 from . import charts
 from .markdown import render_markdown
 from .search import bundle_names
 
 EVERY_RECORD = "*"
+BY_FORM_KEY = attrgetter("report.department.slug", "report.year", "report.project_id")  # Report.key, read in C
 
 
 class Memo:
@@ -222,13 +225,16 @@ def build_site_model(site: CheckedSite, t: dict, glossary: tuple[dict, ...] = ()
         by_department[form.report.department.slug].append(form)
     grades = [g for g, _ in profile.grades]
     years = sorted(set(by_year) | set(projects_by_year), reverse=True)
-    departments = sorted(site.content.departments, key=lambda d: d.slug)
+    departments = sorted(site.content.departments, key=attrgetter("slug"))
     every = frozenset({EVERY_RECORD})
 
     every_by_year = {year: by_year.get(year, []) + projects_by_year.get(year, []) for year in years}
+    # a year without project forms: its department-wide forms' tally is the one its quality pages count
     summaries = {year: partial(memo.of_year, "year_summary", year, every_by_year[year],
                                partial(year_summary, year, by_year.get(year, []), profile, grades,
-                                       len(projects_by_year.get(year, ()))))
+                                       len(projects_by_year.get(year, ())),
+                                       None if projects_by_year.get(year) else
+                                       partial(memo.tally, year, every_by_year[year])))
                  for year in years}
     pages = [Page("index.html", "index.html", site.config.title,
                   partial(index_context, site, dict(by_year), years, departments, grades, t,
@@ -257,7 +263,8 @@ def build_site_model(site: CheckedSite, t: dict, glossary: tuple[dict, ...] = ()
     pages.append(Page("quality/index.html", "quality.html", t["quality"],
                       partial(quality_context, site, years, every_by_year, memo), every))
     for year in years:
-        flagged = sum(1 for f in every_by_year[year] if f.findings)
+        flagged = memo.of_year("flagged", year, every_by_year[year],
+                               partial(flagged_count, every_by_year[year]))
         for number in range(1, page_count(flagged, size) + 1):
             pages.append(Page(quality_page_url(year, number), "quality-year.html",
                               paged_title(f"{year} {t['quality']}", number, t),
@@ -334,6 +341,11 @@ class YearMemo:
             return self.memo.get((kind, year), (), work, self.stamps[year])
         return self.memo.get((kind, year), forms, work)
 
+    def tally(self, year: int, forms: list[ScoredReport]) -> dict[tuple[str, str], int]:
+        """The findings of a year's ``forms`` by severity and kind (:func:`finding_tally`): counted
+        once for the overview, the quality overview and the year's line in both."""
+        return self.of_year("tally", year, forms, partial(finding_tally, forms))
+
     def of_years(self, kind: str, years: list[int], forms: list[ScoredReport], objects, work: Callable[[], object]):
         """Made from the forms of ``years`` and other ``objects``."""
         if all(year in self.stamps for year in years):
@@ -343,7 +355,7 @@ class YearMemo:
 
 def department_pages(department: Department, forms: list[ScoredReport], t: dict) -> list[Page]:
     """A department's page and its forms' pages."""
-    own = sorted(forms, key=lambda f: f.report.key)
+    own = sorted(forms, key=BY_FORM_KEY)
     history = [f for f in own if not f.report.is_project]
     projects = [f for f in own if f.report.is_project]
     deps = frozenset({department.src_path} | {f.report.src_path for f in own})
@@ -356,6 +368,10 @@ def department_pages(department: Department, forms: list[ScoredReport], t: dict)
             pages.append(Page(report_url(form.report), "form.html", form_title(form.report),
                               partial(form_context, form, previous, following, t), deps))
     return pages
+
+
+def flagged_count(forms: list[ScoredReport]) -> int:
+    return len(list(filter(attrgetter("findings"), forms)))
 
 
 def project_series(projects: list[ScoredReport]) -> list[list[ScoredReport]]:
@@ -439,7 +455,7 @@ def findings_by_severity(site: CheckedSite, every_by_year: dict[int, list[Scored
     each year's counts, which are kept while the year's forms stay the same."""
     counts = {"error": 0, "warning": 0, "info": 0}
     for year, forms in every_by_year.items():
-        for severity, n in memo.of_year("severities", year, forms, partial(severity_counts, forms)).items():
+        for (severity, _code), n in memo.tally(year, forms).items():
             counts[severity] += n
     for finding in site.notices:
         counts[finding.severity] += 1
@@ -516,16 +532,16 @@ class YearLists:
 
     @cached_property
     def ranked(self) -> list[ScoredReport]:
-        return sorted(self.forms, key=lambda f: (-f.total, f.report.department.slug))
+        return charts.rank_forms(self.forms)
 
     @cached_property
     def projects(self) -> list[ScoredReport]:
-        return sorted(self.project_forms, key=lambda f: f.report.key)
+        return sorted(self.project_forms, key=BY_FORM_KEY)
 
     @cached_property
     def flagged(self) -> list[ScoredReport]:
         """Every form of the year with findings, department-wide and project forms, by department."""
-        return [f for f in sorted([*self.forms, *self.project_forms], key=lambda f: f.report.key) if f.findings]
+        return sorted((f for f in chain(self.forms, self.project_forms) if f.findings), key=BY_FORM_KEY)
 
     def summary(self, year: int, profile, grades: list[str]) -> dict:
         if self._summary is None:
@@ -565,7 +581,9 @@ def departments_context(departments: list[Department], by_department: dict, size
             "department_count": len(shown), "fictional_count": sum(1 for d in shown if d.fictional)}
 
 
-def year_summary(year: int, forms: list[ScoredReport], profile, grades: list[str], projects: int = 0) -> dict:
+def year_summary(year: int, forms: list[ScoredReport], profile, grades: list[str], projects: int = 0,
+                 tally_of: Callable[[], dict] | None = None) -> dict:
+    """A year's line of the overview; ``tally_of``: the tally of ``forms``' findings, when kept."""
     counts = {g: 0 for g in grades}
     reported = [f.report.reported_total for f in forms if f.report.reported_total is not None]
     for f in forms:
@@ -579,7 +597,8 @@ def year_summary(year: int, forms: list[ScoredReport], profile, grades: list[str
         "reported_count": len(reported),
         "grade_counts": counts,
         "open_grades": len(forms) - sum(counts.values()),  # totals whose range spans grades
-        "findings": sum(n for (severity, _code), n in finding_tally(forms).items() if severity == "error"),
+        "findings": sum(n for (severity, _code), n in (tally_of or partial(finding_tally, forms))().items()
+                        if severity == "error"),
     }
 
 
@@ -707,8 +726,8 @@ def quality_context(site: CheckedSite, years: list[int], forms_by_year: dict[int
     codes: dict[tuple[str, str], int] = defaultdict(int)
     for year in years:
         forms = forms_by_year.get(year, [])
-        summary, flagged_departments, year_codes = memo.of_year("quality", year, forms,
-                                                                partial(quality_year_facts, year, forms))
+        summary, flagged_departments, year_codes = memo.of_year(
+            "quality", year, forms, partial(quality_year_facts, year, forms, partial(memo.tally, year, forms)))
         summaries.append(summary)
         shown.update(flagged_departments)
         for code, n in year_codes.items():
@@ -719,10 +738,12 @@ def quality_context(site: CheckedSite, years: list[int], forms_by_year: dict[int
             "department_count": len(shown), "fictional_count": sum(1 for d in shown.values() if d.fictional)}
 
 
-def quality_year_facts(year: int, forms: list[ScoredReport]) -> tuple[dict, dict[str, Department], dict]:
-    """A year's line of the quality overview, its departments with findings, its findings by kind."""
+def quality_year_facts(year: int, forms: list[ScoredReport], tally_of: Callable[[], dict] | None = None
+                       ) -> tuple[dict, dict[str, Department], dict]:
+    """A year's line of the quality overview, its departments with findings, its findings by kind
+    (``tally_of``: the tally of ``forms``' findings, when kept)."""
     flagged = [f for f in forms if f.findings]
-    codes = finding_tally(flagged)
+    codes = (tally_of or partial(finding_tally, flagged))()
     summary = {"year": year, "url": quality_url(year), "forms": len(forms), "flagged": len(flagged),
                **{s: sum(n for (severity, _code), n in codes.items() if severity == s)
                   for s in ("error", "warning", "info")}}
