@@ -736,8 +736,8 @@ def write_bulk_spliced(tree: StandbyOutput, cache: BuildCache, metas: list[UnitM
             rel = folder + name
             old = memory.bulk.get(rel)
             layouts[rel] = write_spliced(
-                tree, rel, bulk_framing()[name],
-                ((meta.slug, meta, functools.partial(pieces, meta, index, year)) for meta in members),
+                tree, rel, bulk_framing()[name], ((meta.slug, meta) for meta in members),
+                functools.partial(pieces, index=index, year=year),
                 old if old is not None and live.get(rel) == old.digest else None)
     memory.bulk = layouts
     tree.put("data/datapackage.json", datapackage(title, present, all_years))
