@@ -85,3 +85,23 @@ def test_every_input_outside_the_department_folders_changes_the_input_stamp(tiny
     else:
         out = tiny_project / "elsewhere"
     assert input_stamp(tiny_project, out) != before
+
+
+def test_a_departments_years_come_from_its_stamp_part_only_while_it_is_the_same_record():
+    """The years a department has forms in, read from what the year stamps kept of it (no form
+    touched), but only for that very record: a kept part of an earlier record is not used."""
+    from types import SimpleNamespace as Obj
+
+    from generator.build.stamps import department_years, year_stamps
+
+    def form(year):
+        return Obj(report=Obj(year=year))
+
+    meta = Obj(slug="a", key="k", inputs=(("2021.yaml", 1), ("2023.yaml", 2)), forms=(form(2023), form(2021)))
+    memo: dict = {}
+    year_stamps([meta], ("env",), memo)
+    assert department_years(meta) == department_years(meta, memo) == [2021, 2023]
+    memo["a"] = (meta, [(2021, b""), (2022, b"")])  # as kept: read from here, not from the forms
+    assert department_years(meta, memo) == [2021, 2022]
+    edited = Obj(**{**vars(meta), "forms": (form(2024),)})
+    assert department_years(edited, memo) == [2024]  # another record: its own forms

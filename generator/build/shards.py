@@ -60,6 +60,7 @@ from .cache import BuildCache, BuildState, CacheMiss, Tree, UnitData, UnitMeta
 from .output import NewFile, StandbyOutput, digest, write_new
 from .search_lanes import SearchIndexer
 from .stamps import (
+    department_years,
     environment_key,
     folder_signature,
     fragment_templates,
@@ -404,7 +405,7 @@ def read_layouts(cache: BuildCache, metas: list[UnitMeta], manifest: dict[str, b
     slices in one pass (a department's slices at a time), for the files they hash to."""
     readers: dict[str, LayoutReader] = {}
     for meta in metas:
-        years = sorted({f.report.year for f in meta.forms})
+        years = department_years(meta)
         if not years:
             continue  # no form: no piece in any file
         slices = cache.load_slices(meta.slug)
@@ -731,7 +732,8 @@ def write_bulk_spliced(tree: StandbyOutput, cache: BuildCache, metas: list[UnitM
                if rel.startswith(f"data/{YEAR_FOLDER}/") and int(rel.split("/")[2]) in kept_years
                and live.get(rel) == layout.digest}
     for folder, year in sets:
-        members = [meta for meta in metas if any(year is None or f.report.year == year for f in meta.forms)]
+        members = [meta for meta in metas if (meta.forms if year is None
+                                              else year in department_years(meta, memory.year_parts))]
         for index, name in enumerate(BulkFiles.NAMES):
             rel = folder + name
             old = memory.bulk.get(rel)
