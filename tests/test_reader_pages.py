@@ -144,3 +144,37 @@ def test_findings_are_counted_by_kind_slim_or_whole():
     forms = [Form(findings=(slim, whole, slim)), Form(findings=(whole, twin, other)), Form(findings=())]
     assert finding_tally(forms) == {("error", "reported-rate"): 5, ("warning", "missing-reason"): 1}
     assert finding_tally([]) == {}
+
+
+def test_the_overview_answers_rank_by_hand():
+    """Seven forms of 2023 and five of 2022, worked out by hand. Lowest, by the best total a
+    range allows, then the total, then the department: c and d (65, 65), f (68: 50–68), a (70),
+    b (75: 60–75). Certain falls (last year's total minus this year's best): a 80 − 70 = 10,
+    b 80 − 75 = 5 and e 95 − 90 = 5 (by department), c 66 − 65 = 1; g rose. Most findings, by
+    errors then warnings: c (2, 1), a and f (2, 0), b (1, 3), d (0, 5); e has only info."""
+    from types import SimpleNamespace as Obj
+
+    def finding(severity):
+        return Obj(severity=severity)
+
+    def form(slug, total, high=None, findings=()):
+        return Obj(report=Obj(department=Obj(slug=slug)), total=D(total), total_high=None if high is None else D(high),
+                   findings=tuple(map(finding, findings)))
+
+    now = [form("a", "70", findings=["error", "error"]), form("b", "60", "75", ["error"] + ["warning"] * 3),
+           form("c", "65", findings=["error", "warning", "error"]), form("d", "65", findings=["warning"] * 5),
+           form("e", "90", findings=["info"]), form("f", "50", "68", ["error", "error"]), form("g", "80")]
+    before = [form("a", "80"), form("b", "80"), form("e", "95"), form("g", "70"), form("c", "66")]
+    departments = [Obj(slug=s) for s in "abcdefgh"]
+    answers = overview_answers({2022: before, 2023: now}, departments)
+
+    def slugs(forms):
+        return [f.report.department.slug for f in forms]
+
+    assert (answers["year"], answers["previous_year"]) == (2023, 2022)
+    assert slugs(answers["lowest"]) == ["c", "d", "f", "a", "b"]
+    assert [(drop, slugs([f])[0]) for drop, _last, f in answers["falls"]] == [
+        (D(10), "a"), (D(5), "b"), (D(5), "e"), (D(1), "c")]
+    assert [(e, w, slugs([f])[0]) for e, w, f in answers["most_findings"]] == [
+        (2, 1, "c"), (2, 0, "a"), (2, 0, "f"), (1, 3, "b"), (0, 5, "d")]
+    assert [d.slug for d in answers["without_form"]] == ["h"]

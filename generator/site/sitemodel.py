@@ -6,6 +6,7 @@ stay simple and a change can be traced to the pages it affects.
 
 from __future__ import annotations
 
+import heapq
 import operator
 import re
 from collections import defaultdict
@@ -392,8 +393,8 @@ def form_title(report) -> str:
 OVERVIEW_ROWS = 5
 
 
-def high_of(form: ScoredReport):
-    return form.total if form.total_known else form.total_high
+_SLUG, _TOTAL, _TOTAL_HIGH = attrgetter("report.department.slug"), attrgetter("total"), attrgetter("total_high")
+_SEVERITY = attrgetter("severity")
 
 
 def overview_answers(by_year: dict[int, list[ScoredReport]], departments) -> dict | None:
@@ -406,21 +407,32 @@ def overview_answers(by_year: dict[int, list[ScoredReport]], departments) -> dic
         return None
     latest = years[-1]
     forms = by_year[latest]
-    lowest = sorted(forms, key=lambda f: (high_of(f), f.total, f.report.department.slug))[:OVERVIEW_ROWS]
+    # each form's department and best possible total read once; rows picked by tuples compared
+    # in C (the index last: equal rows keep the forms' order, as a stable sort would)
+    slugs = list(map(_SLUG, forms))
+    totals = list(map(_TOTAL, forms))
+    highs = [t if h is None else h for t, h in zip(totals, map(_TOTAL_HIGH, forms), strict=True)]
+    rows = zip(highs, totals, slugs, range(len(forms)), strict=True)
+    lowest = [forms[i] for *_, i in heapq.nsmallest(OVERVIEW_ROWS, rows)]
     previous_year = years[-2] if len(years) > 1 else None
-    before = {f.report.department.slug: f for f in by_year.get(previous_year, [])}
+    earlier = by_year.get(previous_year, [])
+    before = dict(zip(map(_SLUG, earlier), earlier, strict=True))
     falls = []
-    for form in forms:
-        last = before.get(form.report.department.slug)
-        if last is not None and last.total > high_of(form):
-            falls.append((last.total - high_of(form), last, form))
+    for form, slug, high in zip(forms, slugs, highs, strict=True):
+        last = before.get(slug)
+        if last is not None and last.total > high:
+            falls.append((last.total - high, last, form))
     falls.sort(key=lambda x: (-x[0], x[2].report.department.slug))
-    counted = [(sum(1 for x in f.findings if x.severity == "error"),
-                sum(1 for x in f.findings if x.severity == "warning"), f) for f in forms]
-    most = sorted((c for c in counted if c[0] or c[1]), key=lambda c: (-c[0], -c[1], c[2].report.department.slug))
-    have = {f.report.department.slug for f in forms}
+    counted = []
+    for i, form in enumerate(forms):
+        severities = list(map(_SEVERITY, form.findings))
+        errors, warnings = severities.count("error"), severities.count("warning")
+        if errors or warnings:
+            counted.append((-errors, -warnings, slugs[i], i))
+    most = [(-errors, -warnings, forms[i]) for errors, warnings, _, i in heapq.nsmallest(OVERVIEW_ROWS, counted)]
+    have = set(slugs)
     return {"year": latest, "previous_year": previous_year, "lowest": lowest,
-            "falls": falls[:OVERVIEW_ROWS], "most_findings": most[:OVERVIEW_ROWS],
+            "falls": falls[:OVERVIEW_ROWS], "most_findings": most,
             "without_form": [d for d in departments if d.slug not in have]}
 
 
