@@ -738,3 +738,24 @@ def test_a_large_site_gets_a_sitemap_index_and_a_feed_of_the_newest(tiny_project
     entries = ET.parse(site / "feed.xml").getroot().findall(f"{ATOM}entry")
     assert len(entries) == 2
     assert entries[0].findtext(f"{ATOM}title").endswith("2021") and "beta" in entries[0].findtext(f"{ATOM}id")
+
+
+def test_the_newest_forms_of_groups_are_the_newest_of_all(monkeypatch):
+    """The feed's forms merged from each year's own newest are those of every form sorted:
+    by publication date, then department, year and project, newest first."""
+    from types import SimpleNamespace as Obj
+
+    from generator.site import feeds
+
+    monkeypatch.setattr(feeds, "FEED_ENTRIES", 4)
+
+    def form(published, slug, year, project=""):
+        return Obj(report=Obj(published=published, department=Obj(slug=slug), year=year, project_id=project))
+
+    years = [[form("2022-03-01", "a", 2021), form("2022-05-01", "b", 2021), form("2022-05-01", "a", 2021, "p"),
+              form("", "c", 2021)],
+             [form("2023-01-01", "a", 2022), form("2022-05-01", "a", 2022), form("2022-05-01", "b", 2022)]]
+    merged = feeds.newest_of_groups([feeds.newest_forms(forms) for forms in years])
+    assert merged == feeds.newest_forms([f for forms in years for f in forms])
+    assert [(f.report.published, f.report.department.slug, f.report.year) for f in merged] == [
+        ("2023-01-01", "a", 2022), ("2022-05-01", "b", 2022), ("2022-05-01", "b", 2021), ("2022-05-01", "a", 2022)]

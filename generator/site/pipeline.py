@@ -23,7 +23,7 @@ from ..read.records import FORM_FILE
 from ..score.audit import slim_finding
 from ..score.check import CheckedSite
 from ..score.scoring import ScoredReport
-from .feeds import feed_xml, newest_forms, robots_txt, sitemap_files
+from .feeds import feed_xml, newest_forms, newest_of_groups, robots_txt, sitemap_files
 from .opendata import (
     INDICATOR_COLUMNS,
     REPORT_COLUMNS,
@@ -178,8 +178,8 @@ def site_wide_files(site: CheckedSite, pages: list[Page], theme: Theme, memo: Me
     by_year: dict[int, list[ScoredReport]] = defaultdict(list)
     for form in site.forms:
         by_year[form.report.year].append(form)
-    newest = newest_forms(f for year, forms in sorted(by_year.items())
-                          for f in memo.of_year("newest", year, forms, partial(newest_forms, forms)))
+    newest = newest_of_groups([memo.of_year("newest", year, forms, partial(newest_forms, forms))
+                               for year, forms in sorted(by_year.items())])
     files = {"feed.xml": feed_xml(site, theme.strings, newest), "robots.txt": robots_txt(config.base_url)}
     if config.base_url:
         listed = (config.base_url, tuple(page.dest_path for page in pages if page.in_sitemap))
