@@ -10,7 +10,7 @@ import heapq
 import operator
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property, lru_cache, partial
@@ -347,8 +347,10 @@ class YearMemo:
         once for the overview, the quality overview and the year's line in both."""
         return self.of_year("tally", year, forms, partial(finding_tally, forms))
 
-    def of_years(self, kind: str, years: list[int], forms: list[ScoredReport], objects, work: Callable[[], object]):
-        """Made from the forms of ``years`` and other ``objects``."""
+    def of_years(self, kind: str, years: list[int], forms: Iterable[ScoredReport], objects,
+                 work: Callable[[], object]):
+        """Made from the forms of ``years`` and other ``objects`` (``forms`` are gone through only
+        when some year has no stamp)."""
         if all(year in self.stamps for year in years):
             return self.memo.get((kind, *years), objects, work, "\n".join(self.stamps[y] for y in years))
         return self.memo.get((kind, *years), (*objects, *forms), work)
@@ -443,8 +445,9 @@ def index_context(site: CheckedSite, by_year, years, departments, grades, t, pro
     # the overview's answers come from the two latest years with department-wide forms and
     # the departments without a form in the latest
     latest = sorted(y for y, forms in by_year.items() if forms)[-2:]
-    have = {f.report.department.slug for f in by_year[latest[-1]]} if latest else set()
-    answers = memo.of_years("answers", latest, [f for y in latest for f in every_by_year[y]],
+    have = memo.of_year("departments", latest[-1], by_year[latest[-1]],
+                        partial(departments_of, by_year[latest[-1]])) if latest else set()
+    answers = memo.of_years("answers", latest, (f for y in latest for f in every_by_year[y]),  # without stamps only
                             [d for d in departments if d.slug not in have],
                             partial(overview_answers, by_year, departments))
     averages = {s["year"]: s["average"] for s in summaries if s["year"] in by_year}
@@ -472,6 +475,10 @@ def findings_by_severity(site: CheckedSite, every_by_year: dict[int, list[Scored
     for finding in site.notices:
         counts[finding.severity] += 1
     return counts
+
+
+def departments_of(forms: list[ScoredReport]) -> set[str]:
+    return set(map(_SLUG, forms))
 
 
 def paged_title(title: str, number: int, t: dict) -> str:
