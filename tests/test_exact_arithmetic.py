@@ -259,3 +259,17 @@ def test_rescaled_totals_equal_the_exact_reference():
 def test_average_total_is_rounded_once(mode, expected):
     # (90.00 + 90.01) / 2 = 90.005 exactly, a tie at two places
     assert average([Decimal("90.00"), Decimal("90.01")], profile(mode, 2)) == Decimal(expected)
+
+
+def test_average_total_is_a_range_when_a_total_is():
+    """80, 60–70 and 90: the mean lies between (80 + 60 + 90) / 3 = 76.666… → 76.67 and
+    (80 + 70 + 90) / 3 = 80.00; with every total known it is one number."""
+    from types import SimpleNamespace as Form
+
+    from generator.score.scoring import Interval
+    from generator.site.charts import average_total
+
+    forms = [Form(total=Decimal("80"), total_high=None), Form(total=Decimal("60"), total_high=Decimal("70")),
+             Form(total=Decimal("90"), total_high=None)]
+    assert average_total(forms, profile("half_up", 2)) == Interval(Decimal("76.67"), Decimal("80.00"))
+    assert average_total([forms[0], forms[2]], profile("half_up", 2)) == Decimal("85.00")

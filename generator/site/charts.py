@@ -168,7 +168,7 @@ def fictional_marked(departments: list, t: dict) -> list[str]:
             for d in departments]
 
 
-_BY_SLUG, _BY_TOTAL = attrgetter("report.department.slug"), attrgetter("total")
+_BY_SLUG, _BY_TOTAL, _TOTAL_HIGH = attrgetter("report.department.slug"), attrgetter("total"), attrgetter("total_high")
 
 
 def rank_forms(forms: list[ScoredReport]) -> list[ScoredReport]:
@@ -315,8 +315,9 @@ def overview_chart(by_year: dict[int, list[ScoredReport]], t: dict, profile: Pro
 
 def average_total(forms: list[ScoredReport], profile: Profile) -> Decimal | Interval | None:
     """The mean total; a range when some totals are ranges."""
-    low = average([f.total for f in forms], profile)
-    high = average([f.total if f.total_known else f.total_high for f in forms], profile)
+    totals = list(map(_BY_TOTAL, forms))
+    low = average(totals, profile)
+    high = average([t if h is None else h for t, h in zip(totals, map(_TOTAL_HIGH, forms), strict=True)], profile)
     return low if low == high else Interval(low, high)
 
 

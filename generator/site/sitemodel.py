@@ -9,7 +9,7 @@ from __future__ import annotations
 import heapq
 import operator
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -396,7 +396,7 @@ OVERVIEW_ROWS = 5
 
 
 _SLUG, _TOTAL, _TOTAL_HIGH = attrgetter("report.department.slug"), attrgetter("total"), attrgetter("total_high")
-_SEVERITY = attrgetter("severity")
+_SEVERITY, _GRADE, _REPORTED_TOTAL = attrgetter("severity"), attrgetter("grade"), attrgetter("report.reported_total")
 
 
 def overview_answers(by_year: dict[int, list[ScoredReport]], departments) -> dict | None:
@@ -603,11 +603,9 @@ def departments_context(departments: list[Department], by_department: dict, size
 def year_summary(year: int, forms: list[ScoredReport], profile, grades: list[str], projects: int = 0,
                  tally_of: Callable[[], dict] | None = None) -> dict:
     """A year's line of the overview; ``tally_of``: the tally of ``forms``' findings, when kept."""
-    counts = {g: 0 for g in grades}
-    reported = [f.report.reported_total for f in forms if f.report.reported_total is not None]
-    for f in forms:
-        if f.grade in counts:
-            counts[f.grade] += 1
+    found = Counter(map(_GRADE, forms))
+    counts = {g: found.get(g, 0) for g in grades}
+    reported = [total for total in map(_REPORTED_TOTAL, forms) if total is not None]
     return {
         "year": year, "url": year_url(year), "count": len(forms), "projects": projects,
         "average": charts.average_total(forms, profile),
