@@ -178,3 +178,25 @@ def test_the_overview_answers_rank_by_hand():
     assert [(e, w, slugs([f])[0]) for e, w, f in answers["most_findings"]] == [
         (2, 1, "c"), (2, 0, "a"), (2, 0, "f"), (1, 3, "b"), (0, 5, "d")]
     assert [d.slug for d in answers["without_form"]] == ["h"]
+
+
+def test_the_feed_gets_the_forms_by_year_the_model_grouped(checked_sample):
+    """A build's model keeps its grouping of the forms by year for the feed of the same site
+    (one pass over every form, not two); another site object is grouped afresh."""
+    from dataclasses import replace
+
+    from generator.site.pipeline import forms_by_year as grouped_again
+    from generator.site.sitemodel import FORMS_BY_YEAR, Memo, build_site_model
+    from generator.site.theme import load_theme
+
+    memo = Memo()
+    build_site_model(checked_sample, load_theme(checked_sample.config).strings, memo=memo)
+
+    def not_again():
+        raise AssertionError("grouped again")
+
+    kept = memo.get(FORMS_BY_YEAR, (checked_sample,), not_again)
+    assert {y: set(map(id, f)) for y, f in kept.items()} == {
+        y: set(map(id, f)) for y, f in grouped_again(checked_sample).items()}
+    other = replace(checked_sample)
+    assert memo.get(FORMS_BY_YEAR, (other,), lambda: "afresh") == "afresh"

@@ -33,7 +33,7 @@ from .opendata import (
     datapackage,
     form_outputs,
 )
-from .sitemodel import EVERY_RECORD, Memo, Page, YearMemo
+from .sitemodel import EVERY_RECORD, FORMS_BY_YEAR, Memo, Page, YearMemo
 from .theme import Theme
 
 
@@ -168,6 +168,13 @@ class BulkFiles:
                                                               self._all is not None))
 
 
+def forms_by_year(site: CheckedSite) -> dict[int, list[ScoredReport]]:
+    by_year: dict[int, list[ScoredReport]] = defaultdict(list)
+    for form in site.forms:
+        by_year[form.report.year].append(form)
+    return dict(by_year)
+
+
 def site_wide_files(site: CheckedSite, pages: list[Page], theme: Theme, memo: Memo | None = None,
                     year_stamps: dict[int, str] | None = None) -> dict[str, bytes]:
     """The feed, robots.txt and (with an absolute ``base_url``, as the protocol requires) the
@@ -175,9 +182,7 @@ def site_wide_files(site: CheckedSite, pages: list[Page], theme: Theme, memo: Me
     (each year's newest forms and the sitemap are kept while they hold)."""
     config = site.config
     memo = YearMemo(memo if memo is not None else Memo(), year_stamps or {})
-    by_year: dict[int, list[ScoredReport]] = defaultdict(list)
-    for form in site.forms:
-        by_year[form.report.year].append(form)
+    by_year = memo.get(FORMS_BY_YEAR, (site,), partial(forms_by_year, site))  # as the site model grouped them
     newest = newest_of_groups([memo.of_year("newest", year, forms, partial(newest_forms, forms))
                                for year, forms in sorted(by_year.items())])
     files = {"feed.xml": feed_xml(site, theme.strings, newest), "robots.txt": robots_txt(config.base_url)}

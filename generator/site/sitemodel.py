@@ -28,6 +28,7 @@ from .markdown import render_markdown
 from .search import bundle_names
 
 EVERY_RECORD = "*"
+FORMS_BY_YEAR = ("forms by year",)  # a Memo key: a site's forms, by year, made from the site
 BY_FORM_KEY = attrgetter("report.department.slug", "report.year", "report.project_id")  # Report.key, read in C
 
 
@@ -230,6 +231,7 @@ def build_site_model(site: CheckedSite, t: dict, glossary: tuple[dict, ...] = ()
     every = frozenset({EVERY_RECORD})
 
     every_by_year = {year: by_year.get(year, []) + projects_by_year.get(year, []) for year in years}
+    memo.get(FORMS_BY_YEAR, (site,), lambda: every_by_year)  # for the feed of the same build (site_wide_files)
     # a year without project forms: its department-wide forms' tally is the one its quality pages count
     summaries = {year: partial(memo.of_year, "year_summary", year, every_by_year[year],
                                partial(year_summary, year, by_year.get(year, []), profile, grades,
