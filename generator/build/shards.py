@@ -41,7 +41,7 @@ from ..site.pipeline import (
     site_wide_files,
     slim,
 )
-from ..site.render import Sections, asset_files, configure_env, render_page
+from ..site.render import Sections, asset_files, collection_paused, configure_env, render_page
 from ..site.sitemodel import (
     DEPARTMENT_TEMPLATES,
     EVERY_FORM_TEMPLATES,
@@ -444,7 +444,10 @@ def _build(config, out_dir, jobs, progress, cache, live, standby, cluster, last_
     with StandbyOutput(out_dir, config.project_dir, live, standby, trusted) as tree, \
             contextlib.ExitStack() as stack:
         if kept is not None and sum(n for slug, n in departments if slug in rebuilt) < PROCESSES_FROM:
-            stack.enter_context(collector_paused())
+            # a watched edit of a few forms makes little garbage, and the collector's passes over
+            # what the build allocates were a twentieth of it: they wait until the new site is in
+            # place (the watch collects after each build: resident.keep_out_of_collector)
+            stack.enter_context(collection_paused())
         ctx = context_for(config, prepared, tree.path, key, cache)
         search = None
         if config.search:
@@ -584,32 +587,14 @@ def write_page(tree: StandbyOutput, theme: Theme, page: Page, common: dict, sect
 
 
 @contextlib.contextmanager
-def collector_paused():
-    """An edit in a watching process: its few forms make little garbage, and the cyclic
-    collector's passes over what the build allocates were a twentieth of the edit. They wait
-    until the new site is in place; the watch collects after each build
-    (:func:`~generator.build.resident.keep_out_of_collector`)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-@contextlib.contextmanager
 def frozen_heap():
     """Load the slim forms of every department without the cyclic collector rescanning them
     again and again (it doubled the load time), and keep them out of its later passes."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
+    with collection_paused():
+        try:
+            yield
+        finally:
+            gc.freeze()
 
 
 def reusable(cache: BuildCache, slug: str, key: str, config: SiteConfig, live: Tree | None,

@@ -315,10 +315,15 @@ def overview_chart(by_year: dict[int, list[ScoredReport]], t: dict, profile: Pro
 
 def average_total(forms: list[ScoredReport], profile: Profile) -> Decimal | Interval | None:
     """The mean total; a range when some totals are ranges."""
-    totals = list(map(_BY_TOTAL, forms))
-    low = average(totals, profile)
-    high = average([t if h is None else h for t, h in zip(totals, map(_TOTAL_HIGH, forms), strict=True)], profile)
+    totals, highs = totals_and_highs(forms)
+    low, high = average(totals, profile), average(highs, profile)
     return low if low == high else Interval(low, high)
+
+
+def totals_and_highs(forms: list[ScoredReport]) -> tuple[list[Decimal], list[Decimal]]:
+    """Each form's total and the highest its range allows (the total itself when known)."""
+    totals = list(map(_BY_TOTAL, forms))
+    return totals, [t if h is None else h for t, h in zip(totals, map(_TOTAL_HIGH, forms), strict=True)]
 
 
 def average(values: list[Decimal], profile: Profile) -> Decimal | None:

@@ -248,7 +248,7 @@ def configure_env(theme: Theme, files: Files) -> None:
 def render_page(theme: Theme, page: Page, common: dict, context: dict | None = None) -> str:
     """``context``: the page's own, when the engine already made it."""
     template = get_template(theme, page.template)
-    with _collection_paused():
+    with collection_paused():
         context = {**common, "page": page, "root": page.root, **(page.context if context is None else context)}
         try:
             return template.render(**context)
@@ -257,7 +257,7 @@ def render_page(theme: Theme, page: Page, common: dict, context: dict | None = N
 
 
 @contextmanager
-def _collection_paused():
+def collection_paused():
     """No cyclic garbage collection while one page is made.
 
     Every escaped piece of a page is a GC-tracked Markup kept alive until the page is joined,

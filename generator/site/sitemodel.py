@@ -397,7 +397,7 @@ def form_title(report) -> str:
 OVERVIEW_ROWS = 5
 
 
-_SLUG, _TOTAL, _TOTAL_HIGH = attrgetter("report.department.slug"), attrgetter("total"), attrgetter("total_high")
+_SLUG = attrgetter("report.department.slug")
 _SEVERITY, _GRADE, _REPORTED_TOTAL = attrgetter("severity"), attrgetter("grade"), attrgetter("report.reported_total")
 
 
@@ -414,8 +414,7 @@ def overview_answers(by_year: dict[int, list[ScoredReport]], departments) -> dic
     # each form's department and best possible total read once; rows picked by tuples compared
     # in C (the index last: equal rows keep the forms' order, as a stable sort would)
     slugs = list(map(_SLUG, forms))
-    totals = list(map(_TOTAL, forms))
-    highs = [t if h is None else h for t, h in zip(totals, map(_TOTAL_HIGH, forms), strict=True)]
+    totals, highs = charts.totals_and_highs(forms)
     rows = zip(highs, totals, slugs, range(len(forms)), strict=True)
     lowest = [forms[i] for *_, i in heapq.nsmallest(OVERVIEW_ROWS, rows)]
     previous_year = years[-2] if len(years) > 1 else None
